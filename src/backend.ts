@@ -1,0 +1,56 @@
+import {type DeadReason} from './spool/dead-letter.js'
+import {type MessageHeader} from './spool/header.js'
+import {type MessageInfo, type PeekState, type QueueStats} from './spool/inspect.js'
+import {type PushedMessage, type PushInput} from './spool/push.js'
+import {type ReleaseResult} from './spool/release.js'
+
+export type {DeadReason, MessageHeader, MessageInfo, PeekState, PushedMessage, PushInput, QueueStats, ReleaseResult}
+
+export interface ClaimRequest {
+  leaseMs: number
+  maxAttempts: number
+  /** Wait up to this long for a message (0: do not wait). */
+  waitMs?: number
+  signal?: AbortSignal
+}
+
+/** One delivery of one message: what a consumer needs to process it and settle it. */
+export interface Delivery {
+  queue: string
+  id: string
+  /** Names this delivery; ack, release, renew and deadLetter take it. */
+  receipt: string
+  /** This delivery's number, 1 for the first. */
+  attempt: number
+  priority: number
+  enqueuedAt: number
+  leaseUntil: number
+  header: MessageHeader
+  body: Buffer
+}
+
+/**
+ * The queue operations every backend provides. Commands and the consume worker talk only to
+ * this; test/behaviour/ runs one suite against every implementation. Receipts are opaque
+ * strings to callers. Errors are the typed errors of src/errors.ts: NotInFlightError when a
+ * receipt no longer names a live delivery, and so on.
+ */
+export interface Backend {
+  readonly kind: string
+  /** Durably enqueue; returns once every message is stored. */
+  push(queue: string, messages: PushInput[]): Promise<PushedMessage[]>
+  /** Claim the next ready message under a lease, or null (after waiting, if asked). */
+  claim(queue: string, req: ClaimRequest): Promise<Delivery | null>
+  /** Finish a delivery; returns the message id. */
+  ack(queue: string, receipt: string): Promise<string>
+  /** Give a delivery back, ready at once or after delayMs. */
+  release(queue: string, receipt: string, delayMs?: number): Promise<ReleaseResult>
+  /** Extend a delivery's lease; returns the receipt to use from now on. */
+  renew(queue: string, receipt: string, leaseMs: number): Promise<string>
+  /** Move a delivery to the dead letters, with its reason. */
+  deadLetter(queue: string, receipt: string, reason: DeadReason): Promise<void>
+  peek(queue: string, state: PeekState, limit: number, withBody: boolean): Promise<MessageInfo[]>
+  /** Stats of one queue, or of every queue when none is named. */
+  stats(queue?: string): Promise<QueueStats[]>
+  close(): Promise<void>
+}

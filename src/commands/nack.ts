@@ -1,0 +1,30 @@
+import {Args} from '@oclif/core'
+
+import {durationFlag, queueArg} from '../args.js'
+import {BaseCommand} from '../base-command.js'
+
+export default class Nack extends BaseCommand {
+  static summary = 'Give a claimed message back for another delivery.'
+  static description = `The message is ready again at once, or after --delay. Its delivery count is kept, so --max-attempts still applies at the next claim.`
+
+  static examples = ['<%= config.bin %> nack jobs "$receipt"', '<%= config.bin %> nack jobs "$receipt" --delay 1m']
+  static args = {
+    queue: queueArg({required: true}),
+    receipt: Args.string({description: 'receipt printed by pop (or a message id)', required: true}),
+  }
+
+  static flags = {
+    delay: durationFlag({description: 'not deliverable again before this long from now'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {args, flags} = await this.parse(Nack)
+    const r = await this.backend(flags).release(args.queue, args.receipt, flags.delay ?? 0)
+    return {
+      id: r.id,
+      queue: args.queue,
+      state: r.state === 'new' ? 'ready' : 'delayed',
+      ...(r.notBefore ? {notBefore: new Date(r.notBefore).toISOString()} : {}),
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import {Flags} from '@oclif/core'
+import {writeFileSync} from 'node:fs'
+
+import {durationFlag, leaseFlag, maxAttemptsFlag, queueArg} from '../args.js'
+import {BaseCommand} from '../base-command.js'
+import {encodeBody} from '../body.js'
+import {ioError} from '../errors.js'
+import {EXIT} from '../exit-codes.js'
+
+export default class Pop extends BaseCommand {
+  static summary = 'Claim the oldest ready message under a lease.'
+  static description = `Prints the receipt on the first line, then the body, byte for byte. Pass the receipt to "mq ack" when done (or "mq nack" to give the message back). Unacked, the message is delivered again once its lease runs out.
+With -o FILE the body goes to FILE and only the receipt is printed. An empty queue prints nothing and exits 3.`
+
+  static examples = [
+    '<%= config.bin %> pop jobs',
+    'receipt=$(<%= config.bin %> pop jobs -o body) && ./work < body && <%= config.bin %> ack jobs "$receipt"',
+    '<%= config.bin %> pop jobs | { IFS= read -r receipt || exit 0; ./work; <%= config.bin %> ack jobs "$receipt"; }',
+    '<%= config.bin %> pop jobs --wait 30s --json',
+  ]
+
+  static args = {queue: queueArg({required: true})}
+
+  static flags = {
+    lease: leaseFlag,
+    'max-attempts': maxAttemptsFlag,
+    wait: durationFlag({description: 'wait up to this long for a message (e.g. 30s)'}),
+    output: Flags.string({char: 'o', description: 'write the body to this file; print only the receipt'}),
+    base64: Flags.boolean({description: 'with --json: always give the body as base64'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {args, flags} = await this.parse(Pop)
+    const d = await this.backend(flags).claim(args.queue, {
+      leaseMs: flags.lease,
+      maxAttempts: flags['max-attempts'],
+      waitMs: flags.wait ?? 0,
+    })
+    if (!d) {
+      process.exitCode = EXIT.EMPTY
+      return undefined
+    }
+    if (flags.output) {
+      try {
+        writeFileSync(flags.output, d.body)
+      } catch (error) {
+        // The claim stands; its lease will expire and the message come back.
+        throw ioError('write', flags.output, error)
+      }
+    }
+    if (flags.json) {
+      return {
+        attempt: d.attempt,
+        ...(flags.output ? {} : encodeBody(d.body, flags.base64)),
+        enqueuedAt: new Date(d.enqueuedAt).toISOString(),
+        id: d.id,
+        leaseUntil: new Date(d.leaseUntil).toISOString(),
+        priority: d.priority,
+        queue: args.queue,
+        receipt: d.receipt,
+        ...(d.header.key === undefined ? {} : {key: d.header.key}),
+        ...(d.header.headers === undefined ? {} : {headers: d.header.headers}),
+      }
+    }
+    process.stdout.write(d.receipt + '\n')
+    if (!flags.output) process.stdout.write(d.body)
+    return undefined
+  }
+}

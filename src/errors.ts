@@ -1,0 +1,102 @@
+import {EXIT, type ExitCode} from './exit-codes.js'
+
+/**
+ * Every error mq raises on purpose. Each carries a stable `code` (for --json and scripts),
+ * the exit status it maps to, and optionally a hint. Commands never choose exit codes;
+ * base-command.ts maps errors through `exitCodeOf`.
+ */
+export class MqError extends Error {
+  readonly code: string
+  readonly exitCode: ExitCode
+  readonly hint?: string
+
+  constructor(code: string, exitCode: ExitCode, message: string, hint?: string) {
+    super(message)
+    this.name = new.target.name
+    this.code = code
+    this.exitCode = exitCode
+    this.hint = hint
+  }
+}
+
+export class UsageError extends MqError {
+  constructor(message: string, hint?: string) {
+    super('usage', EXIT.USAGE, message, hint)
+  }
+}
+
+export class InvalidQueueNameError extends MqError {
+  constructor(name: string, why: string) {
+    super('invalid_queue_name', EXIT.USAGE, `invalid queue name ${JSON.stringify(name)}: ${why}`)
+  }
+}
+
+/** The receipt or id names no message that is in flight now (already acked, reclaimed, or never claimed). */
+export class NotInFlightError extends MqError {
+  constructor(queue: string, ref: string, detail: string) {
+    super('not_in_flight', EXIT.NO_INPUT, `${queue}: ${ref}: ${detail}`)
+  }
+}
+
+export class NoInputError extends MqError {
+  constructor(message: string, hint?: string) {
+    super('no_input', EXIT.NO_INPUT, message, hint)
+  }
+}
+
+export class DataError extends MqError {
+  constructor(message: string) {
+    super('data', EXIT.DATA, message)
+  }
+}
+
+export class QueueFullError extends MqError {
+  constructor(queue: string, depth: number, max: number) {
+    super('queue_full', EXIT.TEMP_FAIL, `${queue}: queue full (${depth} of max-depth ${max})`, 'retry later, or push --wait')
+  }
+}
+
+export class QueuePausedError extends MqError {
+  constructor(queue: string) {
+    super('paused', EXIT.UNAVAILABLE, `${queue}: queue is paused`, `mq resume ${queue}`)
+  }
+}
+
+export class ConfigError extends MqError {
+  constructor(message: string) {
+    super('config', EXIT.CONFIG, message)
+  }
+}
+
+/**
+ * A filesystem operation failed. Names the operation and the path, as pueue does,
+ * and picks the exit status from errno.
+ */
+export class SpoolIOError extends MqError {
+  readonly errno?: string
+  constructor(op: string, path: string, cause: NodeJS.ErrnoException) {
+    const errno = cause.code
+    const exit =
+      errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS'
+        ? EXIT.NO_PERM
+        : op === 'mkdir' && errno !== 'ENOSPC' && errno !== 'EIO'
+          ? EXIT.CANT_CREATE
+          : EXIT.IO
+    super(errno ? errno.toLowerCase() : 'io', exit, `${op} ${path}: ${cause.message.replace(/^[A-Z]+: /, '')}`)
+    this.errno = errno
+    this.cause = cause
+  }
+}
+
+/** Wraps a thrown fs error into SpoolIOError (leaves MqErrors alone). */
+export function ioError(op: string, path: string, error: unknown): Error {
+  if (error instanceof MqError) return error
+  const e = error as NodeJS.ErrnoException
+  return e && typeof e === 'object' && typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)
+    ? new SpoolIOError(op, path, e)
+    : (error as Error)
+}
+
+export function isErrno(error: unknown, ...codes: string[]): boolean {
+  return Boolean(error && typeof error === 'object' && codes.includes((error as NodeJS.ErrnoException).code ?? ''))
+}

@@ -1,0 +1,57 @@
+/**
+ * Output for humans: stderr only, colour and spinners only on a TTY. chalk and ora are loaded
+ * lazily so that the hot commands (push, pop, ack) never pay for them on a pipe.
+ */
+
+/** Colour on stderr: a TTY, and neither NO_COLOR nor TERM=dumb. */
+export function stderrColor(): boolean {
+  return Boolean(process.stderr.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
+}
+
+/**
+ * Spinners on stderr: a TTY that reports columns (ora spins at 100% CPU on a 0-column TTY),
+ * not CI, not TERM=dumb.
+ */
+export function spinnerAllowed(): boolean {
+  return (
+    Boolean(process.stderr.isTTY) &&
+    (process.stderr.columns ?? 0) > 0 &&
+    !process.env.CI &&
+    process.env.TERM !== 'dumb'
+  )
+}
+
+type Painter = (s: string) => string
+export interface Palette {
+  dim: Painter
+  green: Painter
+  red: Painter
+  yellow: Painter
+  bold: Painter
+}
+
+const plain: Palette = {bold: String, dim: String, green: String, red: String, yellow: String}
+
+/** chalk's colours when stderr allows them, identity functions otherwise. */
+export async function palette(): Promise<Palette> {
+  if (!stderrColor()) return plain
+  const {Chalk} = await import('chalk')
+  const c = new Chalk({level: 1})
+  return {bold: c.bold, dim: c.dim, green: c.green, red: c.red, yellow: c.yellow}
+}
+
+export async function startSpinner(text: string): Promise<{stop(): void; update(text: string): void}> {
+  if (!spinnerAllowed()) return {stop() {}, update() {}}
+  const {default: ora} = await import('ora')
+  const s = ora({discardStdin: false, stream: process.stderr, text}).start()
+  return {
+    stop: () => s.stop(),
+    update(t: string) {
+      s.text = t
+    },
+  }
+}
+
+export function say(line: string): void {
+  process.stderr.write(line + '\n')
+}

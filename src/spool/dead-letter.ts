@@ -1,0 +1,54 @@
+import {readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {isErrno} from '../errors.js'
+import {moveFile} from './fs.js'
+import {QueueDirs} from './layout.js'
+import {formatName, type MessageName, readyName} from './message-name.js'
+
+/** Why a message was dead-lettered; kept beside it as dead/ID.reason (one JSON object). */
+export interface DeadReason {
+  /** max_attempts: deliveries ran out; rejected: the handler said permanent failure; expired: --ttl passed. */
+  reason: 'expired' | 'max_attempts' | 'rejected'
+  /** Deliveries made. */
+  attempts: number
+  /** When it was dead-lettered (ms since epoch). */
+  at: number
+  /** The last failure in words, e.g. "exit status 3", "killed by SIGKILL", "timed out after 30s". */
+  lastError?: string
+  exitCode?: number
+  signal?: string
+  /** The tail of the handler's stderr (last 2 KiB). */
+  stderrTail?: string
+}
+
+export function reasonPath(q: QueueDirs, id: string): string {
+  return join(q.dead, `${id}.reason`)
+}
+
+/**
+ * deadLetter: move a message (from new/, delay/ or cur/) into dead/, where nothing claims it
+ * until `mq requeue`. The reason is written first, then the message is renamed: a crash in
+ * between leaves an orphan .reason (harmless, overwritten if it dies again), never a dead
+ * letter without its reason. Returns false if another process moved the message first
+ * (RACE: ENOENT on rename); the reason file is then removed.
+ */
+export function deadLetter(q: QueueDirs, src: string, m: MessageName, reason: DeadReason): boolean {
+  const rpath = reasonPath(q, m.id)
+  writeFileSync(rpath, JSON.stringify(reason) + '\n')
+  if (moveFile(src, q.dead, formatName(readyName(m)))) return true
+  try {
+    unlinkSync(rpath)
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) throw error
+  }
+  return false
+}
+
+export function readDeadReason(q: QueueDirs, id: string): DeadReason | undefined {
+  try {
+    return JSON.parse(readFileSync(reasonPath(q, id), 'utf8')) as DeadReason
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,96 @@
+import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+
+import {ioError, isErrno} from '../errors.js'
+
+/**
+ * The few filesystem primitives the spool is built from. Synchronous on purpose: the spool's
+ * work is many tiny metadata calls, where Node's sync calls run near C speed and awaited
+ * fs.promises calls run 5-10x slower (TOOLCHAIN.md). Every failure becomes a SpoolIOError
+ * naming the operation and the path.
+ */
+
+/** fsync(2) a directory, making the entries created or renamed in it durable. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch (error) {
+    throw ioError('fsync', dir, error)
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/**
+ * mkdir -p; when it created anything, the directories that gained an entry are returned so a
+ * durable caller can fsync them (the parent of the first created one, and each created one).
+ */
+export function ensureDir(dir: string): string[] {
+  let first: string | undefined
+  try {
+    first = mkdirSync(dir, {recursive: true})
+  } catch (error) {
+    throw ioError('mkdir', dir, error)
+  }
+  if (!first) return []
+  const touched = [dirname(first)]
+  for (let d = dir; d.length >= first.length; d = dirname(d)) touched.push(d)
+  return touched
+}
+
+/** Names in a directory, unsorted; a missing directory is empty. */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch (error) {
+    if (isErrno(error, 'ENOENT', 'ENOTDIR')) return []
+    throw ioError('readdir', dir, error)
+  }
+}
+
+/** Names in a directory, sorted as strings (ids and bucket names sort by time). */
+export function listSorted(dir: string): string[] {
+  return listDir(dir).sort()
+}
+
+/**
+ * rename(2) src to destDir/destName, creating destDir if it is missing.
+ * Returns false when src is gone: another process moved it first (the caller lost a race).
+ * RACE: a consumer may rmdir an emptied bucket between our mkdir and our rename; the rename
+ * then fails with ENOENT while src still exists, and we make the directory again.
+ */
+export function moveFile(src: string, destDir: string, destName: string, created?: string[]): boolean {
+  const dest = join(destDir, destName)
+  for (let tries = 0; ; tries++) {
+    try {
+      renameSync(src, dest)
+      return true
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT') || tries >= 8) {
+        if (isErrno(error, 'ENOENT')) return false
+        throw ioError('rename', `${src} -> ${dest}`, error)
+      }
+      // ENOENT: either src is gone (lost the race) or destDir is missing.
+      const made = tryEnsureDir(destDir, src)
+      if (made === null) return false
+      created?.push(...made)
+    }
+  }
+}
+
+/** ensureDir, but null when src has vanished meanwhile (so the caller reports a lost race). */
+function tryEnsureDir(destDir: string, src: string): string[] | null {
+  if (!lstatSync(src, {throwIfNoEntry: false})) return null
+  return ensureDir(destDir)
+}
+
+/** rmdir an emptied bucket; a concurrent producer that just filed into it keeps it (ENOTEMPTY). */
+export function removeEmptyDir(dir: string): void {
+  try {
+    rmdirSync(dir)
+  } catch (error) {
+    if (!isErrno(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY')) throw ioError('rmdir', dir, error)
+  }
+}

@@ -1,0 +1,70 @@
+import {homedir} from 'node:os'
+import {join, resolve} from 'node:path'
+
+import {InvalidQueueNameError} from '../errors.js'
+
+/**
+ * The spool's directory layout (man/mq-spool.5 is the full specification):
+ *
+ *   SPOOL/QUEUE/tmp/NAME                     being written; never read by consumers
+ *   SPOOL/QUEUE/new/P/B7/B10/NAME            ready: priority P, time buckets B7 and B10 of the id
+ *   SPOOL/QUEUE/delay/B7/B10/NAME            not before the "n" field: buckets of that time
+ *   SPOOL/QUEUE/cur/NAME                     claimed, under the lease in the "l" field
+ *   SPOOL/QUEUE/done/NAME                    acknowledged (kept until `mq gc`)
+ *   SPOOL/QUEUE/dead/NAME, dead/ID.reason    dead letters, and why each one died
+ *   SPOOL/QUEUE/bad/…                        quarantined foreign or corrupt files, with a .reason
+ *
+ * All of a queue lives on one filesystem, so every move between states is one rename(2).
+ */
+export const STATES = ['tmp', 'new', 'delay', 'cur', 'done', 'dead', 'bad'] as const
+export type StateDir = (typeof STATES)[number]
+
+/** Where the spool is: --spool, else $MQ_SPOOL, else $XDG_STATE_HOME/mq, else ~/.local/state/mq. */
+export function resolveSpoolRoot(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return resolve(flag)
+  if (env.MQ_SPOOL) return resolve(env.MQ_SPOOL)
+  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state')
+  return join(state, 'mq')
+}
+
+export const MAX_QUEUE_NAME = 128
+const QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]*$/
+
+/**
+ * A queue name becomes a directory name, so it is held to a safe alphabet: letters, digits and
+ * `_ . : @ + -`, not starting with `.` or `-`, no `..`, at most 128 bytes.
+ */
+export function validateQueueName(name: string): string {
+  if (name.length === 0) throw new InvalidQueueNameError(name, 'empty')
+  if (name.length > MAX_QUEUE_NAME) throw new InvalidQueueNameError(name.slice(0, 40) + '…', `longer than ${MAX_QUEUE_NAME} characters`)
+  if (name.includes('..')) throw new InvalidQueueNameError(name, 'contains ".."')
+  if (!QUEUE_NAME.test(name))
+    throw new InvalidQueueNameError(name, 'use letters, digits and _ . : @ + - (not starting with . or -)')
+  return name
+}
+
+export class QueueDirs {
+  readonly root: string
+  readonly tmp: string
+  readonly new: string
+  readonly delay: string
+  readonly cur: string
+  readonly done: string
+  readonly dead: string
+  readonly bad: string
+
+  constructor(
+    readonly spool: string,
+    readonly name: string,
+  ) {
+    validateQueueName(name)
+    this.root = join(spool, name)
+    this.tmp = join(this.root, 'tmp')
+    this.new = join(this.root, 'new')
+    this.delay = join(this.root, 'delay')
+    this.cur = join(this.root, 'cur')
+    this.done = join(this.root, 'done')
+    this.dead = join(this.root, 'dead')
+    this.bad = join(this.root, 'bad')
+  }
+}

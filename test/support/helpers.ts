@@ -1,0 +1,57 @@
+import {spawn, type SpawnOptions} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterEach} from 'vitest'
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const BIN = join(ROOT, 'bin', 'run.js')
+export const FIXTURES = join(ROOT, 'test', 'fixtures')
+
+const made: string[] = []
+afterEach(() => {
+  for (const d of made.splice(0)) rmSync(d, {force: true, recursive: true})
+})
+
+/** A fresh spool directory for one test, removed after it. */
+export function tempSpool(): string {
+  const d = mkdtempSync(join(tmpdir(), 'mq-test-'))
+  made.push(d)
+  return d
+}
+
+export interface RunResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: Buffer
+  stderr: string
+  out: string
+}
+
+/** Runs a program to completion; stdin gets `input` (or is closed at once). */
+export function run(cmd: string, args: string[], opts: SpawnOptions & {input?: Buffer | string} = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, {...opts, env: {...process.env, NO_COLOR: '1', ...opts.env}, stdio: ['pipe', 'pipe', 'pipe']})
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout!.on('data', (c: Buffer) => out.push(c))
+    child.stderr!.on('data', (c: Buffer) => err.push(c))
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      const stdout = Buffer.concat(out)
+      resolvePromise({code, out: stdout.toString('utf8'), signal, stderr: Buffer.concat(err).toString('utf8'), stdout})
+    })
+    child.stdin!.on('error', () => {})
+    child.stdin!.end(opts.input ?? '')
+  })
+}
+
+/** Runs `mq ARGS` as a user would: node bin/run.js, against the given spool. */
+export function mq(spool: string, args: string[], opts: {input?: Buffer | string; env?: NodeJS.ProcessEnv} = {}): Promise<RunResult> {
+  return run(process.execPath, [BIN, ...args], {env: {MQ_SPOOL: spool, ...opts.env}, input: opts.input})
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}

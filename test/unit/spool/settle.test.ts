@@ -1,0 +1,105 @@
+import {readdirSync} from 'node:fs'
+import {describe, expect, it} from 'vitest'
+
+import {NotInFlightError} from '../../../src/errors.js'
+import {ackMessage} from '../../../src/spool/ack.js'
+import {claimNext} from '../../../src/spool/claim.js'
+import {queueStats} from '../../../src/spool/inspect.js'
+import {QueueDirs} from '../../../src/spool/layout.js'
+import {pushMessages} from '../../../src/spool/push.js'
+import {releaseMessage} from '../../../src/spool/release.js'
+import {renewLease} from '../../../src/spool/renew.js'
+import {tempSpool} from '../../support/helpers.js'
+
+const opts = {leaseMs: 60_000, maxAttempts: 5}
+
+function claimed(name: string, body = 'x') {
+  const q = new QueueDirs(tempSpool(), name)
+  const [p] = pushMessages(q, [{body: Buffer.from(body)}])
+  return {c: claimNext(q, opts)!, id: p.id, q}
+}
+
+describe('ackMessage', () => {
+  it('moves the claim from cur/ to done/ without its lease field', () => {
+    const {c, id, q} = claimed('ack')
+    expect(ackMessage(q, c.receipt)).toBe(id)
+    expect(readdirSync(q.cur)).toEqual([])
+    expect(readdirSync(q.done)).toEqual([`${id},a1`])
+  })
+
+  it('unlinks instead when keep is false', () => {
+    const {c, q} = claimed('ack-rm')
+    ackMessage(q, c.receipt, {keep: false})
+    expect(readdirSync(q.done)).toEqual([])
+    expect(queueStats(q)).toMatchObject({done: 0, inflight: 0})
+  })
+
+  it('accepts a bare message id for the claim in flight', () => {
+    const {id, q} = claimed('ack-id')
+    expect(ackMessage(q, id)).toBe(id)
+  })
+
+  it('fails on a double ack and changes nothing', () => {
+    const {c, q} = claimed('double')
+    ackMessage(q, c.receipt)
+    expect(() => ackMessage(q, c.receipt)).toThrow(NotInFlightError)
+    expect(queueStats(q)).toMatchObject({done: 1, inflight: 0, ready: 0})
+  })
+
+  it('fails with "lease lost" when the lease expired and the message was claimed again', () => {
+    const {c, q} = claimed('lost')
+    const later = claimNext(q, {...opts, now: c.leaseUntil + 1})! // reclaims, then claims again
+    expect(later.attempt).toBe(2)
+    expect(() => ackMessage(q, c.receipt)).toThrow(/lease lost: the message was claimed again \(attempt 2\)/)
+    expect(readdirSync(q.cur)).toEqual([later.receipt])
+  })
+
+  it('fails with "lease lost" when the lease expired and the message is ready again', () => {
+    const {c, q} = claimed('lost-ready')
+    releaseMessage(q, c.receipt) // as a reclaim would do
+    expect(() => ackMessage(q, c.receipt)).toThrow(/ready again/)
+  })
+
+  it('rejects what is neither a receipt nor an id', () => {
+    const {q} = claimed('junk')
+    expect(() => ackMessage(q, '../../etc/passwd')).toThrow(/neither a receipt nor a message id/)
+  })
+})
+
+describe('releaseMessage', () => {
+  it('makes the message ready again at once, keeping its delivery count', () => {
+    const {c, id, q} = claimed('nack')
+    expect(releaseMessage(q, c.receipt)).toEqual({id, state: 'new'})
+    const again = claimNext(q, opts)!
+    expect(again.id).toBe(id)
+    expect(again.attempt).toBe(2)
+  })
+
+  it('with a delay, files it in delay/ until then', () => {
+    const {c, q} = claimed('nack-delay')
+    const now = Date.now()
+    const r = releaseMessage(q, c.receipt, 5000, now)
+    expect(r).toMatchObject({notBefore: now + 5000, state: 'delay'})
+    expect(queueStats(q)).toMatchObject({delayed: 1, inflight: 0, ready: 0})
+    expect(claimNext(q, {...opts, now: now + 4999})).toBeNull()
+    expect(claimNext(q, {...opts, now: now + 5000})?.attempt).toBe(2)
+  })
+})
+
+describe('renewLease', () => {
+  it('moves the deadline and returns the new receipt; the old one stops working', () => {
+    const {c, q} = claimed('renew')
+    const now = Date.now()
+    const r2 = renewLease(q, c.receipt, 120_000, now)
+    expect(r2).toContain(`,l${now + 120_000}`)
+    expect(() => ackMessage(q, c.receipt)).toThrow(NotInFlightError)
+    expect(claimNext(q, {...opts, now: c.leaseUntil + 1})).toBeNull() // not expired any more
+    ackMessage(q, r2)
+  })
+
+  it('fails when the lease was already reclaimed', () => {
+    const {c, q} = claimed('renew-lost')
+    claimNext(q, {...opts, now: c.leaseUntil + 1})
+    expect(() => renewLease(q, c.receipt, 60_000)).toThrow(NotInFlightError)
+  })
+})
