@@ -32,7 +32,7 @@ export interface RunResult {
 /** Runs a program to completion; stdin gets `input` (or is closed at once). */
 export function run(cmd: string, args: string[], opts: SpawnOptions & {input?: Buffer | string} = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {...opts, env: {...process.env, NO_COLOR: '1', ...opts.env}, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(cmd, args, {...opts, env: userEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe']})
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout!.on('data', (c: Buffer) => out.push(c))
@@ -45,6 +45,13 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & {input?: B
     child.stdin!.on('error', () => {})
     child.stdin!.end(opts.input ?? '')
   })
+}
+
+/** The environment a user's shell would give: vitest's own variables (NODE_ENV=test) removed. */
+export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...extra}
+  for (const k of Object.keys(env)) if (k === 'NODE_ENV' || k.startsWith('VITEST') || k === 'TEST') delete env[k]
+  return env
 }
 
 /** Runs `mq ARGS` as a user would: node bin/run.js, against the given spool. */
