@@ -43,8 +43,11 @@ export interface Backend {
   claim(queue: string, req: ClaimRequest): Promise<Delivery | null>
   /** Finish a delivery; returns the message id. */
   ack(queue: string, receipt: string): Promise<string>
-  /** Give a delivery back, ready at once or after delayMs. */
-  release(queue: string, receipt: string, delayMs?: number): Promise<ReleaseResult>
+  /**
+   * Give a delivery back, ready at once or after delayMs. With uncount, the delivery does not
+   * count toward max-attempts (used when a consumer shuts down under a running handler).
+   */
+  release(queue: string, receipt: string, delayMs?: number, opts?: {uncount?: boolean}): Promise<ReleaseResult>
   /** Extend a delivery's lease; returns the receipt to use from now on. */
   renew(queue: string, receipt: string, leaseMs: number): Promise<string>
   /** Move a delivery to the dead letters, with its reason. */

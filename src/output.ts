@@ -40,11 +40,22 @@ export async function palette(): Promise<Palette> {
   return {bold: c.bold, dim: c.dim, green: c.green, red: c.red, yellow: c.yellow}
 }
 
-export async function startSpinner(text: string): Promise<{stop(): void; update(text: string): void}> {
-  if (!spinnerAllowed()) return {stop() {}, update() {}}
+export interface Spinner {
+  /** Clear the spinner line, so a log line can be written in its place. */
+  clear(): void
+  render(): void
+  stop(): void
+  update(text: string): void
+}
+
+/** An ora spinner on stderr when spinnerAllowed(), else an object that does nothing. */
+export async function startSpinner(text: string): Promise<Spinner | undefined> {
+  if (!spinnerAllowed()) return undefined
   const {default: ora} = await import('ora')
   const s = ora({discardStdin: false, stream: process.stderr, text}).start()
   return {
+    clear: () => s.clear(),
+    render: () => s.render(),
     stop: () => s.stop(),
     update(t: string) {
       s.text = t

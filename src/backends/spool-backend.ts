@@ -72,8 +72,8 @@ export class SpoolBackend implements Backend {
     return ackMessage(this.dirs(queue), receipt)
   }
 
-  async release(queue: string, receipt: string, delayMs = 0) {
-    return releaseMessage(this.dirs(queue), receipt, delayMs)
+  async release(queue: string, receipt: string, delayMs = 0, opts: {uncount?: boolean} = {}) {
+    return releaseMessage(this.dirs(queue), receipt, delayMs, Date.now(), opts.uncount)
   }
 
   async renew(queue: string, receipt: string, leaseMs: number) {

@@ -17,7 +17,7 @@ describe('man/mq.1 keeps up with the code', () => {
   it('documents every command and every one of its flags', async () => {
     for (const file of readdirSync(join(ROOT, 'src', 'commands'))) {
       const name = file.replace(/\.ts$/, '')
-      const {default: Cmd} = await import(`../../src/commands/${file}`)
+      const {default: Cmd} = await import(`../../src/commands/${name}.ts`)
       expect(unroff(manPage), `command ${name}`).toContain(`mq ${name}`)
       for (const flag of Object.keys(Cmd.flags ?? {})) expect(unroff(manPage), `${name} --${flag}`).toContain(`--${flag}`)
     }

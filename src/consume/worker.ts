@@ -1,0 +1,261 @@
+import {join} from 'node:path'
+
+import {type Backend, type Delivery} from '../backend.js'
+import {NotInFlightError} from '../errors.js'
+import {decide, describeOutcome, type HandlerOutcome, type RetryPolicy} from './decide.js'
+import {type HandlerRun, runHandler} from './run-handler.js'
+
+export interface ConsumeOptions extends RetryPolicy {
+  queue: string
+  /** The handler: program and arguments (no shell). */
+  argv: string[]
+  concurrency: number
+  leaseMs: number
+  timeoutMs?: number
+  killAfterMs: number
+  /** On stop, how long running handlers may go on before they are stopped and released. */
+  graceMs: number
+  /** Exit once nothing is ready and nothing runs. */
+  once?: boolean
+  /** Claim at most this many messages, finish them, exit. */
+  maxMessages?: number
+  /** Exit after this long with nothing ready and nothing running. */
+  idleExitMs?: number
+  /** Handler stdout: our stdout, our stderr, or one log file per delivery in a directory. */
+  output: {dir: string} | 'stderr' | 'stdout'
+  /** Environment handlers start from (MQ_* variables are added). */
+  env: NodeJS.ProcessEnv
+  onEvent?: (e: ConsumeEvent) => void
+  onNotice?: (line: string) => void
+}
+
+export type ConsumeResult = 'ack' | 'dead' | 'lost' | 'released' | 'retry'
+
+/** One finished delivery, as reported on stderr (or as a JSON line with --json). */
+export interface ConsumeEvent {
+  queue: string
+  id: string
+  attempt: number
+  result: ConsumeResult
+  durationMs: number
+  exitCode?: number
+  signal?: string
+  /** For retry: in how long the message is due again. */
+  retryInMs?: number
+  /** The failure in words (for retry, dead, lost). */
+  detail?: string
+}
+
+interface Job {
+  delivery: Delivery
+  done: Promise<void>
+  handler?: HandlerRun
+  shutdown: boolean
+}
+
+export interface ConsumeSummary {
+  processed: number
+  acked: number
+  failed: number
+  /** True when stopped by a second signal (handlers killed, leases released). */
+  forced: boolean
+}
+
+/**
+ * The worker loop behind `mq consume`. A message is claimed only when a handler slot is free
+ * (no prefetch), so several consumers share a queue fairly. While a handler runs, its lease
+ * is renewed every third of the lease; if a renewal finds the lease lost, the result is not
+ * acked (someone else has the message now). Outcomes are settled by decide.ts.
+ *
+ * Stopping: stop() stops claiming at once, lets running handlers finish for graceMs, then
+ * stops them (SIGTERM, SIGKILL after killAfterMs) and releases their messages with the
+ * delivery uncounted (the shutdown was not the message's fault). forceStop() does the same
+ * without the grace.
+ */
+export class Consumer {
+  readonly summary: ConsumeSummary = {acked: 0, failed: 0, forced: false, processed: 0}
+  private readonly jobs = new Set<Job>()
+  private stopping = false
+  private wake = new AbortController()
+  private graceTimer?: NodeJS.Timeout
+  private claimed = 0
+  private idleSince = Date.now()
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly opts: ConsumeOptions,
+  ) {}
+
+  get inflight(): number {
+    return this.jobs.size
+  }
+
+  async run(): Promise<ConsumeSummary> {
+    this.idleSince = Date.now()
+    while (!this.stopping) {
+      if (this.opts.maxMessages !== undefined && this.claimed >= this.opts.maxMessages) break
+      if (this.jobs.size >= this.opts.concurrency) {
+        await Promise.race([...this.jobs].map((j) => j.done))
+        continue
+      }
+      this.wake = new AbortController()
+      // Wait for a message; a finishing handler or stop() cuts the wait short (this.wake).
+      const waitMs =
+        this.jobs.size > 0 || (!this.opts.once && this.opts.idleExitMs === undefined)
+          ? 60_000
+          : this.opts.once
+            ? 0
+            : Math.max(0, this.opts.idleExitMs! - (Date.now() - this.idleSince))
+      const d = await this.backend.claim(this.opts.queue, {
+        leaseMs: this.opts.leaseMs,
+        maxAttempts: this.opts.maxAttempts,
+        signal: this.wake.signal,
+        waitMs,
+      })
+      if (d) {
+        this.claimed++
+        this.start(d)
+        continue
+      }
+      if (this.stopping || this.jobs.size > 0) continue
+      if (this.opts.once) break
+      if (this.opts.idleExitMs !== undefined && Date.now() - this.idleSince >= this.opts.idleExitMs) break
+    }
+    while (this.jobs.size > 0) await Promise.race([...this.jobs].map((j) => j.done))
+    clearTimeout(this.graceTimer)
+    return this.summary
+  }
+
+  /** Graceful stop: claim nothing more; running handlers get graceMs, then are stopped. */
+  stop(): void {
+    if (this.stopping) return
+    this.stopping = true
+    this.wake.abort()
+    if (this.jobs.size > 0) {
+      this.opts.onNotice?.(`mq: stopping: waiting up to ${this.opts.graceMs}ms for ${this.jobs.size} running handler(s)`)
+      this.graceTimer = setTimeout(() => {
+        for (const j of this.jobs) {
+          j.shutdown = true
+          j.handler?.stop('shutdown')
+        }
+      }, this.opts.graceMs)
+    }
+  }
+
+  /** Immediate stop: handlers are killed now and their messages released. */
+  forceStop(): void {
+    this.summary.forced = true
+    this.stopping = true
+    this.wake.abort()
+    for (const j of this.jobs) {
+      j.shutdown = true
+      j.handler?.kill()
+    }
+  }
+
+  private start(d: Delivery): void {
+    const job: Job = {delivery: d, done: Promise.resolve(), shutdown: false}
+    job.done = this.process(job).finally(() => {
+      this.jobs.delete(job)
+      this.idleSince = Date.now()
+      this.wake.abort() // a slot is free, and --once may now be finished
+    })
+    this.jobs.add(job)
+  }
+
+  private async process(job: Job): Promise<void> {
+    const {opts} = this
+    const d = job.delivery
+    let receipt = d.receipt
+    let lost: string | undefined
+    // Lease renewal, one at a time, every third of the lease.
+    let renewing: Promise<void> = Promise.resolve()
+    const heartbeat = setInterval(
+      () => {
+        renewing = renewing.then(async () => {
+          if (lost) return
+          try {
+            receipt = await this.backend.renew(opts.queue, receipt, opts.leaseMs)
+          } catch (error) {
+            lost = error instanceof Error ? error.message : String(error)
+            opts.onNotice?.(`mq: ${opts.queue}: ${d.id}: lease lost while the handler runs; its result will not be acked (${lost})`)
+          }
+        })
+      },
+      Math.max(50, Math.floor(opts.leaseMs / 3)),
+    )
+
+    job.handler = runHandler({
+      argv: opts.argv,
+      body: d.body,
+      env: handlerEnv(opts.env, d),
+      killAfterMs: opts.killAfterMs,
+      output: typeof opts.output === 'object' ? {file: join(opts.output.dir, `${d.id}.${d.attempt}.log`)} : opts.output,
+      timeoutMs: opts.timeoutMs,
+    })
+    const outcome = await job.handler.done
+    clearInterval(heartbeat)
+    await renewing
+
+    const event = (result: ConsumeResult, extra: Partial<ConsumeEvent> = {}) => {
+      this.summary.processed++
+      if (result === 'ack') this.summary.acked++
+      else if (result !== 'released') this.summary.failed++
+      opts.onEvent?.({
+        attempt: d.attempt,
+        durationMs: outcome.durationMs,
+        id: d.id,
+        queue: opts.queue,
+        result,
+        ...(outcome.code === undefined ? {} : {exitCode: outcome.code}),
+        ...(outcome.signal === undefined ? {} : {signal: outcome.signal}),
+        ...extra,
+      })
+    }
+
+    if (lost) return event('lost', {detail: lost})
+    try {
+      if (job.shutdown) {
+        await this.backend.release(opts.queue, receipt, 0, {uncount: true})
+        return event('released', {detail: 'consumer stopping'})
+      }
+      const verdict = decide(outcome, d.attempt, opts)
+      switch (verdict.action) {
+        case 'ack': {
+          await this.backend.ack(opts.queue, receipt)
+          return event('ack')
+        }
+        case 'retry': {
+          await this.backend.release(opts.queue, receipt, verdict.delayMs)
+          return event('retry', {detail: verdict.why, retryInMs: verdict.delayMs})
+        }
+        case 'dead': {
+          await this.backend.deadLetter(opts.queue, receipt, verdict.reason)
+          return event('dead', {detail: `${verdict.reason.reason}: ${verdict.reason.lastError}`})
+        }
+      }
+    } catch (error) {
+      if (error instanceof NotInFlightError) return event('lost', {detail: error.message})
+      opts.onNotice?.(`mq: ${opts.queue}: ${d.id}: could not settle (${(error as Error).message}); the lease will expire and it will be delivered again`)
+      return event('lost', {detail: (error as Error).message})
+    }
+  }
+}
+
+/** The handler's environment: the consumer's, plus the message's metadata. */
+export function handlerEnv(base: NodeJS.ProcessEnv, d: Delivery): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...base,
+    MQ_ATTEMPT: String(d.attempt),
+    MQ_ENQUEUED_AT: new Date(d.enqueuedAt).toISOString(),
+    MQ_ID: d.id,
+    MQ_PRIORITY: String(d.priority),
+    MQ_QUEUE: d.queue,
+    MQ_RECEIPT: d.receipt,
+  }
+  if (d.header.key !== undefined) env.MQ_KEY = d.header.key
+  for (const [k, v] of Object.entries(d.header.headers ?? {})) env[`MQ_HEADER_${k.toUpperCase().replaceAll(/[^A-Z0-9]/g, '_')}`] = v
+  return env
+}
+
+export {describeOutcome, type HandlerOutcome}
