@@ -1,4 +1,12 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// The hot commands (push, pop, ack, nack) first try a path that does not load oclif (~70 ms):
+// one pre-bundled CommonJS file, loaded with require (a dynamic import() leaves a file-handle
+// close pending that delays exit by ~20 ms). It declines anything unusual, and oclif then runs
+// the command line as usual.
+import {createRequire} from 'node:module'
 
-await execute({dir: import.meta.url})
+const hot = ['push', 'pop', 'ack', 'nack'].includes(process.argv[2]) && !process.env.MQ_NO_FAST
+if (!(hot && (await createRequire(import.meta.url)('../dist/fast.cjs').runFast(process.argv.slice(2))))) {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+}

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
+import {DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS} from './cli/defaults.js'
 import {parseDuration} from './duration.js'
 import {validateQueueName} from './spool/layout.js'
 
@@ -8,9 +9,6 @@ export const queueArg = Args.custom<string>({
   description: 'queue name',
   parse: async (input) => validateQueueName(input),
 })
-
-export const DEFAULT_LEASE = '5m'
-export const DEFAULT_MAX_ATTEMPTS = 5
 
 /** A duration flag, parsed to milliseconds (see duration.ts for the syntax). */
 export const durationFlag = Flags.custom<number>({

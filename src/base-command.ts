@@ -2,8 +2,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {type Backend} from './backend.js'
 import {openBackend} from './backends/index.js'
-import {MqError, ioError} from './errors.js'
-import {EXIT} from './exit-codes.js'
+import {reportError} from './cli/report-error.js'
 import {setQuarantineLogger} from './spool/quarantine.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -44,55 +43,8 @@ export abstract class BaseCommand extends Command {
     process.stdout.write(JSON.stringify(json) + '\n')
   }
 
-  /**
-   * Every error ends here: typed errors keep their exit status, oclif's parse errors become
-   * usage errors (64), fs errors become I/O errors, anything else is a bug (70). One line on
-   * stderr, or a small JSON object on stderr under --json. Nothing is rethrown.
-   */
-  async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; parse?: unknown}): Promise<void> {
-    const mapped = toMqError(err)
-    // oclif prefixes errors thrown by a flag's parse() with "Parsing --flag" lines.
-    const message = mapped.message.includes('\n') ? usageLine(mapped.message) : mapped.message
-    process.exitCode = mapped.exitCode
-    if (this.jsonEnabled()) {
-      process.stderr.write(JSON.stringify({error: {code: mapped.code, exitCode: mapped.exitCode, message}}) + '\n')
-    } else {
-      process.stderr.write(`mq: ${message}${mapped.hint ? ` (${mapped.hint})` : ''}\n`)
-    }
-    if (mapped.exitCode === EXIT.SOFTWARE && process.env.MQ_DEBUG) process.stderr.write(`${err.stack}\n`)
+  /** Every error ends here (see cli/report-error.ts); nothing is rethrown. */
+  async catch(err: Error): Promise<void> {
+    reportError(err, this.jsonEnabled())
   }
-}
-
-function toMqError(err: Error & {oclif?: {exit?: number}; parse?: unknown}): MqError {
-  if (err instanceof MqError) return err
-  if ('parse' in err || err.constructor?.name?.endsWith('ParseError') || err.message?.startsWith('Parsing --')) {
-    const cause = (err as {cause?: unknown}).cause
-    if (cause instanceof MqError) return cause
-    return new MqError('usage', EXIT.USAGE, usageLine(err.message), 'see --help')
-  }
-  if (err.oclif?.exit !== undefined && err.oclif.exit !== 1 && err.oclif.exit !== 2)
-    return new MqError('exit', err.oclif.exit as typeof EXIT.OK, firstLine(err.message))
-  const io = ioError(String((err as NodeJS.ErrnoException).syscall ?? 'operation'), String((err as NodeJS.ErrnoException).path ?? ''), err)
-  if (io instanceof MqError) return io
-  return new MqError('internal', EXIT.SOFTWARE, `internal error: ${firstLine(err.message)}`, 'set MQ_DEBUG=1 for a stack trace')
-}
-
-/** oclif's parse errors span lines ("Parsing --lease", a tab, the reason, "See more help"): make one. */
-function usageLine(s: string): string {
-  let prefix = ''
-  const out: string[] = []
-  for (const raw of s.split('\n')) {
-    const l = raw.trim()
-    const flag = /^Parsing (--\S+)$/.exec(l)
-    if (flag) prefix = flag[1] + ': '
-    else if (l && !l.startsWith('See more help')) {
-      out.push(prefix && !l.startsWith(prefix.trim().slice(0, -1)) ? prefix + l : l)
-      prefix = ''
-    }
-  }
-  return out.join(' ').replaceAll(/\s+/g, ' ')
-}
-
-function firstLine(s: string): string {
-  return s.split('\n').find((l) => l.trim())?.trim() ?? s
 }

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 
 import {queueArg} from '../args.js'
 import {BaseCommand} from '../base-command.js'
+import {ackAction} from '../cli/actions/ack.js'
 
 export default class Ack extends BaseCommand {
   static summary = 'Finish a claimed message (or several).'
@@ -18,22 +19,6 @@ Unknown receipts, double acks and acks after the lease expired and the message w
   async run(): Promise<unknown> {
     const {argv, flags} = await this.parse(Ack)
     const [queue, ...receipts] = argv as string[]
-    const backend = this.backend(flags)
-    const acked: string[] = []
-    let failed: number | undefined
-    for (const receipt of receipts) {
-      try {
-        acked.push(await backend.ack(queue, receipt))
-      } catch (error) {
-        // Report each failure and go on: one bad receipt must not leave the others unacked.
-        await this.catch(error as Error)
-        failed ??= Number(process.exitCode)
-      }
-    }
-    if (failed !== undefined) {
-      process.exitCode = failed // the first failure's status
-      return undefined
-    }
-    return {acked, queue}
+    return ackAction(this.backend(flags), queue, receipts, Boolean(flags.json))
   }
 }

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 
 import {durationFlag, queueArg} from '../args.js'
 import {BaseCommand} from '../base-command.js'
+import {nackAction} from '../cli/actions/ack.js'
 
 export default class Nack extends BaseCommand {
   static summary = 'Give a claimed message back for another delivery.'
@@ -19,12 +20,6 @@ export default class Nack extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Nack)
-    const r = await this.backend(flags).release(args.queue, args.receipt, flags.delay ?? 0)
-    return {
-      id: r.id,
-      queue: args.queue,
-      state: r.state === 'new' ? 'ready' : 'delayed',
-      ...(r.notBefore ? {notBefore: new Date(r.notBefore).toISOString()} : {}),
-    }
+    return nackAction(this.backend(flags), args.queue, args.receipt, flags.delay)
   }
 }

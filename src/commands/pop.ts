@@ -1,11 +1,8 @@
 import {Flags} from '@oclif/core'
-import {writeFileSync} from 'node:fs'
 
 import {durationFlag, leaseFlag, maxAttemptsFlag, queueArg} from '../args.js'
 import {BaseCommand} from '../base-command.js'
-import {encodeBody} from '../body.js'
-import {ioError} from '../errors.js'
-import {EXIT} from '../exit-codes.js'
+import {popAction} from '../cli/actions/pop.js'
 
 export default class Pop extends BaseCommand {
   static summary = 'Claim the oldest ready message under a lease.'
@@ -31,39 +28,12 @@ With -o FILE the body goes to FILE and only the receipt is printed. An empty que
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Pop)
-    const d = await this.backend(flags).claim(args.queue, {
+    return popAction(this.backend(flags), {
+      ...flags,
       leaseMs: flags.lease,
       maxAttempts: flags['max-attempts'],
-      waitMs: flags.wait ?? 0,
+      queue: args.queue,
+      waitMs: flags.wait,
     })
-    if (!d) {
-      process.exitCode = EXIT.EMPTY
-      return undefined
-    }
-    if (flags.output) {
-      try {
-        writeFileSync(flags.output, d.body)
-      } catch (error) {
-        // The claim stands; its lease will expire and the message come back.
-        throw ioError('write', flags.output, error)
-      }
-    }
-    if (flags.json) {
-      return {
-        attempt: d.attempt,
-        ...(flags.output ? {} : encodeBody(d.body, flags.base64)),
-        enqueuedAt: new Date(d.enqueuedAt).toISOString(),
-        id: d.id,
-        leaseUntil: new Date(d.leaseUntil).toISOString(),
-        priority: d.priority,
-        queue: args.queue,
-        receipt: d.receipt,
-        ...(d.header.key === undefined ? {} : {key: d.header.key}),
-        ...(d.header.headers === undefined ? {} : {headers: d.header.headers}),
-      }
-    }
-    process.stdout.write(d.receipt + '\n')
-    if (!flags.output) process.stdout.write(d.body)
-    return undefined
   }
 }

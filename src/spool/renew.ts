@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {moveFile} from './fs.js'
@@ -15,7 +16,12 @@ import {notInFlight, resolveReceipt} from './receipt.js'
 export function renewLease(q: QueueDirs, ref: string, leaseMs: number, now: number = Date.now()): string {
   const {m, name} = resolveReceipt(q, ref)
   const receipt = formatName({...m, leaseUntil: now + leaseMs})
-  if (receipt === name) return name
+  if (receipt === name) {
+    // Same deadline (renewed within the claim's millisecond): nothing to rename, but the
+    // claim must still be there.
+    if (!existsSync(join(q.cur, name))) throw notInFlight(q, name)
+    return name
+  }
   if (!moveFile(join(q.cur, name), q.cur, receipt)) throw notInFlight(q, name)
   return receipt
 }

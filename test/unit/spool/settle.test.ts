@@ -103,3 +103,12 @@ describe('renewLease', () => {
     expect(() => renewLease(q, c.receipt, 60_000)).toThrow(NotInFlightError)
   })
 })
+
+describe('renewLease within the same millisecond', () => {
+  it('still fails when the claim is gone, even though the deadline would not change', () => {
+    const {c, q} = claimed('renew-same-ms')
+    const claimedAt = c.leaseUntil - 60_000
+    claimNext(q, {...opts, now: c.leaseUntil + 1}) // reclaimed and claimed again
+    expect(() => renewLease(q, c.receipt, 60_000, claimedAt)).toThrow(NotInFlightError)
+  })
+})

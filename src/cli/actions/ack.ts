@@ -1,0 +1,35 @@
+import {type Backend} from '../../backend.js'
+import {reportError} from '../report-error.js'
+
+/**
+ * `mq ack QUEUE RECEIPT...`: every receipt is tried, each failure reported on its own line;
+ * the exit status is the first failure's. One bad receipt must not leave the others unacked.
+ */
+export async function ackAction(backend: Backend, queue: string, receipts: string[], json: boolean): Promise<unknown> {
+  const acked: string[] = []
+  let failed: number | undefined
+  for (const receipt of receipts) {
+    try {
+      acked.push(await backend.ack(queue, receipt))
+    } catch (error) {
+      const code = reportError(error as Error, json)
+      failed ??= code
+    }
+  }
+  if (failed !== undefined) {
+    process.exitCode = failed
+    return undefined
+  }
+  return {acked, queue}
+}
+
+/** `mq nack QUEUE RECEIPT`: give the message back, now or after delayMs. */
+export async function nackAction(backend: Backend, queue: string, receipt: string, delayMs = 0): Promise<unknown> {
+  const r = await backend.release(queue, receipt, delayMs)
+  return {
+    id: r.id,
+    queue,
+    state: r.state === 'new' ? 'ready' : 'delayed',
+    ...(r.notBefore ? {notBefore: new Date(r.notBefore).toISOString()} : {}),
+  }
+}

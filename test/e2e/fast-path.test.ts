@@ -1,0 +1,47 @@
+import {describe, expect, it} from 'vitest'
+
+import {mq, tempSpool} from '../support/helpers.js'
+
+/** Runs the same command line through the fast path and through oclif (MQ_NO_FAST=1). */
+async function both(spool: string, args: string[], input?: string) {
+  const fast = await mq(spool, args, {input})
+  const slow = await mq(spool, args, {env: {MQ_NO_FAST: '1'}, input})
+  return {fast, slow}
+}
+
+const mask = (s: string) => s.replaceAll(/[0-9a-f]{16}-[0-9a-f]{16}(,[a-z0-9,]+)?/g, 'ID').replaceAll(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'TIME')
+
+describe('the fast path and oclif answer alike', () => {
+  it.each([
+    [['push', 'q', 'hello']],
+    [['push', 'q', '--json', 'hello']],
+    [['push', 'q', '--priority', '3', '--delay', '1h', 'x']],
+    [['push', 'q', '--priority', '12', 'x']],
+    [['push', 'q', '--delay', 'soon', 'x']],
+    [['push', 'q', '--delay', '1m', '--at', '@0', 'x']],
+    [['push', '../bad', 'x']],
+    [['push', 'q', '--no-such-flag', 'x']],
+    [['push']],
+    [['pop', 'empty']],
+    [['pop', 'empty', '--json']],
+    [['pop', 'q', '--lease', 'forever']],
+    [['pop', 'q', '--max-attempts', '0']],
+    [['ack', 'q', 'not-a-receipt']],
+    [['ack', 'q', '019a6c3f2b100003-9f2c4e01a7b3d566,a1,l1', '--json']],
+    [['nack', 'q', '019a6c3f2b100003-9f2c4e01a7b3d566']],
+  ])('%j', async (args) => {
+    const {fast, slow} = await both(tempSpool(), args)
+    expect(fast.code).toBe(slow.code)
+    expect(mask(fast.stderr)).toBe(mask(slow.stderr))
+    expect(mask(fast.out)).toBe(mask(slow.out))
+  })
+
+  it('empty stdin and --batch behave the same', async () => {
+    const spool = tempSpool()
+    const {fast, slow} = await both(spool, ['push', 'q'], '')
+    expect([fast.code, slow.code]).toEqual([66, 66])
+    const batch = await both(spool, ['push', 'q', '-b'], 'a\nb\n')
+    expect(batch.fast.out.trim().split('\n')).toHaveLength(2)
+    expect(batch.slow.out.trim().split('\n')).toHaveLength(2)
+  })
+})
