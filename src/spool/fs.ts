@@ -1,3 +1,4 @@
+import {spawnSync} from 'node:child_process'
 import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
@@ -92,5 +93,33 @@ export function removeEmptyDir(dir: string): void {
     rmdirSync(dir)
   } catch (error) {
     if (!isErrno(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY')) throw ioError('rmdir', dir, error)
+  }
+}
+
+let syncfsWorks: boolean | undefined
+
+/**
+ * syncfs(2) the filesystem holding `path` (through coreutils' `sync -f`, since Node has no
+ * binding): every file written before it is on disk when it returns. One call replaces a
+ * batch's worth of per-file fsyncs. Returns false when it is not available (no `sync -f`),
+ * in which case the caller fsyncs file by file; the answer is remembered per process.
+ */
+export function syncFilesystem(path: string): boolean {
+  if (syncfsWorks === false) return false
+  const r = spawnSync('sync', ['-f', path], {stdio: 'ignore'})
+  syncfsWorks = !r.error && r.status === 0
+  return syncfsWorks
+}
+
+/** fsync(2) one file by path. */
+export function fsyncFile(path: string): void {
+  let fd: number | undefined
+  try {
+    fd = openSync(path, 'r')
+    fsyncSync(fd)
+  } catch (error) {
+    throw ioError('fsync', path, error)
+  } finally {
+    if (fd !== undefined) closeSync(fd)
   }
 }
