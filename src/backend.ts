@@ -1,3 +1,5 @@
+import {type GcOptions, type PurgeState} from './spool/admin.js'
+import {type QueueConfig} from './spool/config.js'
 import {type DeadReason} from './spool/dead-letter.js'
 import {type MessageHeader} from './spool/header.js'
 import {type MessageInfo, type PeekState, type QueueStats} from './spool/inspect.js'
@@ -5,6 +7,13 @@ import {type PushedMessage, type PushInput} from './spool/push.js'
 import {type ReleaseResult} from './spool/release.js'
 
 export type {DeadReason, MessageHeader, MessageInfo, PeekState, PushedMessage, PushInput, QueueStats, ReleaseResult}
+
+export interface PushRequestOptions {
+  /** With a key in the header: how long the key holds (default 24h). */
+  keyTtlMs?: number
+  /** When the queue is full, wait up to this long for room (default: fail at once). */
+  waitMs?: number
+}
 
 export interface ClaimRequest {
   leaseMs: number
@@ -37,8 +46,8 @@ export interface Delivery {
  */
 export interface Backend {
   readonly kind: string
-  /** Durably enqueue; returns once every message is stored. */
-  push(queue: string, messages: PushInput[]): Promise<PushedMessage[]>
+  /** Durably enqueue (to every subscriber, if `queue` is a topic); returns once every message is stored. */
+  push(queue: string, messages: PushInput[], opts?: PushRequestOptions): Promise<PushedMessage[]>
   /** Claim the next ready message under a lease, or null (after waiting, if asked). */
   claim(queue: string, req: ClaimRequest): Promise<Delivery | null>
   /** Finish a delivery; returns the message id. */
@@ -56,4 +65,30 @@ export interface Backend {
   /** Stats of one queue, or of every queue when none is named. */
   stats(queue?: string): Promise<QueueStats[]>
   close(): Promise<void>
+}
+
+export type {GcOptions, PurgeState, QueueConfig}
+
+/**
+ * Administration, beside the queue operations: what `mq config`, `pause`, `purge`, `requeue`,
+ * `gc`, `subscribe` need. Kept apart so that the core seam stays small.
+ */
+export interface AdminBackend {
+  getConfig(queue: string): Promise<QueueConfig>
+  setConfig(queue: string, patch: Partial<Record<keyof QueueConfig, number | undefined>>): Promise<QueueConfig>
+  pause(queue: string): Promise<void>
+  /** Returns false when the queue was not paused. */
+  resume(queue: string): Promise<boolean>
+  purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void): Promise<Record<PurgeState, number>>
+  /** Dead letters back to ready; returns the ids moved. */
+  requeue(queue: string, ids?: string[]): Promise<string[]>
+  gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<{done: number; keys: number; tmp: number}>
+  subscribe(topic: string, queue: string): Promise<boolean>
+  unsubscribe(topic: string, queue: string): Promise<void>
+  /** Subscribed queues, or undefined when the name is not a topic. */
+  subscribers(topic: string): Promise<string[] | undefined>
+}
+
+export function isAdminBackend(b: Backend): b is AdminBackend & Backend {
+  return typeof (b as Partial<AdminBackend>).purge === 'function'
 }

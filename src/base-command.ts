@@ -1,8 +1,9 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
-import {type Backend} from './backend.js'
+import {type AdminBackend, type Backend, isAdminBackend} from './backend.js'
 import {openBackend} from './backends/index.js'
 import {reportError} from './cli/report-error.js'
+import {ConfigError} from './errors.js'
 import {setQuarantineLogger} from './spool/quarantine.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -31,6 +32,13 @@ export abstract class BaseCommand extends Command {
     setQuarantineLogger((line) => process.stderr.write(line + '\n'))
     this.openedBackend ??= openBackend(flags)
     return this.openedBackend
+  }
+
+  /** The backend, for commands that need administration (purge, gc, config, topics...). */
+  protected admin(flags: {spool?: string; url?: string}): AdminBackend & Backend {
+    const b = this.backend(flags)
+    if (!isAdminBackend(b)) throw new ConfigError(`the ${b.kind} backend does not support this command`)
+    return b
   }
 
   protected async finally(err: Error | undefined): Promise<void> {

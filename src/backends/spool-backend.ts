@@ -1,11 +1,13 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {type Backend, type ClaimRequest, type Delivery} from '../backend.js'
-import {NotInFlightError} from '../errors.js'
+import {type AdminBackend, type Backend, type ClaimRequest, type Delivery, type PushRequestOptions} from '../backend.js'
+import {NotInFlightError, QueueFullError, QueuePausedError} from '../errors.js'
+import {type GcOptions, gcQueue, isPaused, pauseQueue, type PurgeState, purgeQueue, requeueDead, resumeQueue} from '../spool/admin.js'
+import {type QueueConfig, readQueueConfig, updateQueueConfig} from '../spool/config.js'
 import {ackMessage} from '../spool/ack.js'
 import {type Claim, claimNext} from '../spool/claim.js'
-import {queueExists} from '../spool/create-queue.js'
+import {createQueue, queueExists} from '../spool/create-queue.js'
 import {type DeadReason, deadLetter} from '../spool/dead-letter.js'
 import {listQueueNames, type PeekState, peekMessages, queueStats} from '../spool/inspect.js'
 import {QueueDirs} from '../spool/layout.js'
@@ -13,13 +15,15 @@ import {type PushInput, pushMessages} from '../spool/push.js'
 import {resolveReceipt} from '../spool/receipt.js'
 import {releaseMessage} from '../spool/release.js'
 import {renewLease} from '../spool/renew.js'
+import {withQueueLock} from '../spool/lock.js'
+import {pushToTopic, subscribe, subscribersOf, unsubscribe} from '../spool/topics.js'
 import {Wakeup} from '../spool/wait.js'
 
 /**
  * The spool as a Backend: each method is one call into src/spool/, where the transitions and
  * their contracts live. The work is synchronous; the methods are async only to fit the seam.
  */
-export class SpoolBackend implements Backend {
+export class SpoolBackend implements Backend, AdminBackend {
   readonly kind = 'spool'
 
   constructor(readonly root: string) {}
@@ -28,22 +32,44 @@ export class SpoolBackend implements Backend {
     return new QueueDirs(this.root, queue)
   }
 
-  async push(queue: string, messages: PushInput[]) {
-    return pushMessages(this.dirs(queue), messages)
+  /**
+   * A name with subscribers is a topic (fan-out); anything else is a queue. A full queue fails
+   * at once, or with waitMs polls for room every 200 ms until then.
+   */
+  async push(queue: string, messages: PushInput[], opts: PushRequestOptions = {}) {
+    const until = Date.now() + (opts.waitMs ?? 0)
+    for (;;) {
+      try {
+        const subs = subscribersOf(this.root, queue)
+        return subs === undefined
+          ? pushMessages(this.dirs(queue), messages, opts)
+          : pushToTopic(this.root, queue, subs, messages, opts)
+      } catch (error) {
+        if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
+        await new Promise((r) => setTimeout(r, Math.min(200, Math.max(1, until - Date.now()))))
+      }
+    }
   }
 
+  /**
+   * Claims the next message. A paused queue yields nothing: without a wait that is
+   * QueuePausedError (pop exits 69); with one, the wait goes on until resume or the deadline.
+   */
   async claim(queue: string, req: ClaimRequest): Promise<Delivery | null> {
     const q = this.dirs(queue)
     const opts = {leaseMs: req.leaseMs, maxAttempts: req.maxAttempts}
-    const first = queueExists(q) ? claimNext(q, opts) : null
+    const exists = queueExists(q)
+    if (exists && (!req.waitMs || req.waitMs <= 0) && isPaused(q)) throw new QueuePausedError(queue)
+    const first = exists && !isPaused(q) ? claimNext(q, opts) : null
     if (first || !req.waitMs || req.waitMs <= 0) return first && this.deliver(queue, first)
     const until = Date.now() + req.waitMs
     for (;;) {
       const wakeup = new Wakeup(q)
       try {
         // Claim again after arming the watches: a push between the first try and the watches
-        // would otherwise wait for the slow poll.
-        const claim = claimNext(q, opts)
+        // would otherwise wait for the slow poll. (The watches include the queue directory,
+        // so a resume wakes us too.)
+        const claim = isPaused(q) ? null : claimNext(q, opts)
         if (claim) return this.deliver(queue, claim)
         if (Date.now() >= until || req.signal?.aborted) return null
         await wakeup.wait(until, req.signal)
@@ -96,4 +122,51 @@ export class SpoolBackend implements Backend {
   }
 
   async close() {}
+
+  // ---- AdminBackend ----
+
+  async getConfig(queue: string) {
+    return readQueueConfig(this.dirs(queue))
+  }
+
+  async setConfig(queue: string, patch: Partial<Record<keyof QueueConfig, number | undefined>>) {
+    return updateQueueConfig(this.dirs(queue), patch)
+  }
+
+  async pause(queue: string) {
+    const q = this.dirs(queue)
+    createQueue(q)
+    pauseQueue(q)
+  }
+
+  async resume(queue: string) {
+    return resumeQueue(this.dirs(queue))
+  }
+
+  async purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void) {
+    const q = this.dirs(queue)
+    return withQueueLock(q, 'maintenance', () => purgeQueue(q, states, onProgress))
+  }
+
+  async requeue(queue: string, ids?: string[]) {
+    const q = this.dirs(queue)
+    return withQueueLock(q, 'maintenance', () => requeueDead(q, ids))
+  }
+
+  async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void) {
+    const q = this.dirs(queue)
+    return withQueueLock(q, 'maintenance', () => gcQueue(q, opts, onProgress))
+  }
+
+  async subscribe(topic: string, queue: string) {
+    return subscribe(this.root, topic, queue)
+  }
+
+  async unsubscribe(topic: string, queue: string) {
+    unsubscribe(this.root, topic, queue)
+  }
+
+  async subscribers(topic: string) {
+    return subscribersOf(this.root, topic)
+  }
 }

@@ -23,7 +23,7 @@ import {reportError} from './report-error.js'
  */
 
 type Options = NonNullable<ParseArgsConfig['options']>
-type Values = Record<string, boolean | string | undefined>
+type Values = Record<string, boolean | string | string[] | undefined>
 
 interface FastCommand {
   options: Options
@@ -93,12 +93,23 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
       at: {type: 'string'},
       batch: {short: 'b', type: 'boolean'},
       delay: {type: 'string'},
+      header: {multiple: true, short: 'H', type: 'string'},
+      key: {short: 'k', type: 'string'},
+      'key-ttl': {type: 'string'},
       null: {short: '0', type: 'boolean'},
       priority: {short: 'p', type: 'string'},
+      ttl: {type: 'string'},
+      wait: {type: 'string'},
     },
     positionals: [1, 2],
     run(b, v, [queue, body]) {
       if (v.delay !== undefined && v.at !== undefined) return DECLINE
+      const durations: Record<string, number | undefined> = {}
+      for (const f of ['key-ttl', 'ttl', 'wait']) {
+        if (v[f] === undefined) continue
+        durations[f] = maybe(() => parseDuration(v[f] as string, f))
+        if (durations[f] === undefined) return DECLINE
+      }
       const delay = v.delay === undefined ? undefined : maybe(() => parseDuration(v.delay as string, 'delay'))
       const at = v.at === undefined ? undefined : maybe(() => parseTime(v.at as string, 'at'))
       const priority = v.priority === undefined ? undefined : integer(v.priority as string, 0, MAX_PRIORITY)
@@ -110,10 +121,15 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
         batch: Boolean(v.batch),
         body,
         delay,
+        header: v.header as string[] | undefined,
         json: Boolean(v.json),
+        key: v.key as string | undefined,
+        keyTtl: durations['key-ttl'],
         null: Boolean(v.null),
         priority,
         queue,
+        ttl: durations.ttl,
+        wait: durations.wait,
       })
     },
   },

@@ -17,6 +17,7 @@ An id is printed only once the message is on disk (file and directory fsynced).`
     'tar c dir | <%= config.bin %> push backups',
     'seq 1000 | <%= config.bin %> push jobs --batch',
     '<%= config.bin %> push jobs --delay 10m --priority 5 "later, but urgent then"',
+    '<%= config.bin %> push nightly --key "report-$(date +%F)" build',
   ]
 
   static args = {
@@ -34,12 +35,17 @@ An id is printed only once the message is on disk (file and directory fsynced).`
       parse: async (s) => parseTime(s, 'at'),
     })(),
     'allow-empty': Flags.boolean({description: 'accept an empty body from stdin'}),
+    key: Flags.string({char: 'k', description: 'idempotency key: while it holds, a second push with it makes no message (exit 4, first id printed)'}),
+    'key-ttl': durationFlag({description: 'how long the key holds [default: 24h]'}),
+    ttl: durationFlag({description: 'expiry: not delivered later than this long from now (dead-lettered instead)'}),
+    wait: durationFlag({description: 'if the queue is full, wait up to this long for room'}),
+    header: Flags.string({char: 'H', description: 'user header NAME=VALUE (repeatable); handlers see MQ_HEADER_NAME', multiple: true}),
   }
 
   async run(): Promise<unknown> {
     // oclif short flags must be letters; -0 (as xargs -0) is spelled --null for the parser.
     this.argv = this.argv.map((a) => (a === '-0' ? '--null' : a))
     const {args, flags} = await this.parse(Push)
-    return pushAction(this.backend(flags), {...flags, ...args, allowEmpty: flags['allow-empty']})
+    return pushAction(this.backend(flags), {...flags, ...args, allowEmpty: flags['allow-empty'], keyTtl: flags['key-ttl']})
   }
 }

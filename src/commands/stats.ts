@@ -1,8 +1,9 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {formatDuration} from '../duration.js'
 import {palette} from '../output.js'
+import {type QueueStats} from '../spool/inspect.js'
 import {validateQueueName} from '../spool/layout.js'
 
 export default class Stats extends BaseCommand {
@@ -11,6 +12,10 @@ export default class Stats extends BaseCommand {
 With --json: one object for a named queue, an array of them when none is named.`
 
   static examples = ['<%= config.bin %> stats', '<%= config.bin %> stats jobs --json']
+  static flags = {
+    prometheus: Flags.boolean({description: 'print Prometheus text exposition format (for node_exporter\'s textfile collector)', exclusive: ['json']}),
+  }
+
   static args = {
     queue: Args.string({description: 'queue name (default: every queue)', parse: async (s) => validateQueueName(s)}),
   }
@@ -19,6 +24,10 @@ With --json: one object for a named queue, an array of them when none is named.`
     const {args, flags} = await this.parse(Stats)
     const all = await this.backend(flags).stats(args.queue)
     if (flags.json) return args.queue ? all[0] : all
+    if (flags.prometheus) {
+      process.stdout.write(toPrometheus(all))
+      return undefined
+    }
     const c = await palette()
     const rows = [['QUEUE', 'READY', 'INFLIGHT', 'DELAYED', 'DONE', 'DEAD', 'BAD', 'OLDEST']]
     for (const s of all) {
@@ -39,4 +48,20 @@ With --json: one object for a named queue, an array of them when none is named.`
     for (const r of rows) process.stdout.write(r.map((cell, i) => cell + ' '.repeat(widths[i] - plain(cell).length)).join('  ').trimEnd() + '\n')
     return undefined
   }
+}
+
+/** Prometheus text format: one gauge family per figure, labelled by queue (and state). */
+export function toPrometheus(all: QueueStats[]): string {
+  const lines = [
+    '# HELP mq_messages Messages in a queue, by state.',
+    '# TYPE mq_messages gauge',
+  ]
+  for (const s of all)
+    for (const state of ['ready', 'inflight', 'delayed', 'done', 'dead', 'bad'] as const)
+      lines.push(`mq_messages{queue="${s.queue}",state="${state}"} ${s[state]}`)
+  lines.push('# HELP mq_oldest_ready_age_seconds Age of the oldest ready message (0 when none is ready).', '# TYPE mq_oldest_ready_age_seconds gauge')
+  for (const s of all) lines.push(`mq_oldest_ready_age_seconds{queue="${s.queue}"} ${(s.oldestReadyAgeMs ?? 0) / 1000}`)
+  lines.push('# HELP mq_paused 1 when the queue is paused.', '# TYPE mq_paused gauge')
+  for (const s of all) lines.push(`mq_paused{queue="${s.queue}"} ${s.paused ? 1 : 0}`)
+  return lines.join('\n') + '\n'
 }

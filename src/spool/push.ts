@@ -1,10 +1,13 @@
-import {closeSync, fsyncSync, openSync, unlinkSync, writevSync} from 'node:fs'
+import {closeSync, fsyncSync, linkSync, openSync, unlinkSync, writevSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {ioError} from '../errors.js'
+import {ioError, isErrno, QueueFullError, UsageError} from '../errors.js'
+import {readQueueConfig} from './config.js'
 import {createQueue} from './create-queue.js'
-import {fsyncDir, fsyncFile, moveFile, syncFilesystem} from './fs.js'
+import {countDepth} from './depth.js'
+import {ensureDir, fsyncDir, fsyncFile, moveFile, syncFilesystem} from './fs.js'
 import {encodeHeader, hasHeaderFields, type MessageHeader} from './header.js'
+import {claimKey} from './keys.js'
 import {QueueDirs} from './layout.js'
 import {newMessageId} from './message-id.js'
 import {formatName, type MessageName} from './message-name.js'
@@ -19,35 +22,72 @@ export interface PushInput {
   header?: MessageHeader
 }
 
+export interface PushOptions {
+  now?: number
+  /** Idempotency: with a single message, no second message while this key is held. */
+  keyTtlMs?: number
+}
+
 export interface PushedMessage {
   id: string
   name: string
   /** Where the message was filed: 'new' (ready) or 'delay'. */
   state: 'delay' | 'new'
+  /** True when --key matched an earlier message: nothing was written and `id` is the earlier one's. */
+  duplicate?: boolean
+}
+
+export const BULK_SYNC_MIN = 8
+export const DEFAULT_KEY_TTL_MS = 24 * 3600 * 1000
+
+/**
+ * pushMessages: durably enqueue a batch of messages into one queue; returns them in input order.
+ * See deliver() for the protocol.
+ */
+export function pushMessages(q: QueueDirs, inputs: PushInput[], opts: PushOptions = {}): PushedMessage[] {
+  createQueue(q)
+  return deliver(q.tmp, join(q.root, 'keys'), [q], inputs, opts)
 }
 
 /**
- * pushMessages: durably enqueue a batch of messages; returns them in input order.
+ * deliver: the push protocol, for one queue or (fan-out) for every subscriber of a topic.
  *
- * 1. Each message is written to tmp/NAME, created with O_EXCL (a collision fails instead of
+ * 0. Bounded queues: if a target has max-depth and ready + delayed + in-flight + this batch
+ *    would pass it, QueueFullError and nothing is written. The check and the renames are not
+ *    one atomic step: producers racing at the bound can pass it by what they push meanwhile.
+ * 1. Each message is written to TMP/NAME, created with O_EXCL (a collision fails instead of
  *    overwriting), and its data made durable: one fsync per file, or for a batch of
  *    BULK_SYNC_MIN or more, one syncfs of the filesystem after all are written (same guarantee,
  *    one disk flush instead of N). If any write fails, every tmp file of this batch is
  *    unlinked and the error is thrown: nothing became visible.
- * 2. Each is renamed into new/P/B7/B10/NAME (or delay/B7/B10/NAME). rename(2) is atomic: a
- *    consumer sees the whole message or nothing. A producer killed before this step leaves only
- *    a tmp/ file, which no consumer reads and `mq gc` removes.
- * 3. Every directory that gained an entry is fsynced, once per batch, and only then does this
+ * 2. With a key: the key is claimed (keys.ts, an exclusive link). If another message holds it,
+ *    the tmp file is unlinked and that message's id returned with duplicate: true.
+ * 3. Each message is renamed into new/P/B7/B10/NAME (or delay/B7/B10/NAME) of its queue;
+ *    rename(2) is atomic, so a consumer sees the whole message or nothing. For a topic, it is
+ *    instead hard-linked into every subscriber's queue (one write, N links: each subscriber
+ *    claims and acks its own directory entry independently), then the tmp name is unlinked.
+ *    A producer killed before this step leaves only a tmp/ file, which no consumer reads and
+ *    `mq gc` removes.
+ * 4. Every directory that gained an entry is fsynced, once per batch, and only then does this
  *    return, so every id the caller prints is on disk.
  *
- * If a rename fails mid-batch, the messages already renamed are synced and returned in
+ * If a rename fails mid-batch, the messages already filed are synced and returned in
  * `error.pushed` so the caller can still report them; the rest are unlinked from tmp/.
  */
-export const BULK_SYNC_MIN = 8
+export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], inputs: PushInput[], opts: PushOptions = {}): PushedMessage[] {
+  const now = opts.now ?? Date.now()
+  const key = inputs[0]?.header?.key
+  if (key !== undefined && inputs.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
+  for (const t of targets) {
+    const max = readQueueConfig(t).maxDepth
+    if (max !== undefined) {
+      const depth = countDepth(t, max)
+      if (depth + inputs.length > max) throw new QueueFullError(t.name, depth, max)
+    }
+  }
 
-export function pushMessages(q: QueueDirs, inputs: PushInput[], now: number = Date.now()): PushedMessage[] {
-  createQueue(q)
-  const staged: Array<{dir: string; m: MessageName; tmp: string}> = []
+  ensureDir(tmpDir)
+  const staged: Array<{m: MessageName; tmp: string}> = []
   const bulk = inputs.length >= BULK_SYNC_MIN
   try {
     for (const input of inputs) {
@@ -59,36 +99,64 @@ export function pushMessages(q: QueueDirs, inputs: PushInput[], now: number = Da
         notBefore: input.notBefore !== undefined && input.notBefore > now ? input.notBefore : undefined,
         priority: input.priority ?? 0,
       }
-      const name = formatName(m)
-      const tmp = join(q.tmp, name)
+      const tmp = join(tmpDir, formatName(m))
       writeExclusive(tmp, header ? [header, input.body] : [input.body], !bulk)
-      staged.push({dir: m.notBefore === undefined ? readyDir(q, m) : delayDir(q, m.notBefore), m, tmp})
+      staged.push({m, tmp})
     }
     // Data before names: nothing is renamed into view until its bytes are on disk.
-    if (bulk && !syncFilesystem(q.tmp)) for (const s of staged) fsyncFile(s.tmp)
+    if (bulk && !syncFilesystem(tmpDir)) for (const s of staged) fsyncFile(s.tmp)
   } catch (error) {
     for (const s of staged) unlinkQuietly(s.tmp)
     throw error
+  }
+
+  if (key !== undefined) {
+    const claimed = claimKey(keysDir, key, staged[0].m.id, opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS, now)
+    if ('held' in claimed) {
+      unlinkQuietly(staged[0].tmp)
+      return [{duplicate: true, id: claimed.held.id, name: claimed.held.id, state: 'new'}]
+    }
   }
 
   const dirty = new Set<string>()
   const pushed: PushedMessage[] = []
   try {
     for (const s of staged) {
-      const created: string[] = []
       const name = formatName(s.m)
-      if (!moveFile(s.tmp, s.dir, name, created)) throw new Error(`tmp file vanished before rename: ${s.tmp}`)
-      dirty.add(s.dir)
-      for (const d of created) dirty.add(d)
+      for (const t of targets) {
+        const dir = s.m.notBefore === undefined ? readyDir(t, s.m) : delayDir(t, s.m.notBefore)
+        const created: string[] = []
+        if (targets.length === 1) {
+          if (!moveFile(s.tmp, dir, name, created)) throw new Error(`tmp file vanished before rename: ${s.tmp}`)
+        } else {
+          linkInto(s.tmp, dir, name, created)
+        }
+        dirty.add(dir)
+        for (const d of created) dirty.add(d)
+      }
       pushed.push({id: s.m.id, name, state: s.m.notBefore === undefined ? 'new' : 'delay'})
     }
   } catch (error) {
     for (const s of staged.slice(pushed.length)) unlinkQuietly(s.tmp)
     for (const d of dirty) fsyncDir(d)
-    throw Object.assign(ioError('rename', q.tmp, error), {pushed})
-  } 
+    throw Object.assign(ioError('rename', tmpDir, error), {pushed})
+  }
   for (const d of dirty) fsyncDir(d)
+  if (targets.length > 1) for (const s of staged) unlinkQuietly(s.tmp)
   return pushed
+}
+
+/** link(2) src as destDir/name, making destDir if a consumer removed it (see moveFile). */
+function linkInto(src: string, destDir: string, name: string, created: string[]): void {
+  for (let tries = 0; ; tries++) {
+    try {
+      linkSync(src, join(destDir, name))
+      return
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT') || tries >= 8) throw ioError('link', join(destDir, name), error)
+      created.push(...ensureDir(destDir))
+    }
+  }
 }
 
 /** Exclusive create, write every chunk, fsync (when asked), close. */

@@ -49,3 +49,16 @@ describe('crashes', () => {
     expect((await mq(spool, ['pop', 'half'])).code).toBe(3)
   })
 })
+
+describe('durability fallbacks', () => {
+  it('a batch still lands whole where `sync -f` is not available (fsync per file instead)', async () => {
+    const spool = tempSpool()
+    const {run} = await import('../support/helpers.js')
+    const r = await run(process.execPath, [WORKER, spool, 'bulk', 'push-many', '40'], {env: {PATH: '/nonexistent'}})
+    expect(r.code).toBe(0)
+    expect(r.out.trim().split('\n')).toHaveLength(40)
+    const stats = JSON.parse((await mq(spool, ['stats', 'bulk', '--json'])).out)
+    expect(stats).toMatchObject({ready: 40})
+    expect(readdirSync(join(spool, 'bulk', 'tmp'))).toEqual([])
+  })
+})

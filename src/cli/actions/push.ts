@@ -1,5 +1,6 @@
 import {type Backend} from '../../backend.js'
 import {UsageError} from '../../errors.js'
+import {EXIT} from '../../exit-codes.js'
 import {type PushInput} from '../../spool/push.js'
 import {readRecords, readStdin, requireBody} from '../../stdin.js'
 
@@ -16,21 +17,37 @@ export interface PushRequest {
   at?: number
   allowEmpty?: boolean
   json?: boolean
+  /** Idempotency key and how long it holds (ms). */
+  key?: string
+  keyTtl?: number
+  /** Expiry: not delivered later than this long from now (ms). */
+  ttl?: number
+  /** A full queue: wait up to this long for room (ms). */
+  wait?: number
+  /** NAME=VALUE user headers. */
+  header?: string[]
 }
 
 /** `mq push`: what the command does once its arguments are parsed (shared by oclif and the fast path). */
 export async function pushAction(backend: Backend, r: PushRequest): Promise<unknown> {
   const now = Date.now()
   const template: Omit<PushInput, 'body'> = {
+    header: {
+      expiresAt: r.ttl === undefined ? undefined : now + r.ttl,
+      headers: r.header?.length ? parseHeaders(r.header) : undefined,
+      key: r.key,
+    },
     notBefore: r.delay !== undefined ? now + r.delay : r.at,
     priority: r.priority,
   }
+  const opts = {keyTtlMs: r.keyTtl, waitMs: r.wait}
+  if (r.key !== undefined && (r.batch || r.null)) throw new UsageError('--key applies to one message; it cannot be used with --batch')
 
   if (r.batch || r.null) {
     if (r.body !== undefined && r.body !== '-') throw new UsageError('--batch reads stdin; do not give a BODY argument')
     const ids: string[] = []
     for await (const group of readRecords(r.null ? 0 : 10, 1000)) {
-      const pushed = await backend.push(r.queue, group.map((body) => ({...template, body})))
+      const pushed = await backend.push(r.queue, group.map((body) => ({...template, body})), opts)
       if (r.json) ids.push(...pushed.map((p) => p.id))
       else process.stdout.write(pushed.map((p) => p.id).join('\n') + '\n')
     }
@@ -38,7 +55,25 @@ export async function pushAction(backend: Backend, r: PushRequest): Promise<unkn
   }
 
   const body = r.body === undefined || r.body === '-' ? requireBody(await readStdin(), Boolean(r.allowEmpty)) : Buffer.from(r.body)
-  const [pushed] = await backend.push(r.queue, [{...template, body}])
+  const [pushed] = await backend.push(r.queue, [{...template, body}], opts)
+  if (pushed.duplicate) {
+    // Scripts test for 4; the id printed is the first message's.
+    process.exitCode = EXIT.DUPLICATE
+    if (!r.json) process.stdout.write(pushed.id + '\n')
+    return {duplicate: true, id: pushed.id, key: r.key, queue: r.queue}
+  }
   if (!r.json) process.stdout.write(pushed.id + '\n')
   return {id: pushed.id, queue: r.queue, state: pushed.state === 'new' ? 'ready' : 'delayed'}
+}
+
+/** --header NAME=VALUE, each once; NAME is letters, digits, _ and -. */
+export function parseHeaders(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const p of pairs) {
+    const eq = p.indexOf('=')
+    const name = p.slice(0, eq)
+    if (eq < 1 || !/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`--header: expected NAME=VALUE, got ${JSON.stringify(p)}`)
+    out[name] = p.slice(eq + 1)
+  }
+  return out
 }

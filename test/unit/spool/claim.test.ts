@@ -58,7 +58,7 @@ describe('claimNext', () => {
     const q = new QueueDirs(tempSpool(), 'aging')
     const now = Date.now()
     const old = fileReady(q, now - 10 * 60_000, 'old')
-    pushMessages(q, [{body: Buffer.from('urgent'), priority: 9}], now)
+    pushMessages(q, [{body: Buffer.from('urgent'), priority: 9}], {now: now})
     // 10 aging periods of 60 s: rank 0 + 10 beats rank 9 + 0.
     expect(claimNext(q, {...opts, now})!.id).toBe(old)
   })

@@ -42,7 +42,7 @@ describe('pushMessages', () => {
   it('files priority, delay and header fields in the name', () => {
     const q = new QueueDirs(tempSpool(), 'fields')
     const now = Date.now()
-    const [p] = pushMessages(q, [{body: Buffer.from('b'), header: {key: 'k1'}, notBefore: now + 60_000, priority: 4}], now)
+    const [p] = pushMessages(q, [{body: Buffer.from('b'), header: {key: 'k1'}, notBefore: now + 60_000, priority: 4}], {now: now})
     expect(p.state).toBe('delay')
     expect(p.name).toBe(`${p.id},p4,n${now + 60_000},h`)
     const [b7, b10] = bucketsOf(timeHex(now + 60_000))
@@ -55,5 +55,18 @@ describe('pushMessages', () => {
     expect(() => pushMessages(q, [{body: Buffer.from('ok')}, huge])).toThrow(/64 KiB/)
     expect(readdirSync(q.tmp)).toEqual([])
     expect(readdirSync(join(q.new))).toEqual([])
+  })
+})
+
+describe('pushMessages in bulk', () => {
+  it('flushes a batch with one syncfs, and every message is filed with nothing left in tmp/', () => {
+    const q = new QueueDirs(tempSpool(), 'bulk')
+    const pushed = pushMessages(q, Array.from({length: 50}, (_, i) => ({body: Buffer.from(`m${i}`)})))
+    expect(pushed).toHaveLength(50)
+    expect(readdirSync(q.tmp)).toEqual([])
+    for (const p of pushed) {
+      const [b7, b10] = bucketsOf(p.id)
+      expect(existsSync(join(q.new, '0', b7, b10, p.name))).toBe(true)
+    }
   })
 })

@@ -31,7 +31,7 @@ describe('promoteDue', () => {
     pushMessages(q, [
       {body: Buffer.from('soon'), notBefore: now + 1000},
       {body: Buffer.from('later'), notBefore: now + 3_600_000},
-    ], now)
+    ], {now: now})
     expect(nextDue(q)).toBe(now + 1000)
     expect(promoteDue(q, now + 500)).toBe(0)
     expect(promoteDue(q, now + 1000)).toBe(1)
@@ -42,8 +42,8 @@ describe('promoteDue', () => {
   it('keeps FIFO by enqueue time once promoted', () => {
     const q = new QueueDirs(tempSpool(), 'delay-fifo')
     const now = Date.now()
-    const [delayed] = pushMessages(q, [{body: Buffer.from('d'), notBefore: now + 10}], now)
-    const [plain] = pushMessages(q, [{body: Buffer.from('p')}], now + 5)
+    const [delayed] = pushMessages(q, [{body: Buffer.from('d'), notBefore: now + 10}], {now: now})
+    const [plain] = pushMessages(q, [{body: Buffer.from('p')}], {now: now + 5})
     expect(claimNext(q, {leaseMs: 1000, maxAttempts: 5, now: now + 20})!.id).toBe(delayed.id)
     expect(claimNext(q, {leaseMs: 1000, maxAttempts: 5, now: now + 20})!.id).toBe(plain.id)
   })
