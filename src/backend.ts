@@ -1,4 +1,5 @@
 import {type GcOptions, type PurgeState} from './spool/admin.js'
+import {type Claim} from './spool/claim.js'
 import {type QueueConfig} from './spool/config.js'
 import {type DeadReason} from './spool/dead-letter.js'
 import {type MessageHeader} from './spool/header.js'
@@ -23,18 +24,12 @@ export interface ClaimRequest {
   signal?: AbortSignal
 }
 
-/** One delivery of one message: what a consumer needs to process it and settle it. */
-export interface Delivery {
+/**
+ * One delivery of one message: what a consumer needs to process it and settle it. The
+ * metadata is the spool claim's (src/spool/claim.ts); `receipt` is opaque to callers.
+ */
+export interface Delivery extends Omit<Claim, 'bodyOffset' | 'path'> {
   queue: string
-  id: string
-  /** Names this delivery; ack, release, renew and deadLetter take it. */
-  receipt: string
-  /** This delivery's number, 1 for the first. */
-  attempt: number
-  priority: number
-  enqueuedAt: number
-  leaseUntil: number
-  header: MessageHeader
   body: Buffer
 }
 

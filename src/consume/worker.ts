@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 
 import {type Backend, type Delivery} from '../backend.js'
-import {NotInFlightError} from '../errors.js'
+import {NotInFlightError, QueuePausedError} from '../errors.js'
 import {decide, describeOutcome, type HandlerOutcome, type RetryPolicy} from './decide.js'
 import {type HandlerRun, runHandler} from './run-handler.js'
 
@@ -106,12 +106,13 @@ export class Consumer {
           : this.opts.once
             ? 0
             : Math.max(0, this.opts.idleExitMs! - (Date.now() - this.idleSince))
-      const d = await this.backend.claim(this.opts.queue, {
-        leaseMs: this.opts.leaseMs,
-        maxAttempts: this.opts.maxAttempts,
-        signal: this.wake.signal,
-        waitMs,
-      })
+      const d = await this.backend
+        .claim(this.opts.queue, {leaseMs: this.opts.leaseMs, maxAttempts: this.opts.maxAttempts, signal: this.wake.signal, waitMs})
+        .catch((error: unknown) => {
+          // Paused, and not waiting (--once): nothing is claimable now, which --once treats as done.
+          if (error instanceof QueuePausedError) return null
+          throw error
+        })
       if (d) {
         this.claimed++
         this.start(d)

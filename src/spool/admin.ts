@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
 import {reasonPath} from './dead-letter.js'
-import {fsyncDir, listDir, listSorted, moveFile, removeEmptyDir} from './fs.js'
+import {fsyncPath, listDir, listSorted, moveFile, removeEmptyDir} from './fs.js'
 import {sweepKeys} from './keys.js'
 import {QueueDirs} from './layout.js'
 import {formatName, parseName} from './message-name.js'
@@ -21,7 +21,7 @@ export const PAUSE_FILE = 'paused'
 /** pause: a marker file that pop and consume in every process respect until resume. */
 export function pauseQueue(q: QueueDirs): void {
   writeFileSync(join(q.root, PAUSE_FILE), `paused at ${new Date().toISOString()} by pid ${process.pid}\n`)
-  fsyncDir(q.root)
+  fsyncPath(q.root)
 }
 
 export function resumeQueue(q: QueueDirs): boolean {
@@ -31,7 +31,7 @@ export function resumeQueue(q: QueueDirs): boolean {
     if (isErrno(error, 'ENOENT')) return false
     throw ioError('unlink', join(q.root, PAUSE_FILE), error)
   }
-  fsyncDir(q.root)
+  fsyncPath(q.root)
   return true
 }
 

@@ -2,7 +2,7 @@ import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ConfigError, ioError, isErrno} from '../errors.js'
-import {fsyncDir} from './fs.js'
+import {fsyncPath} from './fs.js'
 import {QueueDirs} from './layout.js'
 import {withQueueLock} from './lock.js'
 
@@ -50,7 +50,7 @@ export async function updateQueueConfig(q: QueueDirs, patch: Partial<Record<keyo
     const tmp = join(q.root, `config.json.${process.pid}`)
     writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n')
     renameSync(tmp, configPath(q))
-    fsyncDir(q.root)
+    fsyncPath(q.root)
     return next as QueueConfig
   })
 }

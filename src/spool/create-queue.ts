@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {ensureDir, fsyncDir} from './fs.js'
+import {ensureDir, fsyncPath} from './fs.js'
 import {QueueDirs, STATES} from './layout.js'
 
 const known = new Set<string>()
@@ -16,7 +16,7 @@ export function createQueue(q: QueueDirs): void {
   if (!existsSync(join(q.root, 'bad'))) {
     const touched = new Set<string>()
     for (const state of STATES) for (const d of ensureDir(join(q.root, state))) touched.add(d)
-    for (const d of touched) fsyncDir(d)
+    for (const d of touched) fsyncPath(d)
   }
   known.add(q.root)
 }

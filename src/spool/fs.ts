@@ -11,14 +11,17 @@ import {ioError, isErrno} from '../errors.js'
  * naming the operation and the path.
  */
 
-/** fsync(2) a directory, making the entries created or renamed in it durable. */
-export function fsyncDir(dir: string): void {
+/**
+ * fsync(2) a file or a directory by path: for a file, its data; for a directory, the entries
+ * created or renamed in it.
+ */
+export function fsyncPath(path: string): void {
   let fd: number | undefined
   try {
-    fd = openSync(dir, 'r')
+    fd = openSync(path, 'r')
     fsyncSync(fd)
   } catch (error) {
-    throw ioError('fsync', dir, error)
+    throw ioError('fsync', path, error)
   } finally {
     if (fd !== undefined) closeSync(fd)
   }
@@ -109,17 +112,4 @@ export function syncFilesystem(path: string): boolean {
   const r = spawnSync('sync', ['-f', path], {stdio: 'ignore'})
   syncfsWorks = !r.error && r.status === 0
   return syncfsWorks
-}
-
-/** fsync(2) one file by path. */
-export function fsyncFile(path: string): void {
-  let fd: number | undefined
-  try {
-    fd = openSync(path, 'r')
-    fsyncSync(fd)
-  } catch (error) {
-    throw ioError('fsync', path, error)
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
 }

@@ -5,7 +5,7 @@ import {ioError, isErrno, QueueFullError, UsageError} from '../errors.js'
 import {readQueueConfig} from './config.js'
 import {createQueue} from './create-queue.js'
 import {countDepth} from './depth.js'
-import {ensureDir, fsyncDir, fsyncFile, moveFile, syncFilesystem} from './fs.js'
+import {ensureDir, fsyncPath, moveFile, syncFilesystem} from './fs.js'
 import {encodeHeader, hasHeaderFields, type MessageHeader} from './header.js'
 import {claimKey} from './keys.js'
 import {QueueDirs} from './layout.js'
@@ -104,7 +104,7 @@ export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], i
       staged.push({m, tmp})
     }
     // Data before names: nothing is renamed into view until its bytes are on disk.
-    if (bulk && !syncFilesystem(tmpDir)) for (const s of staged) fsyncFile(s.tmp)
+    if (bulk && !syncFilesystem(tmpDir)) for (const s of staged) fsyncPath(s.tmp)
   } catch (error) {
     for (const s of staged) unlinkQuietly(s.tmp)
     throw error
@@ -138,10 +138,10 @@ export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], i
     }
   } catch (error) {
     for (const s of staged.slice(pushed.length)) unlinkQuietly(s.tmp)
-    for (const d of dirty) fsyncDir(d)
+    for (const d of dirty) fsyncPath(d)
     throw Object.assign(ioError('rename', tmpDir, error), {pushed})
   }
-  for (const d of dirty) fsyncDir(d)
+  for (const d of dirty) fsyncPath(d)
   if (targets.length > 1) for (const s of staged) unlinkQuietly(s.tmp)
   return pushed
 }

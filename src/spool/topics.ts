@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {MqError, NotInFlightError, ioError, isErrno} from '../errors.js'
 import {EXIT} from '../exit-codes.js'
 import {createQueue} from './create-queue.js'
-import {ensureDir, fsyncDir, listDir, listSorted} from './fs.js'
+import {ensureDir, fsyncPath, listDir, listSorted} from './fs.js'
 import {QueueDirs, validateQueueName} from './layout.js'
 import {deliver, type PushedMessage, type PushInput, type PushOptions} from './push.js'
 
@@ -42,7 +42,7 @@ export function subscribe(spool: string, topic: string, queue: string): boolean 
     if (!isErrno(error, 'EEXIST')) throw ioError('create', path, error)
     created = false
   }
-  for (const d of new Set([...touched, dir])) fsyncDir(d)
+  for (const d of new Set([...touched, dir])) fsyncPath(d)
   return created
 }
 

@@ -93,8 +93,14 @@ describe('mq, spawned as a user runs it', () => {
     expect(stats).toMatchObject({bad: 1, inflight: 1, ready: 0})
   })
 
+  it('an unknown command is a usage error (64) in one line', async () => {
+    const r = await run(process.execPath, [BIN, 'pish', 'q', 'x'])
+    expect(r.code).toBe(64)
+    expect(r.stderr).toBe('mq: unknown command "pish" (see mq --help)\n')
+  })
+
   it('--help works for every command', async () => {
-    for (const cmd of ['push', 'pop', 'ack', 'nack', 'peek', 'stats']) {
+    for (const cmd of ['push', 'pop', 'ack', 'nack', 'peek', 'stats', 'consume', 'purge', 'config', 'subscribe', 'gc']) {
       const r = await run(process.execPath, [BIN, cmd, '--help'])
       expect(r.code).toBe(0)
       expect(r.out).toContain('USAGE')

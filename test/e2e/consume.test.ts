@@ -213,6 +213,20 @@ describe('mq consume', () => {
     expect(readFileSync(join(logs, `${id}.1.log`), 'utf8')).toMatch(/out\n[\s\S]*err\n|err\n[\s\S]*out\n/)
   })
 
+  it('waits on a paused queue and goes on after resume; --once finds nothing to do', async () => {
+    const spool = tempSpool()
+    await mq(spool, ['push', 'q', 'x'])
+    await mq(spool, ['pause', 'q'])
+    const once = await mq(spool, ['consume', 'q', '--once', '--json', '--exec', H('succeed')])
+    expect(once).toMatchObject({code: 0, out: ''})
+    const c = startConsume(spool, ['q', '--idle-exit', '2s', '--json', '--exec', H('succeed')])
+    await sleep(600)
+    expect(await stats(spool, 'q')).toMatchObject({inflight: 0, ready: 1})
+    await mq(spool, ['resume', 'q'])
+    const r = await c.done
+    expect(events(r.out)).toMatchObject([{result: 'ack'}])
+  })
+
   it('refuses to start without a runnable handler (69) and claims nothing', async () => {
     const spool = tempSpool()
     await mq(spool, ['push', 'q', 'x'])
