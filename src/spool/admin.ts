@@ -142,8 +142,9 @@ export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) 
   // A reason whose dead letter is not there (a crash between writing it and the rename),
   // once it is as old as an abandoned tmp file.
   const names = listDir(q.dead)
-  const live = new Set(names.filter((n) => !n.endsWith('.reason')).map((n) => n.slice(0, 33)))
-  const orphans = names.filter((n) => n.endsWith('.reason') && !live.has(n.slice(0, 33)))
+  const live = new Set(names.filter((n) => !n.endsWith('.reason') && !n.startsWith('.')).map((n) => n.slice(0, 33)))
+  // (and temp reasons, ".ID.reason.PID", of a process that died while writing one)
+  const orphans = names.filter((n) => n.startsWith('.') || (n.endsWith('.reason') && !live.has(n.slice(0, 33))))
   for (const n of orphans) {
     const st = lstatSync(join(q.dead, n), {throwIfNoEntry: false})
     if (st && now - st.mtimeMs >= opts.tmpOlderThanMs) unlinkSync(join(q.dead, n))

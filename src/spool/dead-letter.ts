@@ -1,4 +1,4 @@
-import {readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {isErrno} from '../errors.js'
@@ -28,19 +28,28 @@ export function reasonPath(q: QueueDirs, id: string): string {
 
 /**
  * deadLetter: move a message (from new/, delay/ or cur/) into dead/, where nothing claims it
- * until `mq requeue`. The reason is written first, then the message is renamed: a crash in
- * between leaves an orphan .reason (harmless, overwritten if it dies again), never a dead
- * letter without its reason. Returns false if another process moved the message first
- * (RACE: ENOENT on rename); the reason file is then removed.
+ * until `mq requeue`. The reason is written first (to a temp name, renamed into place, so it
+ * is never seen half-written), then the message is renamed: a crash in between leaves an
+ * orphan .reason (`mq gc` removes it), never a dead letter without its reason.
+ *
+ * RACE: another process may move the message first (ENOENT on our rename): a reclaim or a
+ * claim (then our reason is removed), or another process dead-lettering the same message
+ * (then the message is in dead/ and the reason, which both wrote, stays). Returns whether
+ * this call moved the message.
  */
 export function deadLetter(q: QueueDirs, src: string, m: MessageName, reason: DeadReason): boolean {
   const rpath = reasonPath(q, m.id)
-  writeFileSync(rpath, JSON.stringify(reason) + '\n')
-  if (moveFile(src, q.dead, formatName(readyName(m)))) return true
-  try {
-    unlinkSync(rpath)
-  } catch (error) {
-    if (!isErrno(error, 'ENOENT')) throw error
+  const deadName = formatName(readyName(m))
+  const tmp = join(q.dead, `.${m.id}.reason.${process.pid}`)
+  writeFileSync(tmp, JSON.stringify(reason) + '\n')
+  renameSync(tmp, rpath)
+  if (moveFile(src, q.dead, deadName)) return true
+  if (!existsSync(join(q.dead, deadName))) {
+    try {
+      unlinkSync(rpath)
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw error
+    }
   }
   return false
 }

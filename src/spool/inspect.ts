@@ -160,7 +160,7 @@ export function queueStats(q: QueueDirs, now: number = Date.now()): QueueStats {
   }
   return {
     bad: countFiles(q.bad, 0, (n) => !n.endsWith('.reason')),
-    dead: countFiles(q.dead, 0, (n) => !n.endsWith('.reason')),
+    dead: countFiles(q.dead, 0, (n) => !n.endsWith('.reason') && !n.startsWith('.')),
     delayed: countFiles(q.delay, 2),
     done: countFiles(q.done, 0),
     inflight: countFiles(q.cur, 0),

@@ -56,6 +56,23 @@ describe('several processes on one queue', () => {
     expect([...acked].sort()).toEqual([...ids].sort())
   })
 
+  it('8 processes racing to dead-letter one exhausted message: it dies once, with its reason', async () => {
+    const spool = tempSpool()
+    const id = (await mq(spool, ['push', 'race', 'poison'])).out.trim()
+    // Deliver it twice (lease 0 expires at once), so the next claim must dead-letter it.
+    for (let i = 0; i < 2; i++) await mq(spool, ['pop', 'race', '--lease', '0s'])
+    const at = String(Date.now() + 1500)
+    const racers = await Promise.all(
+      Array.from({length: 8}, () => run(process.execPath, [WORKER, spool, 'race', 'claim-at', at], {env: {MAX_ATTEMPTS: '2'}})),
+    )
+    expect(racers.map((r) => r.out.trim())).toEqual(Array.from({length: 8}, () => 'lost'))
+    const dead = JSON.parse((await mq(spool, ['peek', 'race', '--state', 'dead', '--json'])).out)
+    expect(dead).toHaveLength(1)
+    expect(dead[0]).toMatchObject({id, reason: {attempts: 2, reason: 'max_attempts'}})
+    const {readdirSync} = await import('node:fs')
+    expect(readdirSync(join(spool, 'race', 'dead')).sort()).toEqual([`${id},a2`, `${id}.reason`])
+  })
+
   it('8 processes racing for one message: exactly one wins', async () => {
     const spool = tempSpool()
     const [id] = (await mq(spool, ['push', 'race', 'only-one'])).out.trim().split('\n')
