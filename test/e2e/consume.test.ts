@@ -141,10 +141,11 @@ describe('mq consume', () => {
     const spool = tempSpool()
     const out = outDir()
     await mq(spool, ['push', 'q', 'x'])
-    const slow = startConsume(spool, ['q', '--once', '--lease', '600ms', '--json', '--exec', H('sleep')], {OUT: out, SLEEP: '2'})
+    // The handler runs 3.5 leases; renewal every third of a lease keeps it.
+    const slow = startConsume(spool, ['q', '--once', '--lease', '1200ms', '--json', '--exec', H('sleep')], {OUT: out, SLEEP: '4'})
     await until(() => existsSync(join(out, 'sleep.log')))
     // A second consumer polls all through the first one's run.
-    const other = await mq(spool, ['consume', 'q', '--idle-exit', '2500ms', '--json', '--exec', H('succeed')])
+    const other = await mq(spool, ['consume', 'q', '--idle-exit', '4500ms', '--json', '--exec', H('succeed')])
     const r = await slow.done
     expect(events(r.out)).toMatchObject([{attempt: 1, result: 'ack'}])
     expect(other.out).toBe('')
