@@ -84,7 +84,8 @@ describe('administration commands, in process', () => {
     const spool = tempSpool()
     expect(JSON.parse((await runIn(Requeue, ['q', '--json', '--spool', spool])).stdout)).toEqual({queue: 'q', requeued: []})
     await runIn(Push, ['q', 'x', '--spool', spool])
-    const gc = JSON.parse((await runIn(Gc, ['q', '--json', '--spool', spool])).stdout)
+    expect((await runIn(Gc, ['q', '--spool', spool])).exitCode).toBe(EXIT.USAGE) // deletes: needs --force off a TTY
+    const gc = JSON.parse((await runIn(Gc, ['q', '--force', '--json', '--spool', spool])).stdout)
     expect(gc).toEqual({queue: 'q', removed: {done: 0, keys: 0, tmp: 0}})
   })
 
