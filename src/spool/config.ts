@@ -1,8 +1,8 @@
-import {readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ConfigError, ioError, isErrno} from '../errors.js'
-import {fsyncPath} from './fs.js'
+import {replaceFileDurably} from './fs.js'
 import {QueueDirs} from './layout.js'
 import {withQueueLock} from './lock.js'
 
@@ -47,10 +47,7 @@ export async function updateQueueConfig(q: QueueDirs, patch: Partial<Record<keyo
       if (v === undefined) delete next[k]
       else next[k] = v
     }
-    const tmp = join(q.root, `config.json.${process.pid}`)
-    writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n')
-    renameSync(tmp, configPath(q))
-    fsyncPath(q.root)
+    replaceFileDurably(configPath(q), JSON.stringify(next, null, 2) + '\n')
     return next as QueueConfig
   })
 }

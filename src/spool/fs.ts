@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync} from 'node:fs'
+import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
@@ -112,4 +112,21 @@ export function syncFilesystem(path: string): boolean {
   const r = spawnSync('sync', ['-f', path], {stdio: 'ignore'})
   syncfsWorks = !r.error && r.status === 0
   return syncfsWorks
+}
+
+/** Replaces a small file durably: write a temp file, fsync it, rename it over, fsync the directory. */
+export function replaceFileDurably(path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.tmp`
+  try {
+    writeFileSync(tmp, data)
+  } catch (error) {
+    throw ioError('write', tmp, error)
+  }
+  fsyncPath(tmp)
+  try {
+    renameSync(tmp, path)
+  } catch (error) {
+    throw ioError('rename', `${tmp} -> ${path}`, error)
+  }
+  fsyncPath(dirname(path))
 }

@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
-import {ensureDir, listDir} from './fs.js'
+import {ensureDir, fsyncPath, listDir} from './fs.js'
 
 /**
  * Idempotency keys. A key is held by a file KEYS/SHA256(key) created with O_EXCL, holding
@@ -38,6 +38,7 @@ export function claimKey(keysDir: string, key: string, id: string, ttlMs: number
     for (let tries = 0; tries < 100; tries++) {
       try {
         linkSync(tmp, path)
+        fsyncPath(keysDir) // the key must not outlive a power cut less than its message does
         return {won: true}
       } catch (error) {
         if (!isErrno(error, 'EEXIST')) throw ioError('link', path, error)
