@@ -82,7 +82,9 @@ export class SpoolIOError extends MqError {
         : op === 'mkdir' && errno !== 'ENOSPC' && errno !== 'EIO'
           ? EXIT.CANT_CREATE
           : EXIT.IO
-    super(errno ? errno.toLowerCase() : 'io', exit, `${op} ${path}: ${cause.message.replace(/^[A-Z]+: /, '')}`)
+    // Node's text is "ENOTDIR: not a directory, stat '/x'": keep only the middle.
+    const why = cause.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[^']*'( -> '[^']*')?$/, '')
+    super(errno ? errno.toLowerCase() : 'io', exit, `${op} ${path}: ${why}`)
     this.errno = errno
     this.cause = cause
   }

@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, writeFileSync} from 'node:fs'
+import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
@@ -30,17 +30,35 @@ export function fsyncPath(path: string): void {
 /**
  * mkdir -p; when it created anything, the directories that gained an entry are returned so a
  * durable caller can fsync them (the parent of the first created one, and each created one).
+ * Made level by level rather than with mkdirSync's recursive option, which spins forever
+ * where mkdir answers ENOENT under an existing parent (procfs, some FUSE filesystems).
  */
 export function ensureDir(dir: string): string[] {
-  let first: string | undefined
-  try {
-    first = mkdirSync(dir, {recursive: true})
-  } catch (error) {
-    throw ioError('mkdir', dir, error)
+  const missing: string[] = []
+  for (let d = dir; ; d = dirname(d)) {
+    let st
+    try {
+      st = statSync(d, {throwIfNoEntry: false})
+    } catch (error) {
+      throw ioError('mkdir', dir, error)
+    }
+    if (st) {
+      if (!st.isDirectory()) throw ioError('mkdir', dir, Object.assign(new Error(`not a directory: ${d}`), {code: 'ENOTDIR'}))
+      break
+    }
+    missing.push(d)
+    if (dirname(d) === d) break
   }
-  if (!first) return []
-  const touched = [dirname(first)]
-  for (let d = dir; d.length >= first.length; d = dirname(d)) touched.push(d)
+  if (missing.length === 0) return []
+  const touched = [dirname(missing.at(-1)!)]
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d)
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw ioError('mkdir', d, error)
+    }
+    touched.push(d)
+  }
   return touched
 }
 

@@ -93,6 +93,18 @@ describe('mq, spawned as a user runs it', () => {
     expect(stats).toMatchObject({bad: 1, inflight: 1, ready: 0})
   })
 
+  it('a spool that cannot be made is a one-line error (73), never a hang', async () => {
+    const spool = tempSpool()
+    const {writeFileSync} = await import('node:fs')
+    writeFileSync(join(spool, 'file'), '')
+    const r = await mq(join(spool, 'file'), ['push', 'q', 'x'])
+    expect(r.code).toBe(73)
+    expect(r.stderr).toBe(`mq: mkdir ${join(spool, 'file', 'q', 'tmp')}: not a directory\n`)
+    // mkdir under /proc answers ENOENT below an existing parent; Node's recursive mkdir spins on it.
+    const proc = await mq('/proc/mq-test-spool', ['push', 'q', 'x'])
+    expect(proc.code).toBe(73)
+  })
+
   it('an unknown command is a usage error (64) in one line', async () => {
     const r = await run(process.execPath, [BIN, 'pish', 'q', 'x'])
     expect(r.code).toBe(64)
