@@ -1,12 +1,10 @@
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
 
 import {type AdminBackend, type Backend, isAdminBackend} from './backend.js'
 import {openBackend} from './backends/index.js'
 import {reportError} from './cli/report-error.js'
 import {ConfigError} from './errors.js'
 import {setQuarantineLogger} from './spool/quarantine.js'
-
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
 /**
  * What every mq command shares: --spool/--url and --json, opening the backend, and the one

@@ -62,7 +62,3 @@ export async function startSpinner(text: string): Promise<Spinner | undefined> {
     },
   }
 }
-
-export function say(line: string): void {
-  process.stderr.write(line + '\n')
-}

@@ -79,15 +79,6 @@ function readKey(path: string): KeyRecord | 'gone' | undefined {
   }
 }
 
-/** Gives a key up (its message was never made visible). */
-export function releaseKey(keysDir: string, key: string): void {
-  try {
-    unlinkSync(keyFile(keysDir, key))
-  } catch (error) {
-    if (!isErrno(error, 'ENOENT')) throw error
-  }
-}
-
 /** Removes expired key files and set-aside ones; returns how many. */
 export function sweepKeys(keysDir: string, now: number = Date.now()): number {
   let n = 0
