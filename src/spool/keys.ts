@@ -1,4 +1,4 @@
-import {linkSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {linkSync, lstatSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 
@@ -84,7 +84,11 @@ export function sweepKeys(keysDir: string, now: number = Date.now()): number {
   let n = 0
   for (const name of listDir(keysDir)) {
     const path = join(keysDir, name)
-    if (name.startsWith('.tmp.')) continue // a producer's key being written
+    if (name.startsWith('.tmp.')) {
+      // A producer's key being written; older than an hour, its producer died.
+      const st = lstatSync(path, {throwIfNoEntry: false})
+      if (!st || now - st.mtimeMs < 3_600_000) continue
+    }
     const held = name.includes('.') ? undefined : readKey(path)
     if (held === 'gone' || (held && held.expiresAt > now)) continue
     try {
