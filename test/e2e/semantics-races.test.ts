@@ -20,6 +20,18 @@ describe('races of the queue semantics, with real processes', () => {
     expect(stats.ready).toBe(2)
   })
 
+  it('8 processes pushing a key that has just expired make exactly one new message', async () => {
+    const spool = tempSpool()
+    const first = (await mq(spool, ['push', 'q', '--key', 'k', '--key-ttl', '1s', 'first'])).out.trim()
+    await sleep(1100)
+    const results = await Promise.all(Array.from({length: 8}, (_, i) => mq(spool, ['push', 'q', '--key', 'k', `again ${i}`])))
+    expect(results.map((r) => r.code).sort()).toEqual([0, 4, 4, 4, 4, 4, 4, 4])
+    const ids = new Set(results.map((r) => r.out.trim()))
+    expect(ids.size).toBe(1)
+    expect(ids.has(first)).toBe(false)
+    expect(JSON.parse((await mq(spool, ['stats', 'q', '--json'])).out).ready).toBe(2)
+  })
+
   it('a topic push racing with subscribe: the new subscriber gets an unbroken tail of the messages', async () => {
     const spool = tempSpool()
     const b = new SpoolBackend(spool)
