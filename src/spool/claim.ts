@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 
 import {deadLetter} from './dead-letter.js'
-import {listSorted, moveFile, removeEmptyDir} from './fs.js'
+import {firstEntry, listSorted, moveFile, removeEmptyDir} from './fs.js'
 import {CorruptMessageError, type MessageHeader, readHeader} from './header.js'
 import {QueueDirs} from './layout.js'
 import {bucketsOf, idTime, timeHex} from './message-id.js'
@@ -80,23 +80,12 @@ function pickPriorityOrder(q: QueueDirs, now: number, agingMs: number): string[]
   }
   if (dirs.length <= 1) return dirs
   const ranked = dirs.map((p) => {
-    const head = headId(join(q.new, p))
+    const head = firstEntry(join(q.new, p), 2)?.slice(0, 33)
     const age = head ? Math.max(0, now - idTime(head)) : 0
     return {head: head ?? '~', p, rank: head ? Number(p) + Math.floor(age / agingMs) : -1}
   })
   ranked.sort((a, b) => b.rank - a.rank || (a.head < b.head ? -1 : 1))
   return ranked.map((r) => r.p)
-}
-
-/** The oldest id under one priority directory (reads the first bucket only). */
-function headId(pdir: string): string | undefined {
-  for (const b7 of listSorted(pdir)) {
-    for (const b10 of listSorted(join(pdir, b7))) {
-      const first = listSorted(join(pdir, b7, b10))[0]
-      if (first) return first.slice(0, 33)
-    }
-  }
-  return undefined
 }
 
 function claimFromPriority(q: QueueDirs, pdir: string, now: number, opts: ClaimOptions): Claim | null {

@@ -1,7 +1,4 @@
-import {type Dir, opendirSync} from 'node:fs'
-import {join} from 'node:path'
-
-import {isErrno} from '../errors.js'
+import {countEntries} from './fs.js'
 import {QueueDirs} from './layout.js'
 
 /**
@@ -11,25 +8,13 @@ import {QueueDirs} from './layout.js'
  */
 export function countDepth(q: QueueDirs, limit: number): number {
   let n = 0
-  const visit = (dir: string, depth: number): boolean => {
-    let d: Dir
-    try {
-      d = opendirSync(dir, {bufferSize: 256})
-    } catch (error) {
-      if (isErrno(error, 'ENOENT', 'ENOTDIR')) return true
-      throw error
-    }
-    try {
-      for (let e = d.readSync(); e; e = d.readSync()) {
-        if (depth === 0) {
-          if (++n > limit) return false
-        } else if (e.isDirectory() && !visit(join(dir, e.name), depth - 1)) return false
-      }
-    } finally {
-      d.closeSync()
-    }
-    return true
+  for (const [dir, depth] of [
+    [q.cur, 0],
+    [q.delay, 2],
+    [q.new, 3],
+  ] as const) {
+    if (n > limit) break
+    n += countEntries(dir, depth, {limit: limit - n})
   }
-  if (visit(q.cur, 0) && visit(q.delay, 2)) visit(q.new, 3)
   return n
 }

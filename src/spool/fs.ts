@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, statSync, writeFileSync} from 'node:fs'
+import {closeSync, type Dir, fsyncSync, lstatSync, mkdirSync, opendirSync, openSync, readdirSync, renameSync, rmdirSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
@@ -75,6 +75,46 @@ export function listDir(dir: string): string[] {
 /** Names in a directory, sorted as strings (ids and bucket names sort by time). */
 export function listSorted(dir: string): string[] {
   return listDir(dir).sort()
+}
+
+/** The smallest name `depth` directory levels below dir: the oldest entry of a bucketed tree. */
+export function firstEntry(dir: string, depth: number): string | undefined {
+  for (const n of listSorted(dir)) {
+    if (depth === 0) return n
+    const found = firstEntry(join(dir, n), depth - 1)
+    if (found) return found
+  }
+  return undefined
+}
+
+/**
+ * Counts the entries `depth` directory levels below dir that `keep` accepts, streaming each
+ * directory (opendir) instead of holding its names, so memory stays flat at any backlog.
+ * Stops as soon as the count passes `limit`.
+ */
+export function countEntries(dir: string, depth: number, opts: {keep?: (name: string) => boolean; limit?: number} = {}): number {
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY
+  let n = 0
+  const visit = (d: string, level: number): void => {
+    let handle: Dir
+    try {
+      handle = opendirSync(d, {bufferSize: 256})
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) return
+      throw ioError('opendir', d, error)
+    }
+    try {
+      for (let e = handle.readSync(); e && n <= limit; e = handle.readSync()) {
+        if (level === 0) {
+          if (!opts.keep || opts.keep(e.name)) n++
+        } else if (e.isDirectory()) visit(join(d, e.name), level - 1)
+      }
+    } finally {
+      handle.closeSync()
+    }
+  }
+  visit(dir, depth)
+  return n
 }
 
 /**

@@ -1,9 +1,9 @@
-import {type Dir, opendirSync, readFileSync, statSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
 import {readDeadReason, type DeadReason} from './dead-letter.js'
-import {listDir, listSorted} from './fs.js'
+import {countEntries, firstEntry, listDir, listSorted} from './fs.js'
 import {decodeMessage, type MessageHeader} from './header.js'
 import {QueueDirs, validateQueueName} from './layout.js'
 import {idTime} from './message-id.js'
@@ -145,63 +145,30 @@ export interface QueueStats {
 }
 
 /**
- * queueStats: counts per state. Streams each directory (opendir) instead of holding its names,
- * so memory stays flat at any backlog; time is one pass over the entries (~1 µs each).
+ * queueStats: counts per state, streaming (fs.ts countEntries), so memory stays flat at any
+ * backlog; time is one pass over the entries (~1 µs each).
  */
 export function queueStats(q: QueueDirs, now: number = Date.now()): QueueStats {
   let oldest: number | undefined
   for (const p of listDir(q.new)) {
     if (!PRIORITY_DIR.test(p)) continue
-    const head = firstName(join(q.new, p), 2)
+    const head = firstEntry(join(q.new, p), 2)
     if (head) {
       const t = idTime(head)
       if (oldest === undefined || t < oldest) oldest = t
     }
   }
   return {
-    bad: countFiles(q.bad, 0, (n) => !n.endsWith('.reason')),
-    dead: countFiles(q.dead, 0, (n) => !n.endsWith('.reason') && !n.startsWith('.')),
-    delayed: countFiles(q.delay, 2),
-    done: countFiles(q.done, 0),
-    inflight: countFiles(q.cur, 0),
+    bad: countEntries(q.bad, 0, {keep: (n) => !n.endsWith('.reason')}),
+    dead: countEntries(q.dead, 0, {keep: (n) => !n.endsWith('.reason') && !n.startsWith('.')}),
+    delayed: countEntries(q.delay, 2),
+    done: countEntries(q.done, 0),
+    inflight: countEntries(q.cur, 0),
     oldestReadyAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
     paused: listDir(q.root).includes('paused'),
     queue: q.name,
-    ready: countFiles(q.new, 3),
+    ready: countEntries(q.new, 3),
   }
-}
-
-function firstName(dir: string, depth: number): string | undefined {
-  for (const n of listSorted(dir)) {
-    if (depth === 0) return n
-    const found = firstName(join(dir, n), depth - 1)
-    if (found) return found
-  }
-  return undefined
-}
-
-/** Counts entries `depth` directory levels below dir, without holding the names. */
-function countFiles(dir: string, depth: number, keep?: (name: string) => boolean): number {
-  let d: Dir
-  try {
-    d = opendirSync(dir, {bufferSize: 256})
-  } catch (error) {
-    if (isErrno(error, 'ENOENT', 'ENOTDIR')) return 0
-    throw ioError('opendir', dir, error)
-  }
-  let n = 0
-  try {
-    for (let e = d.readSync(); e; e = d.readSync()) {
-      if (depth === 0) {
-        if (!keep || keep(e.name)) n++
-      } else if (e.isDirectory()) {
-        n += countFiles(join(dir, e.name), depth - 1, keep)
-      }
-    }
-  } finally {
-    d.closeSync()
-  }
-  return n
 }
 
 /** Queues in a spool: its subdirectories with a valid name and a new/ directory. */
