@@ -59,8 +59,9 @@ export class SpoolBackend implements Backend, AdminBackend {
     const q = this.dirs(queue)
     const opts = {leaseMs: req.leaseMs, maxAttempts: req.maxAttempts}
     const exists = queueExists(q)
-    if (exists && (!req.waitMs || req.waitMs <= 0) && isPaused(q)) throw new QueuePausedError(queue)
-    const first = exists && !isPaused(q) ? claimNext(q, opts) : null
+    const paused = exists && isPaused(q)
+    if (paused && (!req.waitMs || req.waitMs <= 0)) throw new QueuePausedError(queue)
+    const first = exists && !paused ? claimNext(q, opts) : null
     if (first || !req.waitMs || req.waitMs <= 0) return first && this.deliver(queue, first)
     const until = Date.now() + req.waitMs
     for (;;) {

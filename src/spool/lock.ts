@@ -1,5 +1,4 @@
 import {join} from 'node:path'
-import lockfile from 'proper-lockfile'
 
 import {MqError} from '../errors.js'
 import {EXIT} from '../exit-codes.js'
@@ -11,10 +10,12 @@ import {QueueDirs} from './layout.js'
  * time, under a proper-lockfile lock (SPOOL/QUEUE/NAME.lock, a directory kept fresh while
  * held, stale after 10 s). Every step of such work is itself a rename or unlink that tolerates
  * ENOENT, so the lock only keeps two maintainers from doing the same work twice; consumers and
- * producers never take it.
+ * producers never take it. proper-lockfile (and the graceful-fs it loads, which patches fs)
+ * is imported only here, when a lock is taken, so push and pop never load it.
  */
 export async function withQueueLock<T>(q: QueueDirs, name: string, fn: () => Promise<T> | T): Promise<T> {
   createQueue(q)
+  const {default: lockfile} = await import('proper-lockfile')
   let release: () => Promise<void>
   try {
     release = await lockfile.lock(q.root, {

@@ -20,12 +20,14 @@ export function topicDir(spool: string, topic: string): string {
   return join(spool, '.topics', validateQueueName(topic))
 }
 
-/** The subscribed queues, or undefined when `name` is not a topic. */
+/**
+ * The subscribed queues, or undefined when `name` is not a topic. Every push asks, so a plain
+ * queue costs one readdir (ENOENT) here.
+ */
 export function subscribersOf(spool: string, name: string): string[] | undefined {
-  const dir = join(topicDir(spool, name), 'subscribers')
-  const names = listSorted(dir)
-  if (names.length === 0 && listDir(topicDir(spool, name)).length === 0) return undefined
-  return names
+  const dir = topicDir(spool, name)
+  if (listDir(dir).length === 0) return undefined
+  return listSorted(join(dir, 'subscribers'))
 }
 
 /** subscribe: the queue gets a copy of every later push to the topic. Idempotent; durable. */
