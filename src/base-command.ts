@@ -1,10 +1,9 @@
 import {Command, Flags} from '@oclif/core'
 
 import {type AdminBackend, type Backend, isAdminBackend} from './backend.js'
-import {openBackend} from './backends/index.js'
+import {openCliBackend} from './cli/open-backend.js'
 import {reportError} from './cli/report-error.js'
 import {ConfigError} from './errors.js'
-import {setQuarantineLogger} from './spool/quarantine.js'
 
 /**
  * What every mq command shares: --spool/--url and --json, opening the backend, and the one
@@ -27,8 +26,7 @@ export abstract class BaseCommand extends Command {
   private openedBackend?: Backend
 
   protected backend(flags: {spool?: string; url?: string}): Backend {
-    setQuarantineLogger((line) => process.stderr.write(line + '\n'))
-    this.openedBackend ??= openBackend(flags)
+    this.openedBackend ??= openCliBackend(flags)
     return this.openedBackend
   }
 

@@ -38,6 +38,12 @@ export class NotInFlightError extends MqError {
   }
 }
 
+export class NotSubscribedError extends MqError {
+  constructor(topic: string, queue: string) {
+    super('not_subscribed', EXIT.NO_INPUT, `${topic}: ${queue} is not subscribed`)
+  }
+}
+
 export class NoInputError extends MqError {
   constructor(message: string, hint?: string) {
     super('no_input', EXIT.NO_INPUT, message, hint)

@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {type AdminBackend, type Backend, type ClaimRequest, type Delivery, type PushRequestOptions} from '../backend.js'
-import {NotInFlightError, QueueFullError, QueuePausedError} from '../errors.js'
+import {QueueFullError, QueuePausedError} from '../errors.js'
 import {type GcOptions, gcQueue, isPaused, pauseQueue, type PurgeState, purgeQueue, requeueDead, resumeQueue} from '../spool/admin.js'
 import {type QueueConfig, readQueueConfig, updateQueueConfig} from '../spool/config.js'
 import {ackMessage} from '../spool/ack.js'
@@ -12,7 +12,7 @@ import {type DeadReason, deadLetter} from '../spool/dead-letter.js'
 import {listQueueNames, type PeekState, peekMessages, queueStats} from '../spool/inspect.js'
 import {QueueDirs} from '../spool/layout.js'
 import {type PushInput, pushMessages} from '../spool/push.js'
-import {resolveReceipt} from '../spool/receipt.js'
+import {notInFlight, resolveReceipt} from '../spool/receipt.js'
 import {releaseMessage} from '../spool/release.js'
 import {renewLease} from '../spool/renew.js'
 import {withQueueLock} from '../spool/lock.js'
@@ -110,7 +110,7 @@ export class SpoolBackend implements Backend, AdminBackend {
   async deadLetter(queue: string, receipt: string, reason: DeadReason) {
     const q = this.dirs(queue)
     const {m, name} = resolveReceipt(q, receipt)
-    if (!deadLetter(q, join(q.cur, name), m, reason)) throw new NotInFlightError(queue, m.id, 'lease lost before it could be dead-lettered')
+    if (!deadLetter(q, join(q.cur, name), m, reason)) throw notInFlight(q, name)
   }
 
   async peek(queue: string, state: PeekState, limit: number, withBody: boolean) {

@@ -1,15 +1,14 @@
 import {type ParseArgsConfig, parseArgs} from 'node:util'
 
 import {type Backend} from '../backend.js'
-import {openBackend} from '../backends/index.js'
 import {parseDuration, parseTime} from '../duration.js'
 import {validateQueueName} from '../spool/layout.js'
 import {MAX_PRIORITY} from '../spool/message-name.js'
-import {setQuarantineLogger} from '../spool/quarantine.js'
 import {DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS} from './defaults.js'
 import {ackAction, nackAction} from './actions/ack.js'
 import {popAction} from './actions/pop.js'
 import {pushAction} from './actions/push.js'
+import {openCliBackend} from './open-backend.js'
 import {reportError} from './report-error.js'
 
 /**
@@ -163,12 +162,11 @@ export async function runFast(argv: string[]): Promise<boolean> {
   const json = Boolean(values.json)
   let backend: Backend
   try {
-    backend = openBackend({spool: values.spool as string | undefined, url: values.url as string | undefined})
+    backend = openCliBackend({spool: values.spool as string | undefined, url: values.url as string | undefined})
   } catch (error) {
     reportError(error as Error, json)
     return true
   }
-  setQuarantineLogger((line) => process.stderr.write(line + '\n'))
   const running = spec.run(backend, values, positionals)
   if (running === DECLINE) return false
   try {

@@ -67,7 +67,7 @@ export function purgeQueue(q: QueueDirs, states: PurgeState[], onProgress?: (n: 
     if (depth === 0) return unlinkAll(root, state)
     for (const n of listSorted(root)) {
       walk(join(root, n), depth - 1, state)
-      if (depth > 0) removeEmptyDir(join(root, n))
+      removeEmptyDir(join(root, n))
     }
   }
   for (const state of states) {

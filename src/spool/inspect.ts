@@ -2,6 +2,7 @@ import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
+import {isPaused} from './admin.js'
 import {readDeadReason, type DeadReason} from './dead-letter.js'
 import {countEntries, firstEntry, listDir, listSorted} from './fs.js'
 import {decodeMessage, type MessageHeader} from './header.js'
@@ -165,7 +166,7 @@ export function queueStats(q: QueueDirs, now: number = Date.now()): QueueStats {
     done: countEntries(q.done, 0),
     inflight: countEntries(q.cur, 0),
     oldestReadyAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
-    paused: listDir(q.root).includes('paused'),
+    paused: isPaused(q),
     queue: q.name,
     ready: countEntries(q.new, 3),
   }

@@ -43,7 +43,7 @@ export function notInFlight(q: QueueDirs, ref: string): NotInFlightError {
     if (again && again !== ref)
       return new NotInFlightError(q.name, id, `lease lost: the message was claimed again (attempt ${parseName(again)?.attempt})`)
     if (m) {
-      const back = readyName({...m, attempt: m.attempt})
+      const back = readyName(m)
       if (existsSync(join(readyDir(q, back), formatName(back))))
         return new NotInFlightError(q.name, id, 'lease lost: the lease expired and the message is ready again')
     }

@@ -1,7 +1,7 @@
 import {unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {MqError, NotInFlightError, ioError, isErrno} from '../errors.js'
+import {MqError, NotSubscribedError, ioError, isErrno} from '../errors.js'
 import {EXIT} from '../exit-codes.js'
 import {createQueue} from './create-queue.js'
 import {ensureDir, fsyncPath, listDir, listSorted} from './fs.js'
@@ -54,7 +54,7 @@ export function unsubscribe(spool: string, topic: string, queue: string): void {
   try {
     unlinkSync(path)
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) throw new NotInFlightError(topic, queue, 'not subscribed')
+    if (isErrno(error, 'ENOENT')) throw new NotSubscribedError(topic, queue)
     throw ioError('unlink', path, error)
   }
 }

@@ -21,9 +21,10 @@ export class Wakeup {
   private wake?: () => void
   private fired = false
 
-  constructor(q: QueueDirs, extraDirs: string[] = []) {
+  constructor(q: QueueDirs) {
     createQueue(q)
-    for (const dir of [q.root, ...extraDirs, ...dirsBelow(q.new, 3)]) {
+    // The queue directory too: a resume (the pause marker's removal) must wake a waiter.
+    for (const dir of [q.root, ...dirsBelow(q.new, 3)]) {
       try {
         const w = watch(dir, {persistent: false}, () => this.fire())
         w.on('error', () => this.fire())
