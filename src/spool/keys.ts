@@ -30,7 +30,8 @@ export function keyFile(keysDir: string, key: string): string {
  * seen half-written: link either creates the complete file or fails with EEXIST.
  */
 export function claimKey(keysDir: string, key: string, id: string, ttlMs: number, now: number = Date.now()): {held: KeyRecord} | {won: true} {
-  ensureDir(keysDir)
+  // A new keys/ directory's own entry must be durable too, or a power cut could drop every key.
+  for (const d of ensureDir(keysDir)) fsyncPath(d)
   const path = keyFile(keysDir, key)
   const tmp = join(keysDir, `.tmp.${process.pid}.${id}`)
   writeFileSync(tmp, JSON.stringify({expiresAt: now + ttlMs, id, key}))
