@@ -121,8 +121,12 @@ export function countEntries(dir: string, depth: number, opts: {keep?: (name: st
  * rename(2) src to destDir/destName, creating destDir if it is missing.
  * Returns false when src is gone: another process moved it first (the caller lost a race).
  * RACE: a consumer may rmdir an emptied bucket between our mkdir and our rename; the rename
- * then fails with ENOENT while src still exists, and we make the directory again.
+ * then fails with ENOENT while src still exists, and we make the directory again. Only if that
+ * happens MOVE_RETRIES times in a row (a process removing the directory in a loop) is it an
+ * error, and then an I/O error: src is still there, so it is not reported as a lost race.
  */
+export const MOVE_RETRIES = 1000
+
 export function moveFile(src: string, destDir: string, destName: string, created?: string[]): boolean {
   const dest = join(destDir, destName)
   for (let tries = 0; ; tries++) {
@@ -130,13 +134,11 @@ export function moveFile(src: string, destDir: string, destName: string, created
       renameSync(src, dest)
       return true
     } catch (error) {
-      if (!isErrno(error, 'ENOENT') || tries >= 8) {
-        if (isErrno(error, 'ENOENT')) return false
-        throw ioError('rename', `${src} -> ${dest}`, error)
-      }
+      if (!isErrno(error, 'ENOENT')) throw ioError('rename', `${src} -> ${dest}`, error)
       // ENOENT: either src is gone (lost the race) or destDir is missing.
       const made = tryEnsureDir(destDir, src)
       if (made === null) return false
+      if (tries >= MOVE_RETRIES) throw ioError('rename', `${src} -> ${dest}`, Object.assign(new Error('destination directory kept being removed'), {code: 'EAGAIN'}))
       created?.push(...made)
     }
   }

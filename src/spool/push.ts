@@ -5,7 +5,7 @@ import {ioError, isErrno, QueueFullError, UsageError} from '../errors.js'
 import {readQueueConfig} from './config.js'
 import {createQueue} from './create-queue.js'
 import {countDepth} from './depth.js'
-import {ensureDir, fsyncPath, moveFile, syncFilesystem} from './fs.js'
+import {ensureDir, fsyncPath, MOVE_RETRIES, moveFile, syncFilesystem} from './fs.js'
 import {encodeHeader, hasHeaderFields, type MessageHeader} from './header.js'
 import {claimKey} from './keys.js'
 import {QueueDirs} from './layout.js'
@@ -153,7 +153,7 @@ function linkInto(src: string, destDir: string, name: string, created: string[])
       linkSync(src, join(destDir, name))
       return
     } catch (error) {
-      if (!isErrno(error, 'ENOENT') || tries >= 8) throw ioError('link', join(destDir, name), error)
+      if (!isErrno(error, 'ENOENT') || tries >= MOVE_RETRIES) throw ioError('link', join(destDir, name), error)
       created.push(...ensureDir(destDir))
     }
   }
