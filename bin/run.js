@@ -8,5 +8,6 @@ import {createRequire} from 'node:module'
 const hot = ['push', 'pop', 'ack', 'nack'].includes(process.argv[2]) && !process.env.MQ_NO_FAST
 if (!(hot && (await createRequire(import.meta.url)('../dist/fast.cjs').runFast(process.argv.slice(2))))) {
   const {execute} = await import('@oclif/core')
-  await execute({dir: import.meta.url})
+  // mq has no user-installed plugins: do not read ~/.local/share/mq (another user's, under sudo).
+  await execute({loadOptions: {root: new URL('..', import.meta.url).pathname, userPlugins: false}})
 }

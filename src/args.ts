@@ -15,7 +15,9 @@ export const durationFlag = Flags.custom<number>({
   parse: async (input, _ctx, opts) => parseDuration(input, opts.name),
 })
 
-export const leaseFlag = durationFlag({
+export const leaseFlag = Flags.custom<number>({
+  parse: async (input) => parseDuration(input, 'lease'),
+})({
   default: async () => parseDuration(DEFAULT_LEASE, 'lease'),
   defaultHelp: async () => DEFAULT_LEASE,
   description: 'how long a claim lasts without an ack before the message is delivered again',

@@ -1,3 +1,5 @@
+import {type Readable} from 'node:stream'
+
 import {type GcOptions, type PurgeState} from './spool/admin.js'
 import {type Claim} from './spool/claim.js'
 import {type QueueConfig} from './spool/config.js'
@@ -28,9 +30,20 @@ export interface ClaimRequest {
  * One delivery of one message: what a consumer needs to process it and settle it. The
  * metadata is the spool claim's (src/spool/claim.ts); `receipt` is opaque to callers.
  */
-export interface Delivery extends Omit<Claim, 'bodyOffset' | 'path'> {
+export interface Delivery extends Omit<Claim, 'body' | 'bodyOffset' | 'bodySize' | 'path'> {
   queue: string
-  body: Buffer
+  /** The body's size in bytes. */
+  size: number
+  /** The whole body in memory (engines that keep bodies in files read it on first access). */
+  readonly body: Buffer
+  /** The body as a stream: memory stays flat whatever its size. */
+  openBody(): Readable
+  /**
+   * An open file descriptor positioned at the body's first byte, for handing the body to another
+   * process as a file (its whole body is there from the start); the caller closes it. Offered by
+   * engines that keep bodies in files.
+   */
+  bodyFd?(): number
 }
 
 /**

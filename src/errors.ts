@@ -75,6 +75,17 @@ export class ConfigError extends MqError {
 }
 
 /**
+ * Something in a spool is not what mq made and cannot be set aside: the spool path is not a
+ * directory, a queue directory or its bad/ directory is a symbolic link. mq never follows a
+ * link inside a spool, so it stops with this (78) instead.
+ */
+export class SpoolDamageError extends MqError {
+  constructor(path: string, what: string, hint?: string) {
+    super('spool_damage', EXIT.CONFIG, `${path}: ${what}`, hint)
+  }
+}
+
+/**
  * A filesystem operation failed. Names the operation and the path, as pueue does,
  * and picks the exit status from errno.
  */

@@ -1,11 +1,23 @@
+import {type BodySource} from './spool/push.js'
 import {NoInputError, UsageError} from './errors.js'
 
-/** The whole of stdin, byte for byte (no trimming, no decoding). */
-export async function readStdin(): Promise<Buffer> {
+/**
+ * The body from stdin, byte for byte (no trimming, no decoding), as a stream: memory stays flat
+ * whatever its size. The first chunk is read here, so that an empty stdin is refused (66)
+ * before anything is created, unless allowEmpty.
+ */
+export async function stdinBody(allowEmpty: boolean): Promise<BodySource> {
   if (process.stdin.isTTY) throw new UsageError('no message body: give it as an argument, or pipe it on stdin')
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
+  const it = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const first = await it.next()
+  if (first.done) {
+    if (!allowEmpty) throw new NoInputError('empty message body on stdin', 'pass --allow-empty to push an empty message')
+    return Buffer.alloc(0)
+  }
+  return (async function* () {
+    yield first.value
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value
+  })()
 }
 
 /**
@@ -37,9 +49,4 @@ export async function* readRecords(sep: number, max: number): AsyncGenerator<Buf
   }
   if (rest.length > 0) group.push(rest)
   if (group.length > 0) yield group
-}
-
-export function requireBody(body: Buffer, allowEmpty: boolean): Buffer {
-  if (body.length === 0 && !allowEmpty) throw new NoInputError('empty message body on stdin', 'pass --allow-empty to push an empty message')
-  return body
 }

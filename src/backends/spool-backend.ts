@@ -1,23 +1,98 @@
-import {readFileSync} from 'node:fs'
+import {closeSync, createReadStream, readSync} from 'node:fs'
 import {join} from 'node:path'
+import {Readable} from 'node:stream'
 
 import {type AdminBackend, type Backend, type ClaimRequest, type Delivery, type PushRequestOptions} from '../backend.js'
-import {QueueFullError, QueuePausedError} from '../errors.js'
-import {type GcOptions, gcQueue, isPaused, pauseQueue, type PurgeState, purgeQueue, requeueDead, resumeQueue} from '../spool/admin.js'
+import {ioError, QueueFullError, QueuePausedError} from '../errors.js'
+import {type GcOptions, gcQueue, gcTopicDir, isPaused, pauseQueue, type PurgeState, purgeQueue, requeueDead, resumeQueue} from '../spool/admin.js'
 import {type QueueConfig, readQueueConfig, updateQueueConfig} from '../spool/config.js'
 import {ackMessage} from '../spool/ack.js'
 import {type Claim, claimNext} from '../spool/claim.js'
-import {createQueue, queueExists} from '../spool/create-queue.js'
+import {checkSpoolRoot, createQueue, queueExists} from '../spool/create-queue.js'
 import {type DeadReason, deadLetter} from '../spool/dead-letter.js'
 import {listQueueNames, type PeekState, peekMessages, queueStats} from '../spool/inspect.js'
+import {openRegular} from '../spool/fs.js'
 import {QueueDirs} from '../spool/layout.js'
 import {type PushInput, pushMessages} from '../spool/push.js'
 import {notInFlight, resolveReceipt} from '../spool/receipt.js'
 import {releaseMessage} from '../spool/release.js'
 import {renewLease} from '../spool/renew.js'
 import {withQueueLock} from '../spool/lock.js'
-import {pushToTopic, subscribe, subscribersOf, unsubscribe} from '../spool/topics.js'
+import {pushToTopic, subscribe, subscribersOf, topicDir, topicNames, unsubscribe} from '../spool/topics.js'
 import {Wakeup} from '../spool/wait.js'
+
+/**
+ * A delivery whose body stays in its file until asked for: small bodies came with the claim's
+ * first read; larger ones are read, streamed, or handed over as a file descriptor from the
+ * claimed file (opened without following links, as everything in the spool).
+ */
+class SpoolDelivery implements Delivery {
+  readonly attempt: number
+  readonly enqueuedAt: number
+  readonly header: Claim['header']
+  readonly id: string
+  readonly leaseUntil: number
+  readonly priority: number
+  readonly receipt: string
+  readonly size: number
+  private loaded?: Buffer
+
+  constructor(
+    readonly queue: string,
+    private readonly claim: Claim,
+  ) {
+    this.attempt = claim.attempt
+    this.enqueuedAt = claim.enqueuedAt
+    this.header = claim.header
+    this.id = claim.id
+    this.leaseUntil = claim.leaseUntil
+    this.priority = claim.priority
+    this.receipt = claim.receipt
+    this.size = claim.bodySize
+    this.loaded = claim.body
+  }
+
+  get body(): Buffer {
+    if (!this.loaded) {
+      const fd = this.bodyFd()
+      try {
+        const buf = Buffer.allocUnsafe(this.size)
+        let off = 0
+        while (off < this.size) {
+          const n = readSync(fd, buf, off, this.size - off, null)
+          if (n === 0) break
+          off += n
+        }
+        this.loaded = buf.subarray(0, off)
+      } finally {
+        closeSync(fd)
+      }
+    }
+    return this.loaded
+  }
+
+  openBody(): Readable {
+    if (this.loaded) return Readable.from([this.loaded])
+    return createReadStream("", {autoClose: true, fd: this.bodyFd(), highWaterMark: 64 * 1024})
+  }
+
+  bodyFd(): number {
+    const {fd} = openRegular(this.claim.path)
+    try {
+      // Move the file position past the header, so that a reader of the fd sees the body only.
+      const skip = Buffer.allocUnsafe(Math.max(1, this.claim.bodyOffset))
+      for (let left = this.claim.bodyOffset; left > 0; ) {
+        const n = readSync(fd, skip, 0, left, null)
+        if (n === 0) break
+        left -= n
+      }
+    } catch (error) {
+      closeSync(fd)
+      throw ioError('read', this.claim.path, error)
+    }
+    return fd
+  }
+}
 
 /**
  * The spool as a Backend: each method is one call into src/spool/, where the transitions and
@@ -26,9 +101,19 @@ import {Wakeup} from '../spool/wait.js'
 export class SpoolBackend implements Backend, AdminBackend {
   readonly kind = 'spool'
 
+  private rootChecked = false
+
   constructor(readonly root: string) {}
 
+  /**
+   * The queue's directories. The first use checks that the spool, when it exists, is a
+   * directory (78 otherwise, and nothing is created in or beside it).
+   */
   dirs(queue: string): QueueDirs {
+    if (!this.rootChecked) {
+      checkSpoolRoot(this.root)
+      this.rootChecked = true
+    }
     return new QueueDirs(this.root, queue)
   }
 
@@ -37,13 +122,14 @@ export class SpoolBackend implements Backend, AdminBackend {
    * at once, or with waitMs polls for room every 200 ms until then.
    */
   async push(queue: string, messages: PushInput[], opts: PushRequestOptions = {}) {
+    this.dirs(queue)
     const until = Date.now() + (opts.waitMs ?? 0)
     for (;;) {
       try {
         const subs = subscribersOf(this.root, queue)
-        return subs === undefined
+        return await (subs === undefined
           ? pushMessages(this.dirs(queue), messages, opts)
-          : pushToTopic(this.root, queue, subs, messages, opts)
+          : pushToTopic(this.root, queue, subs, messages, opts))
       } catch (error) {
         if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
         await new Promise((r) => setTimeout(r, Math.min(200, Math.max(1, until - Date.now()))))
@@ -81,18 +167,7 @@ export class SpoolBackend implements Backend, AdminBackend {
   }
 
   private deliver(queue: string, c: Claim): Delivery {
-    const data = readFileSync(c.path)
-    return {
-      attempt: c.attempt,
-      body: c.bodyOffset ? data.subarray(c.bodyOffset) : data,
-      enqueuedAt: c.enqueuedAt,
-      header: c.header,
-      id: c.id,
-      leaseUntil: c.leaseUntil,
-      priority: c.priority,
-      queue,
-      receipt: c.receipt,
-    }
+    return new SpoolDelivery(queue, c)
   }
 
   async ack(queue: string, receipt: string) {
@@ -114,12 +189,19 @@ export class SpoolBackend implements Backend, AdminBackend {
   }
 
   async peek(queue: string, state: PeekState, limit: number, withBody: boolean) {
-    return peekMessages(this.dirs(queue), state, limit, withBody)
+    const q = this.dirs(queue)
+    queueExists(q)
+    return peekMessages(q, state, limit, withBody)
   }
 
   async stats(queue?: string) {
+    if (queue === undefined) checkSpoolRoot(this.root)
     const names = queue === undefined ? listQueueNames(this.root) : [queue]
-    return names.map((name) => queueStats(this.dirs(name)))
+    return names.map((name) => {
+      const q = this.dirs(name)
+      queueExists(q) // a queue directory that is a link or a file: 78
+      return queueStats(q)
+    })
   }
 
   async close() {}
@@ -157,6 +239,12 @@ export class SpoolBackend implements Backend, AdminBackend {
   async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void) {
     const q = this.dirs(queue)
     return withQueueLock(q, 'maintenance', () => gcQueue(q, opts, onProgress))
+  }
+
+  /** gc of every topic: abandoned temp files of fan-out pushes, and keys that no longer hold. */
+  async gcTopics(opts: GcOptions): Promise<Array<{keys: number; tmp: number; topic: string}>> {
+    checkSpoolRoot(this.root)
+    return topicNames(this.root).map((topic) => ({topic, ...gcTopicDir(topicDir(this.root, topic), opts)}))
   }
 
   async subscribe(topic: string, queue: string) {

@@ -6,6 +6,7 @@ import {confirmOrForce} from '../confirm.js'
 import {formatDuration, parseDuration} from '../duration.js'
 import {UsageError} from '../errors.js'
 import {startSpinner} from '../output.js'
+import {type SpoolBackend} from '../backends/spool-backend.js'
 import {validateQueueName} from '../spool/layout.js'
 
 export default class Gc extends BaseCommand {
@@ -38,6 +39,12 @@ export default class Gc extends BaseCommand {
         )
         results.push({queue, removed: r})
         if (!flags.json) process.stderr.write(`mq: ${queue}: removed ${r.done} done, ${r.tmp} tmp, ${r.keys} keys\n`)
+      }
+      // Topics have temp files and keys of their own (fan-out pushes).
+      if (!args.queue && 'gcTopics' in backend && typeof backend.gcTopics === 'function') {
+        for (const t of await (backend as SpoolBackend).gcTopics({doneOlderThanMs: flags['done-older-than'], tmpOlderThanMs: flags['tmp-older-than']})) {
+          if (!flags.json && (t.tmp || t.keys)) process.stderr.write(`mq: topic ${t.topic}: removed ${t.tmp} tmp, ${t.keys} keys\n`)
+        }
       }
     } finally {
       spinner?.stop()

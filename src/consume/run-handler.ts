@@ -1,5 +1,7 @@
 import {spawn} from 'node:child_process'
-import {closeSync, openSync, writeSync} from 'node:fs'
+import {closeSync, constants, openSync, unlinkSync, writeSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {type HandlerOutcome} from './decide.js'
 
@@ -17,7 +19,11 @@ export interface HandlerRun {
 export interface HandlerOptions {
   /** Program and arguments, run without a shell (a shell line is ['/bin/sh', '-c', LINE]). */
   argv: string[]
-  body: Uint8Array
+  /**
+   * The body as an open file descriptor positioned at its first byte (see bodyStdin): the
+   * handler's stdin. runHandler closes it once the handler has its own copy.
+   */
+  stdin: number
   env: NodeJS.ProcessEnv
   timeoutMs?: number
   /** Grace between SIGTERM and SIGKILL. */
@@ -27,10 +33,32 @@ export interface HandlerOptions {
 }
 
 /**
- * runHandler: run one handler for one message. The body is written to its stdin; its stderr
- * is copied through and its last 2 KiB kept for the dead-letter reason. It runs in its own
- * process group (detached), so a timeout or shutdown reaches everything it started, and a
- * Ctrl-C at the terminal reaches the consumer only, which decides when handlers stop.
+ * The descriptor of the handler's stdin, when the engine keeps the body in memory: a private
+ * temp file holding it, already unlinked (so nothing is left behind whatever happens), open
+ * for reading from its first byte. Engines that keep bodies in files hand over that file.
+ */
+let tmpSeq = 0
+export function bodyStdin(body: Uint8Array): number {
+  const path = join(tmpdir(), `mq-body-${process.pid}-${tmpSeq++}`)
+  const w = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+  try {
+    for (let off = 0; off < body.length; ) off += writeSync(w, body, off, body.length - off)
+    return openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+  } finally {
+    closeSync(w)
+    unlinkSync(path)
+  }
+}
+
+/**
+ * runHandler: run one handler for one message. Its stdin is the body as a file (never a pipe
+ * written after it starts: the whole body is there from the first instant, even if the
+ * consumer dies at once). Its stderr is copied through and its last 2 KiB kept for the
+ * dead-letter reason. Its fd 3 (MQ_CONSUMER_FD) is a socket whose other end the consumer holds:
+ * it reaches end-of-file when the consumer is gone, even after a kill -9, for handlers that
+ * want to stop then. It runs in its own process group (detached), so a timeout or shutdown
+ * reaches everything it started, and a Ctrl-C at the terminal reaches the consumer only, which
+ * decides when handlers stop.
  */
 export function runHandler(opts: HandlerOptions): HandlerRun {
   const started = Date.now()
@@ -45,11 +73,17 @@ export function runHandler(opts: HandlerOptions): HandlerRun {
     logFd = undefined
   }
 
-  const child = spawn(opts.argv[0], opts.argv.slice(1), {
-    detached: true,
-    env: opts.env,
-    stdio: ['pipe', stdoutTarget, 'pipe'],
-  })
+  let child
+  try {
+    child = spawn(opts.argv[0], opts.argv.slice(1), {
+      detached: true,
+      env: {...opts.env, MQ_CONSUMER_FD: '3'},
+      stdio: [opts.stdin, stdoutTarget, 'pipe', 'pipe'],
+    })
+  } finally {
+    closeSync(opts.stdin) // the child has its own copy
+  }
+  const lifeline = child.stdio[3]
 
   const signalGroup = (sig: NodeJS.Signals) => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
@@ -75,10 +109,12 @@ export function runHandler(opts: HandlerOptions): HandlerRun {
       resolve({...o, durationMs: Date.now() - started, stderrTail: tail.toString('utf8')})
     }
     child.on('error', (error) => {
+      lifeline?.destroy()
       closeLog()
       finish({error: error.message, kind: 'error'})
     })
     child.on('close', (code, signal) => {
+      lifeline?.destroy()
       // The group may outlive its leader; make sure nothing of this message keeps running.
       signalGroup('SIGKILL')
       if (timedOut) finish({kind: 'timeout', signal: signal ?? undefined, timeoutMs: opts.timeoutMs})
@@ -101,9 +137,6 @@ export function runHandler(opts: HandlerOptions): HandlerRun {
   })
   child.stderr!.on('close', closeLog)
 
-  // EPIPE when the handler does not read its stdin is fine.
-  child.stdin!.on('error', () => {})
-  child.stdin!.end(opts.body)
-
+  lifeline?.on('error', () => {})
   return {done, kill: () => signalGroup('SIGKILL'), stop}
 }

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {type Backend, type Delivery} from '../backend.js'
 import {NotInFlightError, QueuePausedError} from '../errors.js'
 import {decide, describeOutcome, type HandlerOutcome, type RetryPolicy} from './decide.js'
-import {type HandlerRun, runHandler} from './run-handler.js'
+import {bodyStdin, type HandlerRun, runHandler} from './run-handler.js'
 
 export interface ConsumeOptions extends RetryPolicy {
   queue: string
@@ -186,9 +186,18 @@ export class Consumer {
       Math.max(50, Math.floor(opts.leaseMs / 3)),
     )
 
+    let stdin: number
+    try {
+      stdin = d.bodyFd ? d.bodyFd() : bodyStdin(d.body)
+    } catch (error) {
+      clearInterval(heartbeat)
+      await renewing
+      opts.onNotice?.(`mq: ${opts.queue}: ${d.id}: could not open its body (${(error as Error).message}); the lease will expire and it will be delivered again`)
+      return
+    }
     job.handler = runHandler({
       argv: opts.argv,
-      body: d.body,
+      stdin,
       env: handlerEnv(opts.env, d),
       killAfterMs: opts.killAfterMs,
       output: typeof opts.output === 'object' ? {file: join(opts.output.dir, `${d.id}.${d.attempt}.log`)} : opts.output,

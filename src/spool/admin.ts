@@ -1,27 +1,30 @@
-import {lstatSync, unlinkSync, writeFileSync} from 'node:fs'
+import {lstatSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
 import {reasonPath} from './dead-letter.js'
-import {fsyncPath, listDir, listSorted, moveFile, removeEmptyDir} from './fs.js'
+import {kindOf, listEntries, moveFile, replaceFileDurably, fsyncPath} from './fs.js'
 import {sweepKeys} from './keys.js'
 import {QueueDirs} from './layout.js'
-import {formatName, parseName} from './message-name.js'
-import {readyDir} from './paths.js'
+import {isMessageId} from './message-id.js'
+import {formatName, type MessageName, parseName} from './message-name.js'
+import {PRIORITY_DIR, readyDir} from './paths.js'
+import {quarantine} from './quarantine.js'
+import {leafBuckets, type MessageEntry, messageFiles} from './walk.js'
 
 /**
- * Administration of one queue. Each step is a rename or an unlink of one file, safe against
+ * Administration of one queue. Each step is a rename or an unlink of one entry, safe against
  * consumers working at the same time: if a consumer claims a message first, our unlink or
  * rename gets ENOENT and the message is left to it. Callers take withQueueLock (lock.ts) so
- * that two maintainers do not repeat each other's work.
+ * that two maintainers do not repeat each other's work. unlink(2) removes a symlink itself,
+ * never its target, and the walks never descend into one (walk.ts).
  */
 
 export const PAUSE_FILE = 'paused'
 
 /** pause: a marker file that pop and consume in every process respect until resume. */
 export function pauseQueue(q: QueueDirs): void {
-  writeFileSync(join(q.root, PAUSE_FILE), `paused at ${new Date().toISOString()} by pid ${process.pid}\n`)
-  fsyncPath(q.root)
+  replaceFileDurably(join(q.root, PAUSE_FILE), `paused at ${new Date().toISOString()} by pid ${process.pid}\n`, q.perms)
 }
 
 export function resumeQueue(q: QueueDirs): boolean {
@@ -41,6 +44,45 @@ export function isPaused(q: QueueDirs): boolean {
 
 export type PurgeState = 'dead' | 'delayed' | 'done' | 'ready'
 
+/** Every bucket, the current one too, is removed once emptied (purge empties them). */
+const EVERY_BUCKET = ['~', '~'] as const
+
+/** The message files of a queue's ready tree (every priority), in no particular order. */
+function* readyFiles(q: QueueDirs, repair: boolean): Generator<MessageEntry> {
+  const current = EVERY_BUCKET
+  for (const e of listEntries(q.new)) {
+    if (!e.isDirectory() || !PRIORITY_DIR.test(e.name)) {
+      if (repair) quarantine(q, join(q.new, e.name), `a ${kindOf(e)} where a priority directory must be`)
+      continue
+    }
+    for (const dir of leafBuckets(q, join(q.new, e.name), {pruneBefore: current, repair, what: 'ready'})) yield* messageFiles(q, dir, repair)
+  }
+}
+
+function* delayedFiles(q: QueueDirs, repair: boolean): Generator<MessageEntry> {
+  const current = EVERY_BUCKET
+  for (const dir of leafBuckets(q, q.delay, {pruneBefore: current, repair, what: 'delay'})) yield* messageFiles(q, dir, repair)
+}
+
+/**
+ * The dead letters: regular files named like messages. Their reasons (ID.reason) and reasons
+ * being written (.ID.reason.PID) are not messages; anything else is damage.
+ */
+export function deadFiles(q: QueueDirs, repair: boolean): MessageEntry[] {
+  const out: MessageEntry[] = []
+  for (const e of listEntries(q.dead)) {
+    if (e.name.startsWith('.') || (e.name.endsWith('.reason') && isMessageId(e.name.slice(0, -7)))) continue
+    const path = join(q.dead, e.name)
+    const m = e.isFile() ? parseName(e.name) : null
+    if (!m) {
+      if (repair) quarantine(q, path, e.isFile() ? 'not a message name' : `a ${kindOf(e)} where a dead letter must be`)
+      continue
+    }
+    out.push({m, name: e.name, path})
+  }
+  return out
+}
+
 /**
  * purge: unlink every message in the given states. In-flight messages are never purged (their
  * consumers hold leases). RACE: a consumer claiming a ready message while we purge: its rename
@@ -51,34 +93,28 @@ export type PurgeState = 'dead' | 'delayed' | 'done' | 'ready'
 export function purgeQueue(q: QueueDirs, states: PurgeState[], onProgress?: (n: number) => void): Record<PurgeState, number> {
   const counts: Record<PurgeState, number> = {dead: 0, delayed: 0, done: 0, ready: 0}
   let total = 0
-  const unlinkAll = (dir: string, state: PurgeState, keep?: (name: string) => boolean) => {
-    for (const name of listDir(dir)) {
-      if (keep?.(name)) continue
-      try {
-        unlinkSync(join(dir, name))
-        counts[state]++
-        if (++total % 1000 === 0) onProgress?.(total)
-      } catch (error) {
-        if (!isErrno(error, 'ENOENT')) throw ioError('unlink', join(dir, name), error)
-      }
+  const remove = (path: string, state: PurgeState): boolean => {
+    try {
+      unlinkSync(path)
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return false
+      throw ioError('unlink', path, error)
     }
-  }
-  const walk = (root: string, depth: number, state: PurgeState) => {
-    if (depth === 0) return unlinkAll(root, state)
-    for (const n of listSorted(root)) {
-      walk(join(root, n), depth - 1, state)
-      removeEmptyDir(join(root, n))
-    }
+    counts[state]++
+    if (++total % 1000 === 0) onProgress?.(total)
+    return true
   }
   for (const state of states) {
-    if (state === 'ready') for (const p of listDir(q.new)) walk(join(q.new, p), 2, 'ready')
-    if (state === 'delayed') walk(q.delay, 2, 'delayed')
-    if (state === 'done') unlinkAll(q.done, 'done')
+    if (state === 'ready') for (const f of readyFiles(q, true)) remove(f.path, 'ready')
+    if (state === 'delayed') for (const f of delayedFiles(q, true)) remove(f.path, 'delayed')
+    if (state === 'done') for (const f of messageFiles(q, q.done, true)) remove(f.path, 'done')
     if (state === 'dead') {
-      unlinkAll(q.dead, 'dead', (n) => n.endsWith('.reason'))
-      for (const n of listDir(q.dead)) if (n.endsWith('.reason')) unlinkSync(join(q.dead, n))
+      for (const f of deadFiles(q, true)) if (remove(f.path, 'dead')) unlinkQuietly(reasonPath(q, f.m.id))
+      // Reasons whose dead letter is gone (a crash between the two, or a racing requeue).
+      for (const e of listEntries(q.dead)) if (e.name.endsWith('.reason') && !e.isDirectory()) unlinkQuietly(join(q.dead, e.name))
     }
   }
+  onProgress?.(total)
   return counts
 }
 
@@ -89,17 +125,12 @@ export function purgeQueue(q: QueueDirs, states: PurgeState[], onProgress?: (n: 
 export function requeueDead(q: QueueDirs, ids?: string[]): string[] {
   const moved: string[] = []
   const wanted = ids ? new Set(ids) : undefined
-  for (const name of listSorted(q.dead)) {
-    const m = parseName(name)
-    if (!m || (wanted && !wanted.has(m.id))) continue
-    const fresh = {...m, attempt: 0}
-    if (moveFile(join(q.dead, name), readyDir(q, fresh), formatName(fresh))) {
+  for (const {m, path} of deadFiles(q, true).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (wanted && !wanted.has(m.id)) continue
+    const fresh: MessageName = {...m, attempt: 0}
+    if (moveFile(path, readyDir(q, fresh), formatName(fresh), undefined, q.perms)) {
       moved.push(m.id)
-      try {
-        unlinkSync(reasonPath(q, m.id))
-      } catch {
-        // no reason file
-      }
+      unlinkQuietly(reasonPath(q, m.id))
     }
   }
   return moved
@@ -113,41 +144,72 @@ export interface GcOptions {
   now?: number
 }
 
+export interface GcResult {
+  done: number
+  keys: number
+  tmp: number
+}
+
 /**
- * gc: remove old done/ entries, abandoned tmp/ files, expired idempotency keys and orphan
- * dead-letter reasons. Quarantined files in bad/ are left for a person to look at.
+ * gc: remove old done/ entries, abandoned tmp/ files, keys that no longer hold (expired, or
+ * taken by a producer that died before its message became visible) and orphan dead-letter
+ * reasons. Keys are swept before tmp/, so a key never outlives the abandoned file it names.
+ * Quarantined files in bad/ are left for a person to look at.
  */
-export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) => void): {done: number; keys: number; tmp: number} {
+export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) => void): GcResult {
   const now = opts.now ?? Date.now()
   let total = 0
-  const removeOld = (dir: string, olderThan: number, timeOf: (s: {ctimeMs: number; mtimeMs: number}) => number) => {
-    let n = 0
-    for (const name of listDir(dir)) {
-      const path = join(dir, name)
-      const st = lstatSync(path, {throwIfNoEntry: false})
-      if (!st || !st.isFile() || now - timeOf(st) < olderThan) continue
-      try {
-        unlinkSync(path)
-        n++
-        if (++total % 1000 === 0) onProgress?.(total)
-      } catch (error) {
-        if (!isErrno(error, 'ENOENT')) throw ioError('unlink', path, error)
-      }
-    }
-    return n
+  const tick = () => {
+    if (++total % 1000 === 0) onProgress?.(total)
   }
-  const done = removeOld(q.done, opts.doneOlderThanMs, (s) => s.ctimeMs)
-  const tmp = removeOld(q.tmp, opts.tmpOlderThanMs, (s) => s.mtimeMs)
-  const keys = sweepKeys(join(q.root, 'keys'), now)
-  // A reason whose dead letter is not there (a crash between writing it and the rename),
-  // once it is as old as an abandoned tmp file.
-  const names = listDir(q.dead)
-  const live = new Set(names.filter((n) => !n.endsWith('.reason') && !n.startsWith('.')).map((n) => n.slice(0, 33)))
-  // (and temp reasons, ".ID.reason.PID", of a process that died while writing one)
-  const orphans = names.filter((n) => n.startsWith('.') || (n.endsWith('.reason') && !live.has(n.slice(0, 33))))
-  for (const n of orphans) {
-    const st = lstatSync(join(q.dead, n), {throwIfNoEntry: false})
-    if (st && now - st.mtimeMs >= opts.tmpOlderThanMs) unlinkSync(join(q.dead, n))
+  const done = removeOld(q.done, opts.doneOlderThanMs, now, (s) => s.ctimeMs, tick)
+  const keys = sweepKeys(q.keys, q.tmp, now, opts.tmpOlderThanMs)
+  const tmp = removeOld(q.tmp, opts.tmpOlderThanMs, now, (s) => s.mtimeMs, tick)
+  // A reason whose dead letter is not there (a crash between writing it and the rename), and
+  // temp reasons (".ID.reason.PID") of a process that died while writing one, once as old as
+  // an abandoned tmp file.
+  const live = new Set(deadFiles(q, false).map((f) => f.m.id))
+  for (const e of listEntries(q.dead)) {
+    const orphan = e.name.startsWith('.') || (e.name.endsWith('.reason') && !live.has(e.name.slice(0, -7)))
+    if (!orphan || e.isDirectory()) continue
+    const st = lstatSync(join(q.dead, e.name), {throwIfNoEntry: false})
+    if (st && now - st.mtimeMs >= opts.tmpOlderThanMs) unlinkQuietly(join(q.dead, e.name))
   }
+  onProgress?.(total)
   return {done, keys, tmp}
+}
+
+/** gc of a topic: its abandoned tmp/ files (pushes whose producer died) and its keys. */
+export function gcTopicDir(dir: string, opts: GcOptions): {keys: number; tmp: number} {
+  const now = opts.now ?? Date.now()
+  const keys = sweepKeys(join(dir, 'keys'), join(dir, 'tmp'), now, opts.tmpOlderThanMs)
+  const tmp = removeOld(join(dir, 'tmp'), opts.tmpOlderThanMs, now, (s) => s.mtimeMs, () => {})
+  return {keys, tmp}
+}
+
+/** Unlinks the entries of dir (never a directory: unlink removes a symlink, not its target) older than olderThan. */
+function removeOld(dir: string, olderThan: number, now: number, timeOf: (s: {ctimeMs: number; mtimeMs: number}) => number, tick: () => void): number {
+  let n = 0
+  for (const e of listEntries(dir)) {
+    if (e.isDirectory()) continue
+    const path = join(dir, e.name)
+    const st = lstatSync(path, {throwIfNoEntry: false})
+    if (!st || now - timeOf(st) < olderThan) continue
+    try {
+      unlinkSync(path)
+      n++
+      tick()
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw ioError('unlink', path, error)
+    }
+  }
+  return n
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch {
+    // already gone
+  }
 }

@@ -1,15 +1,18 @@
+import {closeSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {isErrno} from '../errors.js'
 import {deadLetter} from './dead-letter.js'
-import {firstEntry, listSorted, moveFile, removeEmptyDir} from './fs.js'
-import {CorruptMessageError, type MessageHeader, readHeader} from './header.js'
+import {firstEntry, kindOf, listEntries, moveFile, NotRegularFileError, openRegular} from './fs.js'
+import {CorruptMessageError, type MessageHeader, readMessageStart} from './header.js'
 import {QueueDirs} from './layout.js'
 import {bucketsOf, idTime, timeHex} from './message-id.js'
-import {formatName, type MessageName, parseName} from './message-name.js'
-import {B10, B7, PRIORITY_DIR} from './paths.js'
+import {formatName, type MessageName} from './message-name.js'
+import {PRIORITY_DIR} from './paths.js'
 import {promoteDue} from './promote.js'
 import {quarantine} from './quarantine.js'
 import {reclaimExpired} from './reclaim.js'
+import {leafBuckets, messageFiles} from './walk.js'
 
 export interface ClaimOptions {
   /** Lease length in ms: unacked after this, the message is reclaimed and delivered again. */
@@ -31,9 +34,12 @@ export interface Claim {
   enqueuedAt: number
   leaseUntil: number
   header: MessageHeader
-  /** Path of the claimed file, and where its body starts in it. */
+  /** Path of the claimed file, where its body starts in it, and the body's size. */
   path: string
   bodyOffset: number
+  bodySize: number
+  /** The whole body, when it was small enough to come with the first read. */
+  body?: Buffer
 }
 
 export const DEFAULT_AGING_MS = 60_000
@@ -52,8 +58,10 @@ export const DEFAULT_AGING_MS = 60_000
  * except the one being filled now (it would only be made again by the next push).
  *
  * A message already delivered maxAttempts times is dead-lettered (reason max_attempts); one
- * whose header expiry has passed is dead-lettered (reason expired); a file that is not a
- * message, or whose header is corrupt, is quarantined. None of these stops the search.
+ * whose header expiry has passed is dead-lettered (reason expired). Damage never stops the
+ * search: a name that is not a message, an entry that is not a regular file (a FIFO, a socket,
+ * a directory, a symlink: read by its type, never opened), a bucket that is not a directory,
+ * a corrupt header: each is quarantined (walk.ts) and the next message is tried.
  */
 export function claimNext(q: QueueDirs, opts: ClaimOptions): Claim | null {
   const now = opts.now ?? Date.now()
@@ -74,9 +82,9 @@ export function claimNext(q: QueueDirs, opts: ClaimOptions): Claim | null {
  */
 function pickPriorityOrder(q: QueueDirs, now: number, agingMs: number): string[] {
   const dirs: string[] = []
-  for (const p of listSorted(q.new)) {
-    if (PRIORITY_DIR.test(p)) dirs.push(p)
-    else quarantine(q, join(q.new, p), 'not a priority directory (0-9)')
+  for (const e of listEntries(q.new)) {
+    if (e.isDirectory() && PRIORITY_DIR.test(e.name)) dirs.push(e.name)
+    else quarantine(q, join(q.new, e.name), e.isDirectory() ? 'not a priority directory (0-9)' : `a ${kindOf(e)} where a priority directory must be`)
   }
   if (dirs.length <= 1) return dirs
   const ranked = dirs.map((p) => {
@@ -88,65 +96,63 @@ function pickPriorityOrder(q: QueueDirs, now: number, agingMs: number): string[]
   return ranked.map((r) => r.p)
 }
 
+const readyRule = (m: MessageName) => (m.leaseUntil !== undefined || m.notBefore !== undefined ? 'ready file with a lease or not-before field' : undefined)
+
 function claimFromPriority(q: QueueDirs, pdir: string, now: number, opts: ClaimOptions): Claim | null {
-  const [now7, now10] = bucketsOf(timeHex(now))
-  for (const b7 of listSorted(pdir)) {
-    const d7 = join(pdir, b7)
-    if (!B7.test(b7)) {
-      quarantine(q, d7, 'not a time bucket')
-      continue
+  const current = bucketsOf(timeHex(now))
+  for (const dir of leafBuckets(q, pdir, {pruneBefore: current, repair: true, what: 'ready'})) {
+    for (const {m, path} of messageFiles(q, dir, true, readyRule)) {
+      const claim = tryClaim(q, path, m, now, opts)
+      if (claim) return claim
     }
-    for (const b10 of listSorted(d7)) {
-      const d10 = join(d7, b10)
-      if (!B10.test(b10)) {
-        quarantine(q, d10, 'not a time bucket')
-        continue
-      }
-      for (const name of listSorted(d10)) {
-        const claim = tryClaim(q, d10, name, now, opts)
-        if (claim) return claim
-      }
-      if (b10 < now10) removeEmptyDir(d10)
-    }
-    if (b7 < now7) removeEmptyDir(d7)
   }
   return null
 }
 
 /** One claim attempt on one ready file; null if it was lost, dead-lettered or quarantined. */
-function tryClaim(q: QueueDirs, dir: string, name: string, now: number, opts: ClaimOptions): Claim | null {
-  const src = join(dir, name)
-  const m = parseName(name)
-  if (!m || m.leaseUntil !== undefined || m.notBefore !== undefined) {
-    quarantine(q, src, m ? 'ready file with a lease or not-before field' : 'not a message name')
-    return null
-  }
+function tryClaim(q: QueueDirs, src: string, m: MessageName, now: number, opts: ClaimOptions): Claim | null {
   if (m.attempt >= opts.maxAttempts) {
     deadLetter(q, src, m, {at: now, attempts: m.attempt, reason: 'max_attempts'})
     return null
   }
   const claimed: MessageName = {...m, attempt: m.attempt + 1, leaseUntil: now + opts.leaseMs}
   const receipt = formatName(claimed)
-  if (!moveFile(src, q.cur, receipt)) return null // RACE: another consumer claimed it first
+  if (!moveFile(src, q.cur, receipt, undefined, q.perms)) return null // RACE: another consumer claimed it first
   const path = join(q.cur, receipt)
-  let header: MessageHeader
-  let bodyOffset: number
+  // The rename moved whatever was there; only now is it opened, without following a symlink
+  // and without blocking on a FIFO (an entry swapped in after the listing is caught here).
+  let opened
   try {
-    ;({bodyOffset, header} = readHeader(path, m.header))
+    opened = openRegular(path)
+  } catch (error) {
+    if (error instanceof NotRegularFileError) {
+      quarantine(q, path, `a ${error.kind} where a message file must be`)
+      return null
+    }
+    if (isErrno(error, 'ENOENT')) return null // reclaimed already (a lease shorter than this look)
+    throw error
+  }
+  let start
+  try {
+    start = readMessageStart(opened.fd, opened.size, m.header)
   } catch (error) {
     if (!(error instanceof CorruptMessageError)) throw error
     quarantine(q, path, `corrupt header: ${error.message}`)
     return null
+  } finally {
+    closeSync(opened.fd)
   }
-  if (header.expiresAt !== undefined && header.expiresAt <= now) {
+  if (start.header.expiresAt !== undefined && start.header.expiresAt <= now) {
     deadLetter(q, path, claimed, {at: now, attempts: m.attempt, lastError: 'expired before delivery', reason: 'expired'})
     return null
   }
   return {
     attempt: claimed.attempt,
-    bodyOffset,
+    body: start.body,
+    bodyOffset: start.bodyOffset,
+    bodySize: start.bodySize,
     enqueuedAt: idTime(m.id),
-    header,
+    header: start.header,
     id: m.id,
     leaseUntil: claimed.leaseUntil!,
     path,

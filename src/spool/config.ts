@@ -1,8 +1,7 @@
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ConfigError, ioError, isErrno} from '../errors.js'
-import {replaceFileDurably} from './fs.js'
+import {NotRegularFileError, readRegular, replaceFileDurably} from './fs.js'
 import {QueueDirs} from './layout.js'
 import {withQueueLock} from './lock.js'
 
@@ -20,9 +19,10 @@ export function configPath(q: QueueDirs): string {
 export function readQueueConfig(q: QueueDirs): QueueConfig {
   let text: string
   try {
-    text = readFileSync(configPath(q), 'utf8')
+    text = readRegular(configPath(q), 1 << 20).toString('utf8')
   } catch (error) {
     if (isErrno(error, 'ENOENT', 'ENOTDIR')) return {}
+    if (error instanceof NotRegularFileError) throw new ConfigError(`${configPath(q)}: is a ${error.kind}, not a regular file`)
     throw ioError('read', configPath(q), error)
   }
   try {
@@ -47,7 +47,7 @@ export async function updateQueueConfig(q: QueueDirs, patch: Partial<Record<keyo
       if (v === undefined) delete next[k]
       else next[k] = v
     }
-    replaceFileDurably(configPath(q), JSON.stringify(next, null, 2) + '\n')
+    replaceFileDurably(configPath(q), JSON.stringify(next, null, 2) + '\n', q.perms)
     return next as QueueConfig
   })
 }

@@ -1,8 +1,8 @@
-import {existsSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, renameSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {isErrno} from '../errors.js'
-import {moveFile} from './fs.js'
+import {ioError, isErrno} from '../errors.js'
+import {createFile, moveFile, readRegular, unlinkQuietly} from './fs.js'
 import {QueueDirs} from './layout.js'
 import {formatName, type MessageName, readyName} from './message-name.js'
 
@@ -41,9 +41,15 @@ export function deadLetter(q: QueueDirs, src: string, m: MessageName, reason: De
   const rpath = reasonPath(q, m.id)
   const deadName = formatName(readyName(m))
   const tmp = join(q.dead, `.${m.id}.reason.${process.pid}`)
-  writeFileSync(tmp, JSON.stringify(reason) + '\n')
-  renameSync(tmp, rpath)
-  if (moveFile(src, q.dead, deadName)) return true
+  unlinkQuietly(tmp) // a leftover of an earlier process with our pid
+  createFile(tmp, JSON.stringify(reason) + '\n', q.perms) // on failure (a full disk) it leaves nothing
+  try {
+    renameSync(tmp, rpath)
+  } catch (error) {
+    unlinkQuietly(tmp)
+    throw ioError('rename', `${tmp} -> ${rpath}`, error)
+  }
+  if (moveFile(src, q.dead, deadName, undefined, q.perms)) return true
   if (!existsSync(join(q.dead, deadName))) {
     try {
       unlinkSync(rpath)
@@ -54,9 +60,10 @@ export function deadLetter(q: QueueDirs, src: string, m: MessageName, reason: De
   return false
 }
 
+/** The reason beside a dead letter; undefined when it is missing or not a regular JSON file. */
 export function readDeadReason(q: QueueDirs, id: string): DeadReason | undefined {
   try {
-    return JSON.parse(readFileSync(reasonPath(q, id), 'utf8')) as DeadReason
+    return JSON.parse(readRegular(reasonPath(q, id), 1 << 20).toString('utf8')) as DeadReason
   } catch {
     return undefined
   }

@@ -1,4 +1,7 @@
-import {closeSync, openSync, readSync} from 'node:fs'
+import {closeSync, readSync} from 'node:fs'
+
+import {UsageError} from '../errors.js'
+import {openRegular} from './fs.js'
 
 /**
  * Immutable per-message metadata that does not fit in a file name (dedup key, user headers,
@@ -21,13 +24,20 @@ export const MAX_HEADER_BYTES = 64 * 1024
 
 export class CorruptMessageError extends Error {}
 
+/** A key plus headers (and the rest of the header line) of 64 KiB or more: a usage error (64). */
+export class HeaderTooLargeError extends UsageError {
+  constructor(bytes: number) {
+    super(`the message header (--key, --header, --ttl) is ${bytes} bytes; the limit is ${MAX_HEADER_BYTES - 1} bytes (64 KiB)`)
+  }
+}
+
 export function hasHeaderFields(h: MessageHeader | undefined): h is MessageHeader {
   return Boolean(h && Object.values(h).some((v) => v !== undefined))
 }
 
 export function encodeHeader(h: MessageHeader): Buffer {
   const line = JSON.stringify(h)
-  if (Buffer.byteLength(line) >= MAX_HEADER_BYTES) throw new RangeError('message header is larger than 64 KiB')
+  if (Buffer.byteLength(line) >= MAX_HEADER_BYTES) throw new HeaderTooLargeError(Buffer.byteLength(line))
   return Buffer.from(line + '\n')
 }
 
@@ -39,16 +49,50 @@ export function decodeMessage(data: Buffer, hasHeader: boolean): {header: Messag
   return {body: data.subarray(nl + 1), header: parseHeaderLine(data.subarray(0, nl))}
 }
 
-/** Reads only the header of a message file, and where its body starts (for streaming the body). */
-export function readHeader(path: string, hasHeader: boolean): {header: MessageHeader; bodyOffset: number} {
-  if (!hasHeader) return {bodyOffset: 0, header: {}}
-  const fd = openSync(path, 'r')
+/** The start of a message file, read in one call: small files need no second read. */
+export const FIRST_READ_BYTES = 64 * 1024
+
+export interface MessageStart {
+  header: MessageHeader
+  /** Where the body starts in the file. */
+  bodyOffset: number
+  /** Size of the body in bytes. */
+  bodySize: number
+  /** The whole body, when the file fit in the first read. */
+  body?: Buffer
+}
+
+/**
+ * Reads the header (when the name has "h") and, for a small file, the body too, from an open
+ * message file of `size` bytes. Throws CorruptMessageError on a bad header.
+ */
+export function readMessageStart(fd: number, size: number, hasHeader: boolean): MessageStart {
+  const want = Math.min(size, hasHeader ? Math.max(FIRST_READ_BYTES, MAX_HEADER_BYTES + 1) : FIRST_READ_BYTES)
+  const buf = Buffer.allocUnsafe(want)
+  let n = 0
+  while (n < want) {
+    const got = readSync(fd, buf, n, want - n, n)
+    if (got === 0) break
+    n += got
+  }
+  const head = buf.subarray(0, n)
+  let header: MessageHeader = {}
+  let bodyOffset = 0
+  if (hasHeader) {
+    const nl = head.indexOf(10)
+    if (nl < 0 || nl >= MAX_HEADER_BYTES) throw new CorruptMessageError('header line missing or longer than 64 KiB')
+    header = parseHeaderLine(head.subarray(0, nl))
+    bodyOffset = nl + 1
+  }
+  const bodySize = Math.max(0, size - bodyOffset)
+  return {body: n >= size ? head.subarray(bodyOffset) : undefined, bodyOffset, bodySize, header}
+}
+
+/** Reads a message file's header safely (no FIFO, no symlink), for inspection. */
+export function readHeaderAt(path: string, hasHeader: boolean): MessageStart {
+  const {fd, size} = openRegular(path)
   try {
-    const buf = Buffer.allocUnsafe(MAX_HEADER_BYTES)
-    const n = readSync(fd, buf, 0, buf.length, 0)
-    const nl = buf.subarray(0, n).indexOf(10)
-    if (nl < 0) throw new CorruptMessageError('header line missing or longer than 64 KiB')
-    return {bodyOffset: nl + 1, header: parseHeaderLine(buf.subarray(0, nl))}
+    return readMessageStart(fd, size, hasHeader)
   } finally {
     closeSync(fd)
   }

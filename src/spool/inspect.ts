@@ -1,15 +1,17 @@
-import {readFileSync, statSync} from 'node:fs'
+import {closeSync, readSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
-import {isPaused} from './admin.js'
+import {deadFiles, isPaused} from './admin.js'
+import {isRealDir} from './create-queue.js'
 import {readDeadReason, type DeadReason} from './dead-letter.js'
-import {countEntries, firstEntry, listDir, listSorted} from './fs.js'
-import {decodeMessage, type MessageHeader} from './header.js'
+import {countEntries, firstEntry, listEntries, NotRegularFileError, openRegular} from './fs.js'
+import {CorruptMessageError, type MessageHeader, readMessageStart} from './header.js'
 import {QueueDirs, validateQueueName} from './layout.js'
 import {idTime} from './message-id.js'
-import {type MessageName, parseName} from './message-name.js'
+import {type MessageName} from './message-name.js'
 import {PRIORITY_DIR} from './paths.js'
+import {leafBuckets, type MessageEntry, messageFiles} from './walk.js'
 
 /**
  * Read-only views of a queue: peek (messages in one state, in delivery order) and stats
@@ -35,85 +37,93 @@ export interface MessageInfo {
   path: string
 }
 
-/** Up to `limit` messages in `state`, in the order they would be delivered (or died). */
+/**
+ * Up to `limit` messages in `state`, in the order they would be delivered (or died). Read-only:
+ * entries that are not messages are skipped (a claim or gc quarantines them), files are opened
+ * without following links or blocking on FIFOs.
+ */
 export function peekMessages(q: QueueDirs, state: PeekState, limit: number, withBody: boolean): MessageInfo[] {
   const out: MessageInfo[] = []
-  const add = (dir: string, names: string[]): boolean => {
-    for (const name of names) {
+  const add = (entries: MessageEntry[]): boolean => {
+    for (const {m, path} of entries) {
       if (out.length >= limit) return false
-      const m = parseName(name)
-      if (!m) continue
-      const info = describe(q, join(dir, name), m, state, withBody)
+      const info = describe(q, path, m, state, withBody)
       if (info) out.push(info)
     }
     return out.length < limit
   }
+  const walk = (root: string, sort?: (a: MessageEntry, b: MessageEntry) => number): boolean => {
+    if (!isRealDir(root)) return true
+    for (const dir of leafBuckets(q, root, {repair: false, what: 'state'})) {
+      const entries = messageFiles(q, dir, false)
+      if (!add(sort ? entries.sort(sort) : entries)) return false
+    }
+    return true
+  }
   switch (state) {
     case 'ready': {
-      const prios = listDir(q.new).filter((p) => PRIORITY_DIR.test(p)).sort().reverse()
-      for (const p of prios) if (!walkBuckets(join(q.new, p), add)) break
+      if (!isRealDir(q.new)) break
+      const prios = listEntries(q.new)
+        .filter((e) => e.isDirectory() && PRIORITY_DIR.test(e.name))
+        .map((e) => e.name)
+        .reverse()
+      for (const p of prios) if (!walk(join(q.new, p))) break
       break
     }
     case 'delayed': {
-      walkBuckets(q.delay, (dir, names) =>
-        add(
-          dir,
-          names.sort((a, b) => (parseName(a)?.notBefore ?? 0) - (parseName(b)?.notBefore ?? 0)),
-        ),
-      )
+      walk(q.delay, (a, b) => (a.m.notBefore ?? 0) - (b.m.notBefore ?? 0))
       break
     }
     case 'inflight': {
-      add(q.cur, listSorted(q.cur))
+      if (isRealDir(q.cur)) add(messageFiles(q, q.cur, false))
       break
     }
     case 'dead': {
-      add(q.dead, listSorted(q.dead))
+      if (isRealDir(q.dead)) add(deadFiles(q, false).sort((a, b) => (a.name < b.name ? -1 : 1)))
       break
     }
     case 'done': {
-      add(q.done, listSorted(q.done))
+      if (isRealDir(q.done)) add(messageFiles(q, q.done, false))
       break
     }
   }
   return out
 }
 
-/** Visits B7/B10 buckets under dir in time order until visit returns false. */
-function walkBuckets(dir: string, visit: (dir: string, names: string[]) => boolean): boolean {
-  for (const b7 of listSorted(dir)) {
-    for (const b10 of listSorted(join(dir, b7))) {
-      const d = join(dir, b7, b10)
-      if (!visit(d, listSorted(d))) return false
-    }
-  }
-  return true
-}
-
 function describe(q: QueueDirs, path: string, m: MessageName, state: PeekState, withBody: boolean): MessageInfo | undefined {
-  let data: Buffer
+  let opened
   try {
-    data = withBody || m.header ? readFileSync(path) : Buffer.alloc(0)
+    opened = openRegular(path)
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) return undefined // moved on while we looked
-    throw ioError('read', path, error)
+    if (isErrno(error, 'ENOENT') || error instanceof NotRegularFileError) return undefined // moved on while we looked
+    throw ioError('open', path, error)
   }
   let header: MessageHeader = {}
   let body: Buffer | undefined
+  let size = opened.size
   try {
-    const decoded = decodeMessage(data, m.header)
-    header = decoded.header
-    body = decoded.body
-  } catch {
-    body = data
-  }
-  let size = body.length
-  if (!withBody && !m.header) {
+    let offset = 0
     try {
-      size = statSync(path).size
-    } catch {
-      return undefined
+      const start = readMessageStart(opened.fd, opened.size, m.header)
+      header = start.header
+      offset = start.bodyOffset
+      size = start.bodySize
+      body = start.body
+    } catch (error) {
+      if (!(error instanceof CorruptMessageError)) throw error
     }
+    if (withBody && !body) {
+      body = Buffer.allocUnsafe(size)
+      for (let off = 0; off < size; ) {
+        const n = readSync(opened.fd, body, off, size - off, offset + off)
+        if (n === 0) break
+        off += n
+      }
+    }
+  } catch (error) {
+    throw ioError('read', path, error)
+  } finally {
+    closeSync(opened.fd)
   }
   return {
     attempt: m.attempt,
@@ -151,8 +161,11 @@ export interface QueueStats {
  */
 export function queueStats(q: QueueDirs, now: number = Date.now()): QueueStats {
   let oldest: number | undefined
-  for (const p of listDir(q.new)) {
-    if (!PRIORITY_DIR.test(p)) continue
+  // A state directory that is not a real directory (a planted symlink) counts nothing.
+  const count = (dir: string, depth: number, opts?: Parameters<typeof countEntries>[2]) => (isRealDir(dir) ? countEntries(dir, depth, opts) : 0)
+  for (const e of isRealDir(q.new) ? listEntries(q.new) : []) {
+    const p = e.name
+    if (!e.isDirectory() || !PRIORITY_DIR.test(p)) continue
     const head = firstEntry(join(q.new, p), 2)
     if (head) {
       const t = idTime(head)
@@ -160,26 +173,29 @@ export function queueStats(q: QueueDirs, now: number = Date.now()): QueueStats {
     }
   }
   return {
-    bad: countEntries(q.bad, 0, {keep: (n) => !n.endsWith('.reason')}),
-    dead: countEntries(q.dead, 0, {keep: (n) => !n.endsWith('.reason') && !n.startsWith('.')}),
-    delayed: countEntries(q.delay, 2),
-    done: countEntries(q.done, 0),
-    inflight: countEntries(q.cur, 0),
+    bad: count(q.bad, 0, {anyType: true, keep: (n) => !n.endsWith('.reason')}),
+    dead: count(q.dead, 0, {keep: (n) => !n.endsWith('.reason') && !n.startsWith('.')}),
+    delayed: count(q.delay, 2),
+    done: count(q.done, 0),
+    inflight: count(q.cur, 0),
     oldestReadyAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
     paused: isPaused(q),
     queue: q.name,
-    ready: countEntries(q.new, 3),
+    ready: count(q.new, 3),
   }
 }
 
 /** Queues in a spool: its subdirectories with a valid name and a new/ directory. */
 export function listQueueNames(spool: string): string[] {
-  return listSorted(spool).filter((name) => {
-    try {
-      validateQueueName(name)
-    } catch {
-      return false
-    }
-    return listDir(join(spool, name)).includes('new')
-  })
+  return listEntries(spool)
+    .filter((e) => {
+      if (!e.isDirectory()) return false
+      try {
+        validateQueueName(e.name)
+      } catch {
+        return false
+      }
+      return isRealDir(join(spool, e.name, 'new'))
+    })
+    .map((e) => e.name)
 }

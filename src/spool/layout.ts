@@ -2,6 +2,7 @@ import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {InvalidQueueNameError} from '../errors.js'
+import {type Perms, permsFor} from './fs.js'
 
 /**
  * The spool's directory layout (man/mq-spool.5 is the full specification):
@@ -13,10 +14,11 @@ import {InvalidQueueNameError} from '../errors.js'
  *   SPOOL/QUEUE/done/NAME                    acknowledged (kept until `mq gc`)
  *   SPOOL/QUEUE/dead/NAME, dead/ID.reason    dead letters, and why each one died
  *   SPOOL/QUEUE/bad/…                        quarantined foreign or corrupt files, with a .reason
+ *   SPOOL/QUEUE/keys/…                       idempotency keys (keys.ts)
  *
  * All of a queue lives on one filesystem, so every move between states is one rename(2).
  */
-export const STATES = ['tmp', 'new', 'delay', 'cur', 'done', 'dead', 'bad'] as const
+export const STATES = ['tmp', 'new', 'delay', 'cur', 'done', 'dead', 'bad', 'keys'] as const
 export type StateDir = (typeof STATES)[number]
 
 /** Where the spool is: --spool, else $MQ_SPOOL, else $XDG_STATE_HOME/mq, else ~/.local/state/mq. */
@@ -52,12 +54,16 @@ export class QueueDirs {
   readonly done: string
   readonly dead: string
   readonly bad: string
+  readonly keys: string
+  /** Modes for what is created in this queue (private, or shared with the spool root's group). */
+  readonly perms: Perms
 
   constructor(
     readonly spool: string,
     readonly name: string,
   ) {
     validateQueueName(name)
+    this.perms = permsFor(spool)
     this.root = join(spool, name)
     this.tmp = join(this.root, 'tmp')
     this.new = join(this.root, 'new')
@@ -66,5 +72,6 @@ export class QueueDirs {
     this.done = join(this.root, 'done')
     this.dead = join(this.root, 'dead')
     this.bad = join(this.root, 'bad')
+    this.keys = join(this.root, 'keys')
   }
 }

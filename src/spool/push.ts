@@ -1,25 +1,31 @@
-import {closeSync, fsyncSync, linkSync, openSync, unlinkSync, writevSync} from 'node:fs'
-import {join} from 'node:path'
+import {closeSync, fsyncSync, linkSync, writeSync} from 'node:fs'
+import {basename, join} from 'node:path'
 
-import {ioError, isErrno, QueueFullError, UsageError} from '../errors.js'
+import {ioError, isErrno, NoInputError, QueueFullError, UsageError} from '../errors.js'
 import {readQueueConfig} from './config.js'
 import {createQueue} from './create-queue.js'
 import {countDepth} from './depth.js'
-import {ensureDir, fsyncPath, MOVE_RETRIES, moveFile, syncFilesystem} from './fs.js'
+import {ensureDir, fsyncPath, MOVE_RETRIES, moveFile, openExclusive, type Perms, syncFilesystem, unlinkQuietly} from './fs.js'
 import {encodeHeader, hasHeaderFields, type MessageHeader} from './header.js'
+import {crashPoint} from './crash-point.js'
 import {claimKey} from './keys.js'
 import {QueueDirs} from './layout.js'
 import {newMessageId} from './message-id.js'
 import {formatName, type MessageName} from './message-name.js'
 import {delayDir, readyDir} from './paths.js'
 
+/** A body: bytes, or a stream of them (written to disk as it arrives: memory stays flat). */
+export type BodySource = AsyncIterable<Uint8Array> | Uint8Array
+
 export interface PushInput {
-  body: Uint8Array
+  body: BodySource
   /** 0..9, larger is claimed first. */
   priority?: number
   /** ms since epoch; the message is filed in delay/ until then. */
   notBefore?: number
   header?: MessageHeader
+  /** A streamed body that turns out empty is refused (NoInputError) unless this is set. */
+  allowEmpty?: boolean
 }
 
 export interface PushOptions {
@@ -44,9 +50,13 @@ export const DEFAULT_KEY_TTL_MS = 24 * 3600 * 1000
  * pushMessages: durably enqueue a batch of messages into one queue; returns them in input order.
  * See deliver() for the protocol.
  */
-export function pushMessages(q: QueueDirs, inputs: PushInput[], opts: PushOptions = {}): PushedMessage[] {
-  createQueue(q)
-  return deliver(q.tmp, join(q.root, 'keys'), [q], inputs, opts)
+export async function pushMessages(q: QueueDirs, inputs: PushInput[], opts: PushOptions = {}): Promise<PushedMessage[]> {
+  return deliver(q.tmp, q.keys, [q], inputs, opts)
+}
+
+interface Staged {
+  m: MessageName
+  tmp: string
 }
 
 /**
@@ -56,28 +66,35 @@ export function pushMessages(q: QueueDirs, inputs: PushInput[], opts: PushOption
  *    would pass it, QueueFullError and nothing is written. The check and the renames are not
  *    one atomic step: producers racing at the bound can pass it by what they push meanwhile.
  * 1. Each message is written to TMP/NAME, created with O_EXCL (a collision fails instead of
- *    overwriting), and its data made durable: one fsync per file, or for a batch of
- *    BULK_SYNC_MIN or more, one syncfs of the filesystem after all are written (same guarantee,
- *    one disk flush instead of N). If any write fails, every tmp file of this batch is
- *    unlinked and the error is thrown: nothing became visible.
- * 2. With a key: the key is claimed (keys.ts, an exclusive link). If another message holds it,
- *    the tmp file is unlinked and that message's id returned with duplicate: true.
+ *    overwriting; a symlink is never followed), with the spool's file mode, and its data made
+ *    durable: one fsync per file, or for a batch of BULK_SYNC_MIN or more, one syncfs of the
+ *    filesystem after all are written (same guarantee, one disk flush instead of N). A streamed
+ *    body is copied as it arrives. If any write fails, every tmp file of this batch is unlinked
+ *    and the error is thrown: nothing became visible.
+ * 2. With a key: the key is claimed (keys.ts). If another message holds it, the tmp file is
+ *    unlinked and that message's id returned with duplicate: true.
  * 3. Each message is renamed into new/P/B7/B10/NAME (or delay/B7/B10/NAME) of its queue;
  *    rename(2) is atomic, so a consumer sees the whole message or nothing. For a topic, it is
  *    instead hard-linked into every subscriber's queue (one write, N links: each subscriber
  *    claims and acks its own directory entry independently), then the tmp name is unlinked.
  *    A producer killed before this step leaves only a tmp/ file, which no consumer reads and
- *    `mq gc` removes.
+ *    `mq gc` removes (and a key that the next push with it, or gc, finds abandoned).
  * 4. Every directory that gained an entry is fsynced, once per batch, and only then does this
  *    return, so every id the caller prints is on disk.
  *
- * If a rename fails mid-batch, the messages already filed are synced and returned in
- * `error.pushed` so the caller can still report them; the rest are unlinked from tmp/.
+ * If a rename fails (a full disk when a bucket must be made, an I/O error), a key taken in 2 is
+ * released first, then the tmp files of what was not filed are unlinked: a failed push leaves
+ * nothing behind and holds nothing. The messages already filed are synced and returned in
+ * `error.pushed` so the caller can still report them.
  */
-export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], inputs: PushInput[], opts: PushOptions = {}): PushedMessage[] {
+export async function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], inputs: PushInput[], opts: PushOptions = {}): Promise<PushedMessage[]> {
   const now = opts.now ?? Date.now()
+  const perms = targets[0].perms
   const key = inputs[0]?.header?.key
   if (key !== undefined && inputs.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
+  // Encoded first: a header that is too large is a usage error before anything is written.
+  const headers = inputs.map((i) => (hasHeaderFields(i.header) ? encodeHeader(i.header) : undefined))
+  for (const t of targets) createQueue(t)
   for (const t of targets) {
     const max = readQueueConfig(t).maxDepth
     if (max !== undefined) {
@@ -86,12 +103,12 @@ export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], i
     }
   }
 
-  ensureDir(tmpDir)
-  const staged: Array<{m: MessageName; tmp: string}> = []
+  ensureDir(tmpDir, perms)
+  const staged: Staged[] = []
   const bulk = inputs.length >= BULK_SYNC_MIN
   try {
-    for (const input of inputs) {
-      const header = hasHeaderFields(input.header) ? encodeHeader(input.header) : undefined
+    for (const [i, input] of inputs.entries()) {
+      const header = headers[i]
       const m: MessageName = {
         attempt: 0,
         header: Boolean(header),
@@ -100,8 +117,9 @@ export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], i
         priority: input.priority ?? 0,
       }
       const tmp = join(tmpDir, formatName(m))
-      writeExclusive(tmp, header ? [header, input.body] : [input.body], !bulk)
+      const fd = openExclusive(tmp, perms)
       staged.push({m, tmp})
+      await writeBody(fd, tmp, header, input, !bulk)
     }
     // Data before names: nothing is renamed into view until its bytes are on disk.
     if (bulk && !syncFilesystem(tmpDir)) for (const s of staged) fsyncPath(s.tmp)
@@ -110,12 +128,21 @@ export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], i
     throw error
   }
 
+  let releaseKey: (() => void) | undefined
   if (key !== undefined) {
-    const claimed = claimKey(keysDir, key, staged[0].m.id, opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS, now)
+    let claimed
+    try {
+      claimed = claimKey(keysDir, tmpDir, key, {id: staged[0].m.id, tmp: basename(staged[0].tmp)}, opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS, perms, now)
+    } catch (error) {
+      unlinkQuietly(staged[0].tmp)
+      throw error
+    }
     if ('held' in claimed) {
       unlinkQuietly(staged[0].tmp)
       return [{duplicate: true, id: claimed.held.id, name: claimed.held.id, state: 'new'}]
     }
+    releaseKey = claimed.release
+    crashPoint('push:key-taken')
   }
 
   const dirty = new Set<string>()
@@ -127,9 +154,9 @@ export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], i
         const dir = s.m.notBefore === undefined ? readyDir(t, s.m) : delayDir(t, s.m.notBefore)
         const created: string[] = []
         if (targets.length === 1) {
-          if (!moveFile(s.tmp, dir, name, created)) throw new Error(`tmp file vanished before rename: ${s.tmp}`)
+          if (!moveFile(s.tmp, dir, name, created, perms)) throw ioError('rename', s.tmp, Object.assign(new Error('the staged file vanished before its rename'), {code: 'ENOENT'}))
         } else {
-          linkInto(s.tmp, dir, name, created)
+          linkInto(s.tmp, dir, name, created, perms)
         }
         dirty.add(dir)
         for (const d of created) dirty.add(d)
@@ -137,8 +164,17 @@ export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], i
       pushed.push({id: s.m.id, name, state: s.m.notBefore === undefined ? 'new' : 'delay'})
     }
   } catch (error) {
+    // Give back what was taken before anything else: a key must not name a message that
+    // never became visible. (A single message with a key: nothing was filed.)
+    if (pushed.length === 0) releaseKey?.()
     for (const s of staged.slice(pushed.length)) unlinkQuietly(s.tmp)
-    for (const d of dirty) fsyncPath(d)
+    for (const d of dirty) {
+      try {
+        fsyncPath(d)
+      } catch {
+        // the push failed already; report that
+      }
+    }
     throw Object.assign(ioError('rename', tmpDir, error), {pushed})
   }
   for (const d of dirty) fsyncPath(d)
@@ -147,54 +183,44 @@ export function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], i
 }
 
 /** link(2) src as destDir/name, making destDir if a consumer removed it (see moveFile). */
-function linkInto(src: string, destDir: string, name: string, created: string[]): void {
+function linkInto(src: string, destDir: string, name: string, created: string[], perms: Perms): void {
   for (let tries = 0; ; tries++) {
     try {
       linkSync(src, join(destDir, name))
       return
     } catch (error) {
       if (!isErrno(error, 'ENOENT') || tries >= MOVE_RETRIES) throw ioError('link', join(destDir, name), error)
-      created.push(...ensureDir(destDir))
+      created.push(...ensureDir(destDir, perms))
     }
   }
 }
 
-/** Exclusive create, write every chunk, fsync (when asked), close. */
-function writeExclusive(path: string, chunks: Uint8Array[], fsync: boolean): void {
-  let fd: number
+/**
+ * Writes the header line and the body to an open tmp file, fsyncs it (unless the batch is
+ * synced as a whole) and closes it. A streamed body is written chunk by chunk as it arrives.
+ */
+async function writeBody(fd: number, path: string, header: Buffer | undefined, input: PushInput, fsync: boolean): Promise<void> {
+  let size = 0
   try {
-    fd = openSync(path, 'wx', 0o644)
-  } catch (error) {
-    throw ioError('create', path, error)
-  }
-  try {
-    let pending = chunks.filter((c) => c.length > 0)
-    while (pending.length > 0) {
-      let n = writevSync(fd, pending)
-      // Short writes: drop what was written and go on with the rest.
-      while (n > 0 && pending.length > 0) {
-        if (n >= pending[0].length) {
-          n -= pending[0].length
-          pending = pending.slice(1)
-        } else {
-          pending = [pending[0].subarray(n), ...pending.slice(1)]
-          n = 0
-        }
+    if (header) writeAll(fd, header)
+    if (input.body instanceof Uint8Array) {
+      writeAll(fd, input.body)
+      size = input.body.length
+    } else {
+      for await (const chunk of input.body) {
+        writeAll(fd, chunk)
+        size += chunk.length
       }
+      if (size === 0 && !input.allowEmpty) throw new NoInputError('empty message body on stdin', 'pass --allow-empty to push an empty message')
     }
     if (fsync) fsyncSync(fd)
   } catch (error) {
     closeSync(fd)
-    unlinkQuietly(path)
     throw ioError('write', path, error)
   }
   closeSync(fd)
 }
 
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path)
-  } catch {
-    // already gone
-  }
+function writeAll(fd: number, buf: Uint8Array): void {
+  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off)
 }

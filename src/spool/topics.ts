@@ -1,10 +1,10 @@
-import {unlinkSync, writeFileSync} from 'node:fs'
+import {lstatSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {MqError, NotSubscribedError, ioError, isErrno} from '../errors.js'
+import {MqError, NotSubscribedError, SpoolDamageError, ioError, isErrno} from '../errors.js'
 import {EXIT} from '../exit-codes.js'
-import {createQueue} from './create-queue.js'
-import {ensureDir, fsyncPath, listDir, listSorted} from './fs.js'
+import {createQueue, ensureSpoolRoot} from './create-queue.js'
+import {createFile, ensureDir, fsyncPath, kindOf, listEntries} from './fs.js'
 import {QueueDirs, validateQueueName} from './layout.js'
 import {deliver, type PushedMessage, type PushInput, type PushOptions} from './push.js'
 
@@ -26,22 +26,41 @@ export function topicDir(spool: string, topic: string): string {
  */
 export function subscribersOf(spool: string, name: string): string[] | undefined {
   const dir = topicDir(spool, name)
-  if (listDir(dir).length === 0) return undefined
-  return listSorted(join(dir, 'subscribers'))
+  const st = lstatSync(dir, {throwIfNoEntry: false})
+  if (!st) return undefined
+  checkTopicDir(dir, st)
+  // Each subscriber is an empty regular file named like a queue; anything else is ignored.
+  return listEntries(join(dir, 'subscribers'))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+}
+
+/** A topic's directories must be real directories: mq never follows a link inside a spool. */
+function checkTopicDir(dir: string, st = lstatSync(dir, {throwIfNoEntry: false})): void {
+  for (const [path, s] of [
+    [dir, st],
+    [join(dir, 'subscribers'), lstatSync(join(dir, 'subscribers'), {throwIfNoEntry: false})],
+    [join(dir, 'tmp'), lstatSync(join(dir, 'tmp'), {throwIfNoEntry: false})],
+    [join(dir, 'keys'), lstatSync(join(dir, 'keys'), {throwIfNoEntry: false})],
+  ] as const) {
+    if (s && !s.isDirectory()) throw new SpoolDamageError(path, `is a ${kindOf(s)}, not a directory; mq does not follow links inside a spool`, 'move it away')
+  }
 }
 
 /** subscribe: the queue gets a copy of every later push to the topic. Idempotent; durable. */
 export function subscribe(spool: string, topic: string, queue: string): boolean {
+  ensureSpoolRoot(spool)
   const q = new QueueDirs(spool, queue)
   createQueue(q)
+  checkTopicDir(topicDir(spool, topic))
   const dir = join(topicDir(spool, topic), 'subscribers')
-  const touched = ensureDir(dir)
+  const touched = ensureDir(dir, q.perms)
   const path = join(dir, queue)
   let created = true
   try {
-    writeFileSync(path, '', {flag: 'wx'})
+    createFile(path, '', q.perms)
   } catch (error) {
-    if (!isErrno(error, 'EEXIST')) throw ioError('create', path, error)
+    if (!isErrno(error, 'EEXIST') && !isErrno((error as {cause?: unknown}).cause, 'EEXIST')) throw error
     created = false
   }
   for (const d of new Set([...touched, dir])) fsyncPath(d)
@@ -67,11 +86,19 @@ export class NoSubscribersError extends MqError {
 }
 
 /** pushToTopic: one durable write, one hard link per subscriber (see deliver in push.ts). */
-export function pushToTopic(spool: string, topic: string, subscribers: string[], inputs: PushInput[], opts: PushOptions = {}): PushedMessage[] {
+export async function pushToTopic(spool: string, topic: string, subscribers: string[], inputs: PushInput[], opts: PushOptions = {}): Promise<PushedMessage[]> {
   if (subscribers.length === 0) throw new NoSubscribersError(topic)
   const targets = subscribers.map((s) => new QueueDirs(spool, s))
-  for (const t of targets) createQueue(t)
   const dir = topicDir(spool, topic)
+  checkTopicDir(dir)
   const withTopic = inputs.map((i) => ({...i, header: {...i.header, topic}}))
   return deliver(join(dir, 'tmp'), join(dir, 'keys'), targets, withTopic, opts)
 }
+
+/** The names that are topics (have a topic directory). */
+export function topicNames(spool: string): string[] {
+  return listEntries(join(spool, '.topics'))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+}
+

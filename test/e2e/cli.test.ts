@@ -93,13 +93,13 @@ describe('mq, spawned as a user runs it', () => {
     expect(stats).toMatchObject({bad: 1, inflight: 1, ready: 0})
   })
 
-  it('a spool that cannot be made is a one-line error (73), never a hang', async () => {
+  it('a spool path that is not a directory is a configuration error (78); one that cannot be made is 73; never a hang', async () => {
     const spool = tempSpool()
     const {writeFileSync} = await import('node:fs')
     writeFileSync(join(spool, 'file'), '')
     const r = await mq(join(spool, 'file'), ['push', 'q', 'x'])
-    expect(r.code).toBe(73)
-    expect(r.stderr).toBe(`mq: mkdir ${join(spool, 'file', 'q', 'tmp')}: not a directory\n`)
+    expect(r.code).toBe(78)
+    expect(r.stderr).toBe(`mq: ${join(spool, 'file')}: the spool is a regular file, not a directory (give --spool a directory)\n`)
     // mkdir under /proc answers ENOENT below an existing parent; Node's recursive mkdir spins on it.
     const proc = await mq('/proc/mq-test-spool', ['push', 'q', 'x'])
     expect(proc.code).toBe(73)

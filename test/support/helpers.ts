@@ -27,20 +27,34 @@ export interface RunResult {
   stdout: Buffer
   stderr: string
   out: string
+  /** Killed by the timeoutMs option (it hung). */
+  timedOut: boolean
 }
 
-/** Runs a program to completion; stdin gets `input` (or is closed at once). */
-export function run(cmd: string, args: string[], opts: SpawnOptions & {input?: Buffer | string} = {}): Promise<RunResult> {
+/**
+ * Runs a program to completion; stdin gets `input` (or is closed at once). With timeoutMs, a
+ * program still running then is killed (SIGKILL) and reported with timedOut: a hang is a
+ * failure the test can name, not a test timeout.
+ */
+export function run(cmd: string, args: string[], opts: SpawnOptions & {input?: Buffer | string; timeoutMs?: number} = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, {...opts, env: userEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe']})
     const out: Buffer[] = []
     const err: Buffer[] = []
+    let timedOut = false
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true
+          child.kill('SIGKILL')
+        }, opts.timeoutMs)
+      : undefined
     child.stdout!.on('data', (c: Buffer) => out.push(c))
     child.stderr!.on('data', (c: Buffer) => err.push(c))
     child.on('error', reject)
     child.on('close', (code, signal) => {
+      clearTimeout(timer)
       const stdout = Buffer.concat(out)
-      resolvePromise({code, out: stdout.toString('utf8'), signal, stderr: Buffer.concat(err).toString('utf8'), stdout})
+      resolvePromise({code, out: stdout.toString('utf8'), signal, stderr: Buffer.concat(err).toString('utf8'), stdout, timedOut})
     })
     child.stdin!.on('error', () => {})
     child.stdin!.end(opts.input ?? '')
@@ -55,8 +69,12 @@ export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs `mq ARGS` as a user would: node bin/run.js, against the given spool. */
-export function mq(spool: string, args: string[], opts: {input?: Buffer | string; env?: NodeJS.ProcessEnv} = {}): Promise<RunResult> {
-  return run(process.execPath, [BIN, ...args], {env: {MQ_SPOOL: spool, ...opts.env}, input: opts.input})
+export function mq(
+  spool: string,
+  args: string[],
+  opts: {input?: Buffer | string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number} = {},
+): Promise<RunResult> {
+  return run(process.execPath, [BIN, ...args], {env: {MQ_SPOOL: spool, ...opts.env}, gid: opts.gid, input: opts.input, timeoutMs: opts.timeoutMs, uid: opts.uid})
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,9 +1,7 @@
-import {writeFileSync} from 'node:fs'
-
 import {type Backend} from '../../backend.js'
 import {encodeBody} from '../../body.js'
-import {ioError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
+import {pipeToFile, pipeToStdout, writeStdout} from '../stdio.js'
 
 export interface PopRequest {
   queue: string
@@ -15,36 +13,41 @@ export interface PopRequest {
   json?: boolean
 }
 
-/** `mq pop`: claim one message and print it (receipt line + body, or JSON). */
-export async function popAction(backend: Backend, r: PopRequest): Promise<unknown> {
+/**
+ * `mq pop`: claim one message and print it (receipt line + body, or JSON). The body is streamed
+ * from where the engine keeps it (memory stays flat for any size), except under --json, which
+ * needs it whole. If the body cannot be handed over (stdout closed, -o on a full disk), the
+ * message is given back at once, uncounted, instead of waiting out its lease; the error follows.
+ */
+export async function popAction(backend: Backend, r: PopRequest): Promise<undefined> {
   const d = await backend.claim(r.queue, {leaseMs: r.leaseMs, maxAttempts: r.maxAttempts, waitMs: r.waitMs ?? 0})
   if (!d) {
     process.exitCode = EXIT.EMPTY
     return undefined
   }
-  if (r.output) {
-    try {
-      writeFileSync(r.output, d.body)
-    } catch (error) {
-      // The claim stands; its lease will expire and the message come back.
-      throw ioError('write', r.output, error)
+  try {
+    if (r.output) await pipeToFile(d.openBody(), r.output)
+    if (r.json) {
+      const json = {
+        attempt: d.attempt,
+        ...(r.output ? {} : encodeBody(d.body, r.base64)),
+        enqueuedAt: new Date(d.enqueuedAt).toISOString(),
+        id: d.id,
+        leaseUntil: new Date(d.leaseUntil).toISOString(),
+        priority: d.priority,
+        queue: r.queue,
+        receipt: d.receipt,
+        ...(d.header.key === undefined ? {} : {key: d.header.key}),
+        ...(d.header.headers === undefined ? {} : {headers: d.header.headers}),
+      }
+      await writeStdout(JSON.stringify(json) + '\n')
+    } else {
+      await writeStdout(d.receipt + '\n')
+      if (!r.output) await pipeToStdout(d.openBody())
     }
+  } catch (error) {
+    await backend.release(r.queue, d.receipt, 0, {uncount: true}).catch(() => {})
+    throw Object.assign(error as Error, {hint: 'the message was given back, this delivery uncounted'})
   }
-  if (r.json) {
-    return {
-      attempt: d.attempt,
-      ...(r.output ? {} : encodeBody(d.body, r.base64)),
-      enqueuedAt: new Date(d.enqueuedAt).toISOString(),
-      id: d.id,
-      leaseUntil: new Date(d.leaseUntil).toISOString(),
-      priority: d.priority,
-      queue: r.queue,
-      receipt: d.receipt,
-      ...(d.header.key === undefined ? {} : {key: d.header.key}),
-      ...(d.header.headers === undefined ? {} : {headers: d.header.headers}),
-    }
-  }
-  process.stdout.write(d.receipt + '\n')
-  if (!r.output) process.stdout.write(d.body)
   return undefined
 }

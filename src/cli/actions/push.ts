@@ -2,7 +2,7 @@ import {type Backend} from '../../backend.js'
 import {UsageError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
 import {type PushInput} from '../../spool/push.js'
-import {readRecords, readStdin, requireBody} from '../../stdin.js'
+import {readRecords, stdinBody} from '../../stdin.js'
 
 export interface PushRequest {
   queue: string
@@ -54,8 +54,8 @@ export async function pushAction(backend: Backend, r: PushRequest): Promise<unkn
     return {ids, queue: r.queue}
   }
 
-  const body = r.body === undefined || r.body === '-' ? requireBody(await readStdin(), Boolean(r.allowEmpty)) : Buffer.from(r.body)
-  const [pushed] = await backend.push(r.queue, [{...template, body}], opts)
+  const body = r.body === undefined || r.body === '-' ? await stdinBody(Boolean(r.allowEmpty)) : Buffer.from(r.body)
+  const [pushed] = await backend.push(r.queue, [{...template, allowEmpty: r.allowEmpty, body}], opts)
   if (pushed.duplicate) {
     // Scripts test for 4; the id printed is the first message's.
     process.exitCode = EXIT.DUPLICATE

@@ -12,7 +12,7 @@ import {pushMessages} from '../../../src/spool/push.js'
 import {tempSpool} from '../../support/helpers.js'
 
 const opts = {leaseMs: 60_000, maxAttempts: 3}
-const push = (q: QueueDirs, ...bodies: string[]) => pushMessages(q, bodies.map((b) => ({body: Buffer.from(b)})))
+const push = async (q: QueueDirs, ...bodies: string[]) => pushMessages(q, bodies.map((b) => ({body: Buffer.from(b)})))
 
 /** Files a ready message by hand, as a foreign producer would, with an id of the given time. */
 function fileReady(q: QueueDirs, time: number, body: string): string {
@@ -24,15 +24,15 @@ function fileReady(q: QueueDirs, time: number, body: string): string {
 }
 
 describe('claimNext', () => {
-  it('returns null on an empty queue', () => {
+  it('returns null on an empty queue', async () => {
     const q = new QueueDirs(tempSpool(), 'empty')
-    push(q)
+    await push(q)
     expect(claimNext(q, opts)).toBeNull()
   })
 
-  it('claims in FIFO order by renaming into cur/ with a raised count and a lease', () => {
+  it('claims in FIFO order by renaming into cur/ with a raised count and a lease', async () => {
     const q = new QueueDirs(tempSpool(), 'fifo')
-    const ids = push(q, 'a', 'b', 'c').map((p) => p.id)
+    const ids = (await push(q, 'a', 'b', 'c')).map((p) => p.id)
     const now = Date.now()
     const c = claimNext(q, {...opts, now})!
     expect(c.id).toBe(ids[0])
@@ -46,26 +46,26 @@ describe('claimNext', () => {
     expect(claimNext(q, opts)).toBeNull()
   })
 
-  it('claims higher priorities first, FIFO within one', () => {
+  it('claims higher priorities first, FIFO within one', async () => {
     const q = new QueueDirs(tempSpool(), 'prio')
-    const low = pushMessages(q, [{body: Buffer.from('low')}])[0].id
-    const high1 = pushMessages(q, [{body: Buffer.from('h1'), priority: 5}])[0].id
-    const high2 = pushMessages(q, [{body: Buffer.from('h2'), priority: 5}])[0].id
+    const low = (await pushMessages(q, [{body: Buffer.from('low')}]))[0].id
+    const high1 = (await pushMessages(q, [{body: Buffer.from('h1'), priority: 5}]))[0].id
+    const high2 = (await pushMessages(q, [{body: Buffer.from('h2'), priority: 5}]))[0].id
     expect([claimNext(q, opts)!.id, claimNext(q, opts)!.id, claimNext(q, opts)!.id]).toEqual([high1, high2, low])
   })
 
-  it('lets an old low-priority message through a flood of urgent ones (aging)', () => {
+  it('lets an old low-priority message through a flood of urgent ones (aging)', async () => {
     const q = new QueueDirs(tempSpool(), 'aging')
     const now = Date.now()
     const old = fileReady(q, now - 10 * 60_000, 'old')
-    pushMessages(q, [{body: Buffer.from('urgent'), priority: 9}], {now: now})
+    await pushMessages(q, [{body: Buffer.from('urgent'), priority: 9}], {now: now})
     // 10 aging periods of 60 s: rank 0 + 10 beats rank 9 + 0.
     expect(claimNext(q, {...opts, now})!.id).toBe(old)
   })
 
-  it('dead-letters a message that was already delivered max-attempts times', () => {
+  it('dead-letters a message that was already delivered max-attempts times', async () => {
     const q = new QueueDirs(tempSpool(), 'max')
-    const [p] = push(q, 'poison')
+    const [p] = await push(q, 'poison')
     for (let i = 0; i < 3; i++) {
       const c = claimNext(q, {...opts, leaseMs: 0})! // lease already over: reclaimed by the next claim
       expect(c.attempt).toBe(i + 1)
@@ -76,16 +76,16 @@ describe('claimNext', () => {
     expect(queueStats(q)).toMatchObject({dead: 1, inflight: 0, ready: 0})
   })
 
-  it('dead-letters a message whose expiry has passed instead of delivering it', () => {
+  it('dead-letters a message whose expiry has passed instead of delivering it', async () => {
     const q = new QueueDirs(tempSpool(), 'ttl')
-    const [p] = pushMessages(q, [{body: Buffer.from('stale'), header: {expiresAt: Date.now() - 1}}])
+    const [p] = await pushMessages(q, [{body: Buffer.from('stale'), header: {expiresAt: Date.now() - 1}}])
     expect(claimNext(q, opts)).toBeNull()
     expect(readDeadReason(q, p.id)).toMatchObject({reason: 'expired'})
   })
 
-  it('quarantines foreign files and directories and still finds the real message', () => {
+  it('quarantines foreign files and directories and still finds the real message', async () => {
     const q = new QueueDirs(tempSpool(), 'foreign')
-    const [p] = push(q, 'real')
+    const [p] = await push(q, 'real')
     const [b7, b10] = bucketsOf(p.id)
     writeFileSync(join(q.new, 'README'), 'not a message')
     writeFileSync(join(q.new, '0', b7, b10, '0000000000000000-zzzz'), 'bad name')
@@ -97,7 +97,7 @@ describe('claimNext', () => {
     expect(readdirSync(q.bad).filter((n) => n.endsWith('.reason'))).toHaveLength(3)
   })
 
-  it('quarantines a message whose header is corrupt', () => {
+  it('quarantines a message whose header is corrupt', async () => {
     const q = new QueueDirs(tempSpool(), 'corrupt')
     const id = newMessageId()
     const [b7, b10] = bucketsOf(id)
@@ -107,9 +107,9 @@ describe('claimNext', () => {
     expect(queueStats(q)).toMatchObject({bad: 1, inflight: 0, ready: 0})
   })
 
-  it('accepts a bare-id file written by a foreign producer', () => {
+  it('accepts a bare-id file written by a foreign producer', async () => {
     const q = new QueueDirs(tempSpool(), 'shell')
-    push(q)
+    await push(q)
     const id = newMessageId()
     const [b7, b10] = bucketsOf(id)
     mkdirSync(join(q.new, '0', b7, b10), {recursive: true})
@@ -119,9 +119,9 @@ describe('claimNext', () => {
     expect(readFileSync(c.path, 'utf8')).toBe('from a shell script')
   })
 
-  it('removes drained buckets older than the current one', () => {
+  it('removes drained buckets older than the current one', async () => {
     const q = new QueueDirs(tempSpool(), 'tidy')
-    push(q)
+    await push(q)
     fileReady(q, Date.now() - 3_600_000, 'x')
     claimNext(q, opts)
     expect(claimNext(q, opts)).toBeNull()

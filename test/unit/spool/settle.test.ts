@@ -13,70 +13,70 @@ import {tempSpool} from '../../support/helpers.js'
 
 const opts = {leaseMs: 60_000, maxAttempts: 5}
 
-function claimed(name: string, body = 'x') {
+async function claimed(name: string, body = "x") {
   const q = new QueueDirs(tempSpool(), name)
-  const [p] = pushMessages(q, [{body: Buffer.from(body)}])
+  const [p] = await pushMessages(q, [{body: Buffer.from(body)}])
   return {c: claimNext(q, opts)!, id: p.id, q}
 }
 
 describe('ackMessage', () => {
-  it('moves the claim from cur/ to done/ without its lease field', () => {
-    const {c, id, q} = claimed('ack')
+  it('moves the claim from cur/ to done/ without its lease field', async () => {
+    const {c, id, q} = await claimed('ack')
     expect(ackMessage(q, c.receipt)).toBe(id)
     expect(readdirSync(q.cur)).toEqual([])
     expect(readdirSync(q.done)).toEqual([`${id},a1`])
   })
 
-  it('unlinks instead when keep is false', () => {
-    const {c, q} = claimed('ack-rm')
+  it('unlinks instead when keep is false', async () => {
+    const {c, q} = await claimed('ack-rm')
     ackMessage(q, c.receipt, {keep: false})
     expect(readdirSync(q.done)).toEqual([])
     expect(queueStats(q)).toMatchObject({done: 0, inflight: 0})
   })
 
-  it('accepts a bare message id for the claim in flight', () => {
-    const {id, q} = claimed('ack-id')
+  it('accepts a bare message id for the claim in flight', async () => {
+    const {id, q} = await claimed('ack-id')
     expect(ackMessage(q, id)).toBe(id)
   })
 
-  it('fails on a double ack and changes nothing', () => {
-    const {c, q} = claimed('double')
+  it('fails on a double ack and changes nothing', async () => {
+    const {c, q} = await claimed('double')
     ackMessage(q, c.receipt)
     expect(() => ackMessage(q, c.receipt)).toThrow(NotInFlightError)
     expect(queueStats(q)).toMatchObject({done: 1, inflight: 0, ready: 0})
   })
 
-  it('fails with "lease lost" when the lease expired and the message was claimed again', () => {
-    const {c, q} = claimed('lost')
+  it('fails with "lease lost" when the lease expired and the message was claimed again', async () => {
+    const {c, q} = await claimed('lost')
     const later = claimNext(q, {...opts, now: c.leaseUntil + 1})! // reclaims, then claims again
     expect(later.attempt).toBe(2)
     expect(() => ackMessage(q, c.receipt)).toThrow(/lease lost: the message was claimed again \(attempt 2\)/)
     expect(readdirSync(q.cur)).toEqual([later.receipt])
   })
 
-  it('fails with "lease lost" when the lease expired and the message is ready again', () => {
-    const {c, q} = claimed('lost-ready')
+  it('fails with "lease lost" when the lease expired and the message is ready again', async () => {
+    const {c, q} = await claimed('lost-ready')
     releaseMessage(q, c.receipt) // as a reclaim would do
     expect(() => ackMessage(q, c.receipt)).toThrow(/ready again/)
   })
 
-  it('rejects what is neither a receipt nor an id', () => {
-    const {q} = claimed('junk')
+  it('rejects what is neither a receipt nor an id', async () => {
+    const {q} = await claimed('junk')
     expect(() => ackMessage(q, '../../etc/passwd')).toThrow(/neither a receipt nor a message id/)
   })
 })
 
 describe('releaseMessage', () => {
-  it('makes the message ready again at once, keeping its delivery count', () => {
-    const {c, id, q} = claimed('nack')
+  it('makes the message ready again at once, keeping its delivery count', async () => {
+    const {c, id, q} = await claimed('nack')
     expect(releaseMessage(q, c.receipt)).toEqual({id, state: 'new'})
     const again = claimNext(q, opts)!
     expect(again.id).toBe(id)
     expect(again.attempt).toBe(2)
   })
 
-  it('with a delay, files it in delay/ until then', () => {
-    const {c, q} = claimed('nack-delay')
+  it('with a delay, files it in delay/ until then', async () => {
+    const {c, q} = await claimed('nack-delay')
     const now = Date.now()
     const r = releaseMessage(q, c.receipt, 5000, now)
     expect(r).toMatchObject({notBefore: now + 5000, state: 'delay'})
@@ -87,8 +87,8 @@ describe('releaseMessage', () => {
 })
 
 describe('renewLease', () => {
-  it('moves the deadline and returns the new receipt; the old one stops working', () => {
-    const {c, q} = claimed('renew')
+  it('moves the deadline and returns the new receipt; the old one stops working', async () => {
+    const {c, q} = await claimed('renew')
     const now = Date.now()
     const r2 = renewLease(q, c.receipt, 120_000, now)
     expect(r2).toContain(`,l${now + 120_000}`)
@@ -97,16 +97,16 @@ describe('renewLease', () => {
     ackMessage(q, r2)
   })
 
-  it('fails when the lease was already reclaimed', () => {
-    const {c, q} = claimed('renew-lost')
+  it('fails when the lease was already reclaimed', async () => {
+    const {c, q} = await claimed('renew-lost')
     claimNext(q, {...opts, now: c.leaseUntil + 1})
     expect(() => renewLease(q, c.receipt, 60_000)).toThrow(NotInFlightError)
   })
 })
 
 describe('renewLease within the same millisecond', () => {
-  it('still fails when the claim is gone, even though the deadline would not change', () => {
-    const {c, q} = claimed('renew-same-ms')
+  it('still fails when the claim is gone, even though the deadline would not change', async () => {
+    const {c, q} = await claimed('renew-same-ms')
     const claimedAt = c.leaseUntil - 60_000
     claimNext(q, {...opts, now: c.leaseUntil + 1}) // reclaimed and claimed again
     expect(() => renewLease(q, c.receipt, 60_000, claimedAt)).toThrow(NotInFlightError)

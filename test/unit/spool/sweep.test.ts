@@ -10,9 +10,9 @@ import {nextLeaseExpiry, reclaimExpired} from '../../../src/spool/reclaim.js'
 import {tempSpool} from '../../support/helpers.js'
 
 describe('reclaimExpired', () => {
-  it('returns expired claims to new/ and leaves live ones', () => {
+  it('returns expired claims to new/ and leaves live ones', async () => {
     const q = new QueueDirs(tempSpool(), 'reclaim')
-    pushMessages(q, [{body: Buffer.from('a')}, {body: Buffer.from('b')}])
+    await pushMessages(q, [{body: Buffer.from('a')}, {body: Buffer.from('b')}])
     const now = Date.now()
     const short = claimNext(q, {leaseMs: 1000, maxAttempts: 5, now})!
     const long = claimNext(q, {leaseMs: 60_000, maxAttempts: 5, now})!
@@ -25,10 +25,10 @@ describe('reclaimExpired', () => {
 })
 
 describe('promoteDue', () => {
-  it('moves due messages from delay/ to new/ and only those', () => {
+  it('moves due messages from delay/ to new/ and only those', async () => {
     const q = new QueueDirs(tempSpool(), 'delay')
     const now = Date.now()
-    pushMessages(q, [
+    await pushMessages(q, [
       {body: Buffer.from('soon'), notBefore: now + 1000},
       {body: Buffer.from('later'), notBefore: now + 3_600_000},
     ], {now: now})
@@ -39,11 +39,11 @@ describe('promoteDue', () => {
     expect(nextDue(q)).toBe(now + 3_600_000)
   })
 
-  it('keeps FIFO by enqueue time once promoted', () => {
+  it('keeps FIFO by enqueue time once promoted', async () => {
     const q = new QueueDirs(tempSpool(), 'delay-fifo')
     const now = Date.now()
-    const [delayed] = pushMessages(q, [{body: Buffer.from('d'), notBefore: now + 10}], {now: now})
-    const [plain] = pushMessages(q, [{body: Buffer.from('p')}], {now: now + 5})
+    const [delayed] = await pushMessages(q, [{body: Buffer.from('d'), notBefore: now + 10}], {now: now})
+    const [plain] = await pushMessages(q, [{body: Buffer.from('p')}], {now: now + 5})
     expect(claimNext(q, {leaseMs: 1000, maxAttempts: 5, now: now + 20})!.id).toBe(delayed.id)
     expect(claimNext(q, {leaseMs: 1000, maxAttempts: 5, now: now + 20})!.id).toBe(plain.id)
   })
