@@ -16,8 +16,8 @@ import {fileURLToPath} from 'node:url'
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = join(ROOT, 'bin', 'run.js')
 const quick = process.argv.includes('--quick')
-const {SpoolBackend} = await import(join(ROOT, 'dist', 'backends', 'spool-backend.js'))
-const {bucketsOf, timeHex} = await import(join(ROOT, 'dist', 'spool', 'message-id.js'))
+const {SpoolBackend} = await import(join(ROOT, 'dist', 'backends', 'spool', 'index.js'))
+const {bucketsOf, timeHex} = await import(join(ROOT, 'dist', 'message-id.js'))
 
 const cfg = quick
   ? {backlog: 100_000, batch: 2000, claims: 2000, coldRuns: 11, popRuns: 7, repeats: 3}
@@ -117,7 +117,7 @@ say(`3/5 claim + ack: ${cfg.claims} messages, library calls and a plain rename l
     for (let i = 0; i < cfg.claims; i += 1000) await b.push('c', Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({body})))
     let t = performance.now()
     for (let i = 0; i < cfg.claims; i++) {
-      const d = await b.claim('c', {leaseMs: 60_000, maxAttempts: 5})
+      const d = await b.claim('c', {leaseMs: 60_000})
       await b.ack('c', d.receipt)
     }
     mq.push((cfg.claims / (performance.now() - t)) * 1000)

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS} from './cli/defaults.js'
 import {parseDuration} from './duration.js'
-import {validateQueueName} from './spool/layout.js'
+import {UsageError} from './errors.js'
+import {validateQueueName} from './queue-name.js'
 
 /** A queue-name argument, validated before anything touches the spool. */
 export const queueArg = Args.custom<string>({
@@ -18,13 +18,18 @@ export const durationFlag = Flags.custom<number>({
 export const leaseFlag = Flags.custom<number>({
   parse: async (input) => parseDuration(input, 'lease'),
 })({
-  default: async () => parseDuration(DEFAULT_LEASE, 'lease'),
-  defaultHelp: async () => DEFAULT_LEASE,
+  defaultHelp: async () => "the queue's (mq config; 5m)",
   description: 'how long a claim lasts without an ack before the message is delivered again',
 })
 
-export const maxAttemptsFlag = Flags.integer({
-  default: DEFAULT_MAX_ATTEMPTS,
-  description: 'deliveries before a message is dead-lettered instead of delivered again',
-  min: 1,
-})
+/**
+ * --max-attempts on pop and consume: refused with a pointer to where it lives now. Max attempts
+ * is the queue's policy (mq config QUEUE --max-attempts N), so that every consumer of a queue
+ * applies the same limit.
+ */
+export const movedMaxAttemptsFlag = Flags.custom<number>({
+  hidden: true,
+  parse: async () => {
+    throw new UsageError("--max-attempts is the queue's setting now, the same for every consumer: mq config QUEUE --max-attempts N")
+  },
+})()

@@ -1,37 +1,87 @@
 import {type Readable} from 'node:stream'
 
-import {type GcOptions, type PurgeState} from './spool/admin.js'
-import {type Claim} from './spool/claim.js'
-import {type QueueConfig} from './spool/config.js'
-import {type DeadReason} from './spool/dead-letter.js'
-import {type MessageHeader} from './spool/header.js'
-import {type MessageInfo, type PeekState, type QueueStats} from './spool/inspect.js'
-import {type PushedMessage, type PushInput} from './spool/push.js'
-import {type ReleaseResult} from './spool/release.js'
+/**
+ * The contract between mq's commands (and library users) and the engines that keep queues: the
+ * spool (src/backends/spool/), the in-memory reference (src/backends/memory/), and the servers.
+ * Everything here is in a queue's words; nothing says how an engine stores it.
+ * test/behaviour/ is its executable specification: one suite, run against every engine.
+ *
+ * Errors are the typed errors of src/errors.ts, the same from every engine:
+ *   NotInFlightError (66)   the receipt names no delivery in flight now
+ *   NoSuchQueueError (66)   an inspection or administration of a queue that does not exist
+ *   NotSupportedError (78)  the engine cannot do this (see Capabilities); never a wrong answer
+ *   QueueFullError (75), QueuePausedError (69), NoSubscribersError (69), UsageError (64)...
+ */
 
-export type {DeadReason, MessageHeader, MessageInfo, PeekState, PushedMessage, PushInput, QueueStats, ReleaseResult}
+/** Where a message is: deliverable now, waiting for its time, claimed, dead-lettered, acked. */
+export type MessageState = 'dead' | 'delayed' | 'done' | 'inflight' | 'ready'
 
-export interface PushRequestOptions {
-  /** With a key in the header: how long the key holds (default 24h). */
+/** States that purge can empty (in-flight messages belong to their consumers). */
+export type PurgeState = Exclude<MessageState, 'inflight'>
+
+/** A body: bytes, or a stream of them (engines that can, write it as it arrives). */
+export type BodySource = AsyncIterable<Uint8Array> | Uint8Array
+
+/** What a message carries besides its body; immutable once pushed. */
+export interface MessageMeta {
+  /** Idempotency key given at push. */
+  key?: string
+  /** User headers, NAME to VALUE. */
+  headers?: Record<string, string>
+  /** Not to be delivered after this time (ms since epoch); dead-lettered (reason expired) instead. */
+  expiresAt?: number
+  /** The topic this copy was fanned out from (set by the engine). */
+  topic?: string
+}
+
+export interface PushInput extends Omit<MessageMeta, 'topic'> {
+  body: BodySource
+  /** 0..9, larger is claimed first (with aging: see src/policy.ts). */
+  priority?: number
+  /** Not deliverable before this time (ms since epoch). */
+  notBefore?: number
+  /** A streamed body that turns out empty is refused (NoInputError) unless this is set. */
+  allowEmpty?: boolean
+}
+
+export interface PushOptions {
+  /** With a key: how long it holds (default 24h). */
   keyTtlMs?: number
-  /** When the queue is full, wait up to this long for room (default: fail at once). */
+  /** When the queue is full, wait up to this long for room (default: fail at once, 75). */
   waitMs?: number
 }
 
+export interface Pushed {
+  id: string
+  state: 'delayed' | 'ready'
+  /** The key was held: nothing was written, and `id` is the holder's message. */
+  duplicate?: boolean
+}
+
 export interface ClaimRequest {
-  leaseMs: number
-  maxAttempts: number
-  /** Wait up to this long for a message (0: do not wait). */
+  /** The lease; default: the queue's (QueueConfig.leaseMs). */
+  leaseMs?: number
+  /** Wait up to this long for a message (0 or absent: do not wait). */
   waitMs?: number
+  /** Ends a wait early (the claim then returns null). */
   signal?: AbortSignal
 }
 
 /**
- * One delivery of one message: what a consumer needs to process it and settle it. The
- * metadata is the spool claim's (src/spool/claim.ts); `receipt` is opaque to callers.
+ * One delivery of one message: what a consumer needs to process it and settle it. `receipt`
+ * names this delivery, for the whole of it (renewals keep it); it is opaque to callers.
  */
-export interface Delivery extends Omit<Claim, 'body' | 'bodyOffset' | 'bodySize' | 'path'> {
+export interface Delivery extends MessageMeta {
   queue: string
+  id: string
+  receipt: string
+  /** This delivery's number, 1 for the first. */
+  attempt: number
+  priority: number
+  /** When it was pushed (ms since epoch). */
+  enqueuedAt: number
+  /** When this lease ends, as of the claim. */
+  leaseUntil: number
   /** The body's size in bytes. */
   size: number
   /** The whole body in memory (engines that keep bodies in files read it on first access). */
@@ -40,63 +90,210 @@ export interface Delivery extends Omit<Claim, 'body' | 'bodyOffset' | 'bodySize'
   openBody(): Readable
   /**
    * An open file descriptor positioned at the body's first byte, for handing the body to another
-   * process as a file (its whole body is there from the start); the caller closes it. Offered by
-   * engines that keep bodies in files.
+   * process as a file; the caller closes it. Only engines that keep bodies in files offer it.
    */
   bodyFd?(): number
 }
 
-/**
- * The queue operations every backend provides. Commands and the consume worker talk only to
- * this; test/behaviour/ runs one suite against every implementation. Receipts are opaque
- * strings to callers. Errors are the typed errors of src/errors.ts: NotInFlightError when a
- * receipt no longer names a live delivery, and so on.
- */
-export interface Backend {
-  readonly kind: string
-  /** Durably enqueue (to every subscriber, if `queue` is a topic); returns once every message is stored. */
-  push(queue: string, messages: PushInput[], opts?: PushRequestOptions): Promise<PushedMessage[]>
-  /** Claim the next ready message under a lease, or null (after waiting, if asked). */
-  claim(queue: string, req: ClaimRequest): Promise<Delivery | null>
-  /** Finish a delivery; returns the message id. */
-  ack(queue: string, receipt: string): Promise<string>
-  /**
-   * Give a delivery back, ready at once or after delayMs. With uncount, the delivery does not
-   * count toward max-attempts (used when a consumer shuts down under a running handler).
-   */
-  release(queue: string, receipt: string, delayMs?: number, opts?: {uncount?: boolean}): Promise<ReleaseResult>
-  /** Extend a delivery's lease; returns the receipt to use from now on. */
-  renew(queue: string, receipt: string, leaseMs: number): Promise<string>
-  /** Move a delivery to the dead letters, with its reason. */
-  deadLetter(queue: string, receipt: string, reason: DeadReason): Promise<void>
-  peek(queue: string, state: PeekState, limit: number, withBody: boolean): Promise<MessageInfo[]>
-  /** Stats of one queue, or of every queue when none is named. */
-  stats(queue?: string): Promise<QueueStats[]>
-  close(): Promise<void>
+/** How a delivery failed, in words and facts, for the dead-letter reason. */
+export interface Failure {
+  /** e.g. "exit status 3", "killed by SIGKILL", "timed out after 30s". */
+  lastError?: string
+  exitCode?: number
+  signal?: string
+  /** The tail of the handler's stderr. */
+  stderrTail?: string
 }
 
-export type {GcOptions, PurgeState, QueueConfig}
+/** Why a message is a dead letter. */
+export interface DeadReason extends Failure {
+  /** max_attempts: deliveries ran out; rejected: dead-lettered on request; expired: its expiry passed. */
+  reason: 'expired' | 'max_attempts' | 'rejected'
+  /** Deliveries made. */
+  attempts: number
+  /** When it was dead-lettered (ms since epoch). */
+  at: number
+}
+
+export interface ReleaseOptions {
+  /** Ready again after this long (0: at once). */
+  delayMs?: number
+  /**
+   * The delivery does not count toward max attempts (a consumer shutting down under a running
+   * handler: not the message's fault). An uncounted release never dead-letters.
+   */
+  uncount?: boolean
+  /** Why this delivery failed; kept in the dead-letter reason if the release dead-letters it. */
+  failure?: Failure
+}
+
+export interface Released {
+  id: string
+  /**
+   * 'dead' when this was the queue's last allowed delivery (QueueConfig.maxAttempts): a
+   * counted release then dead-letters the message (reason max_attempts) instead of giving it back.
+   */
+  state: 'dead' | 'delayed' | 'ready'
+  /** For 'delayed': when it is due again. */
+  notBefore?: number
+}
+
+export interface MessageInfo extends MessageMeta {
+  id: string
+  state: MessageState
+  /** Deliveries so far. */
+  attempt: number
+  priority: number
+  enqueuedAt: number
+  notBefore?: number
+  leaseUntil?: number
+  /** Body size in bytes. */
+  size: number
+  reason?: DeadReason
+  /** With peek's bodies option. */
+  body?: Buffer
+}
+
+export interface PeekRequest {
+  state: MessageState
+  limit: number
+  bodies?: boolean
+}
+
+export interface QueueStats {
+  queue: string
+  ready: number
+  inflight: number
+  delayed: number
+  done: number
+  dead: number
+  /** Age in ms of the oldest ready message (by enqueue time), null when none is ready. */
+  oldestReadyAgeMs: number | null
+  paused: boolean
+}
+
+/** A queue's policy: the same for every producer and consumer of the queue. */
+export interface QueueConfig {
+  /** Pushes that would make ready + delayed + in-flight exceed this fail with QueueFullError. */
+  maxDepth?: number
+  /** Deliveries before a message is dead-lettered instead of delivered again (default 5). */
+  maxAttempts: number
+  /** The lease a claim gets when it asks for none (default 5 minutes). */
+  leaseMs: number
+}
+
+/** A change to a queue's config: a value sets it, null removes it (back to the default or no limit). */
+export type QueueConfigPatch = {[K in keyof QueueConfig]?: number | null}
+
+export interface GcOptions {
+  /** Remove acked messages kept longer than this. */
+  doneOlderThanMs: number
+  /** Remove partial writes (producers that died) older than this, where an engine has them. */
+  tmpOlderThanMs: number
+}
+
+export interface GcResult {
+  /** Acked messages removed. */
+  done: number
+  /** Idempotency keys released (expired, or taken by a producer that died). */
+  keys: number
+}
 
 /**
- * Administration, beside the queue operations: what `mq config`, `pause`, `purge`, `requeue`,
- * `gc`, `subscribe` need. Kept apart so that the core seam stays small.
+ * What an engine can do. The behaviour suite skips what is not declared and checks that the
+ * operation then fails with NotSupportedError, never with a wrong answer.
  */
-export interface AdminBackend {
+export interface Capabilities {
+  /** Messages are shared by processes (and hosts): pushed by one, claimed and settled by another. */
+  shared: boolean
+  /** Acked messages are kept until gc (peek and purge of state 'done'). */
+  keepsDone: boolean
+  /** A claim with waitMs wakes when another process pushes (not only by polling). */
+  blockingWait: boolean
+  delays: boolean
+  priorities: boolean
+  keys: boolean
+  topics: boolean
+  maxDepth: boolean
+  expiry: boolean
+  pause: boolean
+}
+
+/** Engine-specific findings that have no place in a queue's words (the spool's quarantine). */
+export interface Diagnostics {
+  /** Entries set aside as damage (the spool's bad/). */
+  quarantined(queue: string): Promise<number>
+  /** Remove partial writes of producers that died, older than olderThanMs, outside queues (topics). */
+  sweepAbandoned(olderThanMs: number): Promise<number>
+}
+
+/**
+ * The queue operations every engine provides. `queue` is a valid queue name (src/queue-name.ts).
+ */
+export interface Backend {
+  /** 'spool', 'memory', 'redis', 'postgres'. */
+  readonly kind: string
+  readonly capabilities: Capabilities
+  /** Engine-specific findings, where an engine has any. */
+  readonly diagnostics?: Diagnostics
+
+  /** Durably enqueue (to every subscriber, if `queue` is a topic); returns once every message is stored. */
+  push(queue: string, messages: PushInput[], opts?: PushOptions): Promise<Pushed[]>
+  /**
+   * Claim the next ready message under a lease, or null (after waiting, if asked). Expired leases
+   * and due delays come back by themselves (no daemon). A message already delivered max-attempts
+   * times is dead-lettered instead of delivered; one past its expiry too. A paused queue yields
+   * QueuePausedError without a wait, and nothing until resumed with one.
+   */
+  claim(queue: string, req?: ClaimRequest): Promise<Delivery | null>
+  /** Finish a delivery; returns the message id. */
+  ack(queue: string, receipt: string): Promise<string>
+  /** Give a delivery back (see ReleaseOptions, and Released.state 'dead'). */
+  release(queue: string, receipt: string, opts?: ReleaseOptions): Promise<Released>
+  /** Extend a delivery's lease to now + leaseMs (default: the queue's lease); returns the new deadline. */
+  renew(queue: string, receipt: string, leaseMs?: number): Promise<number>
+  /** Dead-letter a delivery now (reason rejected), keeping why. */
+  deadLetter(queue: string, receipt: string, failure?: Failure): Promise<void>
+
+  /** Up to limit messages of one state, in delivery order. */
+  peek(queue: string, req: PeekRequest): Promise<MessageInfo[]>
+  /** Stats of one queue, or of every queue when none is named. */
+  stats(queue?: string): Promise<QueueStats[]>
+  /** Whether the queue exists (it was pushed to, subscribed, or configured). */
+  exists(queue: string): Promise<boolean>
+
   getConfig(queue: string): Promise<QueueConfig>
-  setConfig(queue: string, patch: Partial<Record<keyof QueueConfig, number | undefined>>): Promise<QueueConfig>
+  /** Changes a queue's config (creating the queue); returns the new config. */
+  setConfig(queue: string, patch: QueueConfigPatch): Promise<QueueConfig>
   pause(queue: string): Promise<void>
   /** Returns false when the queue was not paused. */
   resume(queue: string): Promise<boolean>
   purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void): Promise<Record<PurgeState, number>>
-  /** Dead letters back to ready; returns the ids moved. */
+  /** Dead letters back to ready (all, or the given ids), delivery count reset; returns the ids moved. */
   requeue(queue: string, ids?: string[]): Promise<string[]>
-  gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<{done: number; keys: number; tmp: number}>
+  gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<GcResult>
+
+  /** From now on, pushes to `topic` reach `queue` too; false when it already did. */
   subscribe(topic: string, queue: string): Promise<boolean>
   unsubscribe(topic: string, queue: string): Promise<void>
   /** Subscribed queues, or undefined when the name is not a topic. */
   subscribers(topic: string): Promise<string[] | undefined>
+  /** The names that are topics. */
+  topics(): Promise<string[]>
+
+  close(): Promise<void>
 }
 
-export function isAdminBackend(b: Backend): b is AdminBackend & Backend {
-  return typeof (b as Partial<AdminBackend>).purge === 'function'
+/** Capabilities of an engine that does everything. */
+export const ALL_CAPABILITIES: Capabilities = {
+  blockingWait: true,
+  delays: true,
+  expiry: true,
+  keepsDone: true,
+  keys: true,
+  maxDepth: true,
+  pause: true,
+  priorities: true,
+  shared: true,
+  topics: true,
 }

@@ -1,12 +1,11 @@
 import {Command, Flags} from '@oclif/core'
 
-import {type AdminBackend, type Backend, isAdminBackend} from './backend.js'
+import {type Backend} from './backend.js'
 import {openCliBackend} from './cli/open-backend.js'
 import {reportError} from './cli/report-error.js'
-import {ConfigError} from './errors.js'
 
 /**
- * What every mq command shares: --spool/--url and --json, opening the backend, and the one
+ * What every mq command shares: --spool/--url and --json, opening the engine, and the one
  * place where errors become an exit status and one line on stderr.
  */
 export abstract class BaseCommand extends Command {
@@ -16,7 +15,7 @@ export abstract class BaseCommand extends Command {
       helpGroup: 'GLOBAL',
     }),
     url: Flags.string({
-      description: 'backend URL, e.g. file:///var/spool/mq [default: $MQ_URL]',
+      description: 'engine URL, e.g. file:///var/spool/mq [default: $MQ_URL]',
       helpGroup: 'GLOBAL',
     }),
   }
@@ -25,16 +24,9 @@ export abstract class BaseCommand extends Command {
 
   private openedBackend?: Backend
 
-  protected backend(flags: {spool?: string; url?: string}): Backend {
-    this.openedBackend ??= openCliBackend(flags)
+  protected async backend(flags: {spool?: string; url?: string}): Promise<Backend> {
+    this.openedBackend ??= await openCliBackend(flags)
     return this.openedBackend
-  }
-
-  /** The backend, for commands that need administration (purge, gc, config, topics...). */
-  protected admin(flags: {spool?: string; url?: string}): AdminBackend & Backend {
-    const b = this.backend(flags)
-    if (!isAdminBackend(b)) throw new ConfigError(`the ${b.kind} backend does not support this command`)
-    return b
   }
 
   protected async finally(err: Error | undefined): Promise<void> {

@@ -44,6 +44,27 @@ export class NotSubscribedError extends MqError {
   }
 }
 
+/** An inspection or administration of a queue that does not exist (a typo must not pass as an empty queue). */
+export class NoSuchQueueError extends MqError {
+  constructor(queue: string) {
+    super('no_such_queue', EXIT.NO_INPUT, `${queue}: no such queue`, 'mq queues lists them')
+  }
+}
+
+/** The engine cannot do this (see Capabilities in src/backend.ts): said plainly, never answered wrongly. */
+export class NotSupportedError extends MqError {
+  constructor(engine: string, what: string) {
+    super('not_supported', EXIT.CONFIG, `${what}: not supported by the ${engine} engine`)
+  }
+}
+
+/** A push to a topic that has no subscribers (any more): nothing is written. */
+export class NoSubscribersError extends MqError {
+  constructor(topic: string) {
+    super('no_subscribers', EXIT.UNAVAILABLE, `${topic}: topic has no subscribers; nothing was pushed`, `mq subscribe ${topic} QUEUE`)
+  }
+}
+
 export class NoInputError extends MqError {
   constructor(message: string, hint?: string) {
     super('no_input', EXIT.NO_INPUT, message, hint)

@@ -1,24 +1,55 @@
 import {type Backend} from '../backend.js'
 import {ConfigError} from '../errors.js'
 import {resolveSpoolRoot} from '../spool/layout.js'
-import {SpoolBackend} from './spool-backend.js'
+import {MemoryBackend} from './memory/index.js'
+import {SpoolBackend} from './spool/index.js'
+
+export interface OpenOptions {
+  /** A spool directory (when no URL is given). */
+  spool?: string
+  /** Lines for people from the engine (a quarantined file, a server that went away...). */
+  onNotice?: (line: string) => void
+}
 
 /**
- * Picks a backend from --url / $MQ_URL, else the spool from --spool / $MQ_SPOOL / the default.
- * URLs: `file:///path/to/spool` (the spool). Other schemes are reserved for distributed
- * backends (redis:// is planned, see README "Not built yet").
+ * Opens the engine a URL names:
+ *
+ *   file:///var/spool/mq     the spool in that directory (an absolute path)
+ *   memory:  memory:NAME     the in-memory reference engine (one process; NAME shares a store)
+ *
+ * Without a URL, the spool: `opts.spool`, else $MQ_SPOOL, else $XDG_STATE_HOME/mq, else
+ * ~/.local/state/mq.
  */
-export function openBackend(opts: {spool?: string; url?: string}, env: NodeJS.ProcessEnv = process.env): Backend {
-  const url = opts.url ?? (opts.spool ? undefined : env.MQ_URL)
-  if (url) {
-    let parsed: URL
-    try {
-      parsed = new URL(url)
-    } catch {
-      throw new ConfigError(`not a URL: ${JSON.stringify(url)}`)
-    }
-    if (parsed.protocol === 'file:') return new SpoolBackend(decodeURIComponent(parsed.pathname))
-    throw new ConfigError(`unsupported backend URL scheme ${parsed.protocol} (supported: file:)`)
+export async function openBackend(url: string | undefined, opts: OpenOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+  if (url === undefined) return new SpoolBackend(resolveSpoolRoot(opts.spool, env), {onNotice: opts.onNotice})
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`not a URL: ${JSON.stringify(url)} (file:///path/to/spool, memory:)`)
   }
-  return new SpoolBackend(resolveSpoolRoot(opts.spool, env))
+  switch (parsed.protocol) {
+    case 'file:': {
+      return new SpoolBackend(spoolPath(url, parsed), {onNotice: opts.onNotice})
+    }
+    case 'memory:': {
+      return new MemoryBackend(decodeURIComponent(parsed.pathname))
+    }
+    default: {
+      throw new ConfigError(`unsupported backend URL scheme ${parsed.protocol} (supported: file:, memory:)`)
+    }
+  }
+}
+
+/**
+ * The spool directory of a file: URL. Only an absolute path: file:///var/spool/mq, or
+ * file:/var/spool/mq. file://relative/path (a host named "relative") and file:relative (a
+ * relative path, which WHATWG URLs turn into /relative) are configuration errors: they would
+ * name a directory other than the one meant.
+ */
+function spoolPath(url: string, parsed: URL): string {
+  if (parsed.host !== '' && parsed.host !== 'localhost')
+    throw new ConfigError(`${url}: a file: URL names a path on this host (file:///absolute/path); "${parsed.host}" reads as a host name`)
+  if (!/^file:(\/\/(localhost)?)?\//i.test(url)) throw new ConfigError(`${url}: a file: URL needs an absolute path (file:///absolute/path)`)
+  return decodeURIComponent(parsed.pathname)
 }

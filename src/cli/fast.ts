@@ -2,9 +2,8 @@ import {type ParseArgsConfig, parseArgs} from 'node:util'
 
 import {type Backend} from '../backend.js'
 import {parseDuration, parseTime} from '../duration.js'
-import {validateQueueName} from '../spool/layout.js'
-import {MAX_PRIORITY} from '../spool/message-name.js'
-import {DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS} from './defaults.js'
+import {MAX_PRIORITY} from '../policy.js'
+import {validateQueueName} from '../queue-name.js'
 import {ackAction, nackAction} from './actions/ack.js'
 import {popAction} from './actions/pop.js'
 import {pushAction} from './actions/push.js'
@@ -64,21 +63,18 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
       ...common,
       base64: {type: 'boolean'},
       lease: {type: 'string'},
-      'max-attempts': {type: 'string'},
       output: {short: 'o', type: 'string'},
       wait: {type: 'string'},
     },
     positionals: [1, 1],
     run(b, v, [queue]) {
-      const leaseMs = maybe(() => parseDuration((v.lease as string) ?? DEFAULT_LEASE, 'lease'))
+      const leaseMs = v.lease === undefined ? undefined : maybe(() => parseDuration(v.lease as string, 'lease'))
       const waitMs = v.wait === undefined ? 0 : maybe(() => parseDuration(v.wait as string, 'wait'))
-      const maxAttempts = v['max-attempts'] === undefined ? DEFAULT_MAX_ATTEMPTS : integer(v['max-attempts'] as string, 1)
-      if (leaseMs === undefined || waitMs === undefined || maxAttempts === undefined) return DECLINE
+      if ((v.lease !== undefined && leaseMs === undefined) || waitMs === undefined) return DECLINE
       return popAction(b, {
         base64: Boolean(v.base64),
         json: Boolean(v.json),
         leaseMs,
-        maxAttempts,
         output: v.output as string | undefined,
         queue,
         waitMs,
@@ -162,7 +158,7 @@ export async function runFast(argv: string[]): Promise<boolean> {
   const json = Boolean(values.json)
   let backend: Backend
   try {
-    backend = openCliBackend({spool: values.spool as string | undefined, url: values.url as string | undefined})
+    backend = await openCliBackend({spool: values.spool as string | undefined, url: values.url as string | undefined})
   } catch (error) {
     reportError(error as Error, json)
     return true

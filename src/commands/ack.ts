@@ -19,6 +19,6 @@ Unknown receipts, double acks and acks after the lease expired and the message w
   async run(): Promise<unknown> {
     const {argv, flags} = await this.parse(Ack)
     const [queue, ...receipts] = argv as string[]
-    return ackAction(this.backend(flags), queue, receipts, Boolean(flags.json))
+    return ackAction(await this.backend(flags), queue, receipts, Boolean(flags.json))
   }
 }

@@ -1,18 +1,17 @@
 import {Flags} from '@oclif/core'
-import {mkdirSync} from 'node:fs'
 import {resolve} from 'node:path'
 
-import {durationFlag, leaseFlag, maxAttemptsFlag, queueArg} from '../args.js'
+import {durationFlag, leaseFlag, movedMaxAttemptsFlag, queueArg} from '../args.js'
 import {BaseCommand} from '../base-command.js'
 import {handlerArgv} from '../consume/resolve-handler.js'
+import {prepareLogDir} from '../consume/run-handler.js'
 import {type ConsumeEvent, Consumer} from '../consume/worker.js'
 import {formatDuration, parseDuration} from '../duration.js'
-import {ioError} from '../errors.js'
 import {palette, startSpinner} from '../output.js'
 
 export default class Consume extends BaseCommand {
   static summary = 'Run a handler for every message: the worker.'
-  static description = `Each message's body goes to the handler's stdin; its metadata to the environment (MQ_QUEUE, MQ_ID, MQ_ATTEMPT, MQ_ENQUEUED_AT, MQ_PRIORITY, MQ_RECEIPT, MQ_KEY, MQ_HEADER_*). The handler's exit status decides: 0 acks; 75 or 111 (temporary failure) and any other failure, signal or timeout retry with exponential backoff until --max-attempts, then dead-letter; 100 (permanent failure) dead-letters at once.
+  static description = `Each message's body goes to the handler's stdin; its metadata to the environment (MQ_QUEUE, MQ_ID, MQ_ATTEMPT, MQ_ENQUEUED_AT, MQ_PRIORITY, MQ_RECEIPT, MQ_KEY, MQ_HEADER_*). The handler's exit status decides: 0 acks; 75 or 111 (temporary failure) and any other failure, signal or timeout retry with exponential backoff until the queue's max attempts (mq config --max-attempts), then dead-letter; 100 (permanent failure) dead-letters at once.
 The lease is renewed while the handler runs. SIGTERM or SIGINT stops claiming, lets running handlers finish within --grace, then stops them and releases their messages; a second signal stops at once.`
 
   static examples = [
@@ -30,7 +29,7 @@ The lease is renewed while the handler runs. SIGTERM or SIGINT stops claiming, l
     shell: Flags.string({description: 'handler as a shell line, run with /bin/sh -c'}),
     concurrency: Flags.integer({char: 'j', default: 1, description: 'handlers running at once', min: 1}),
     lease: leaseFlag,
-    'max-attempts': maxAttemptsFlag,
+    'max-attempts': movedMaxAttemptsFlag,
     backoff: durationFlag({default: async () => parseDuration('5s', 'backoff'), defaultHelp: async () => '5s', description: 'delay before the first retry; doubled per attempt, with jitter'}),
     'backoff-max': durationFlag({default: async () => parseDuration('1h', 'backoff-max'), defaultHelp: async () => '1h', description: 'longest retry delay'}),
     timeout: durationFlag({description: 'stop a handler running longer than this (a failed attempt)'}),
@@ -46,14 +45,8 @@ The lease is renewed while the handler runs. SIGTERM or SIGINT stops claiming, l
     const {argv, flags} = await this.parse(Consume)
     const [queue, ...rest] = argv as string[]
     const handler = handlerArgv(flags.exec, flags.shell, rest)
-    if (flags['log-dir']) {
-      try {
-        mkdirSync(flags['log-dir'], {recursive: true})
-      } catch (error) {
-        throw ioError('mkdir', flags['log-dir'], error)
-      }
-    }
-    const backend = this.backend(flags)
+    if (flags['log-dir']) prepareLogDir(flags['log-dir'])
+    const backend = await this.backend(flags)
     const c = await palette()
     const spinner = flags.json ? undefined : await startSpinner(`${queue}: waiting`)
     const log = (line: string) => {
@@ -71,7 +64,6 @@ The lease is renewed while the handler runs. SIGTERM or SIGINT stops claiming, l
       idleExitMs: flags['idle-exit'],
       killAfterMs: flags['kill-after'],
       leaseMs: flags.lease,
-      maxAttempts: flags['max-attempts'],
       maxBackoffMs: flags['backoff-max'],
       maxMessages: flags['max-messages'],
       onEvent(e: ConsumeEvent) {

@@ -6,8 +6,7 @@ import {confirmOrForce} from '../confirm.js'
 import {formatDuration, parseDuration} from '../duration.js'
 import {UsageError} from '../errors.js'
 import {startSpinner} from '../output.js'
-import {type SpoolBackend} from '../backends/spool-backend.js'
-import {validateQueueName} from '../spool/layout.js'
+import {validateQueueName} from '../queue-name.js'
 
 export default class Gc extends BaseCommand {
   static summary = 'Remove old acked messages, abandoned writes and expired keys.'
@@ -26,25 +25,24 @@ export default class Gc extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Gc)
-    const backend = this.admin(flags)
+    const backend = await this.backend(flags)
     const queues = args.queue ? [args.queue] : (await backend.stats()).map((s) => s.queue)
     const what = `Remove done/ entries acked over ${formatDuration(flags['done-older-than'])} ago and tmp/ files older than ${formatDuration(flags['tmp-older-than'])} in ${args.queue ?? 'every queue'}?`
     if (!(await confirmOrForce(what, flags.force))) throw new UsageError('not confirmed; nothing removed')
     const spinner = flags.json ? undefined : await startSpinner('gc')
+    const opts = {doneOlderThanMs: flags['done-older-than'], tmpOlderThanMs: flags['tmp-older-than']}
     const results = []
     try {
       for (const queue of queues) {
-        const r = await backend.gc(queue, {doneOlderThanMs: flags['done-older-than'], tmpOlderThanMs: flags['tmp-older-than']}, (n) =>
-          spinner?.update(`gc ${queue}: ${n} removed`),
-        )
-        results.push({queue, removed: r})
-        if (!flags.json) process.stderr.write(`mq: ${queue}: removed ${r.done} done, ${r.tmp} tmp, ${r.keys} keys\n`)
+        const r = await backend.gc(queue, opts, (n) => spinner?.update(`gc ${queue}: ${n} removed`))
+        const removed = {done: r.done, keys: r.keys, tmp: (r as {tmp?: number}).tmp ?? 0}
+        results.push({queue, removed})
+        if (!flags.json) process.stderr.write(`mq: ${queue}: removed ${removed.done} done, ${removed.tmp} tmp, ${removed.keys} keys\n`)
       }
-      // Topics have temp files and keys of their own (fan-out pushes).
-      if (!args.queue && 'gcTopics' in backend && typeof backend.gcTopics === 'function') {
-        for (const t of await (backend as SpoolBackend).gcTopics({doneOlderThanMs: flags['done-older-than'], tmpOlderThanMs: flags['tmp-older-than']})) {
-          if (!flags.json && (t.tmp || t.keys)) process.stderr.write(`mq: topic ${t.topic}: removed ${t.tmp} tmp, ${t.keys} keys\n`)
-        }
+      // Partial writes outside queues (a topic's fan-out pushes whose producer died).
+      if (!args.queue && backend.diagnostics) {
+        const n = await backend.diagnostics.sweepAbandoned(opts.tmpOlderThanMs)
+        if (!flags.json && n > 0) process.stderr.write(`mq: topics: removed ${n} tmp\n`)
       }
     } finally {
       spinner?.stop()

@@ -6,7 +6,7 @@ import {nackAction} from '../cli/actions/ack.js'
 
 export default class Nack extends BaseCommand {
   static summary = 'Give a claimed message back for another delivery.'
-  static description = `The message is ready again at once, or after --delay. Its delivery count is kept, so --max-attempts still applies at the next claim.`
+  static description = `The message is ready again at once, or after --delay. Its delivery count is kept: when this was the queue's last allowed delivery (mq config --max-attempts), the message becomes a dead letter instead (state "dead").`
 
   static examples = ['<%= config.bin %> nack jobs "$receipt"', '<%= config.bin %> nack jobs "$receipt" --delay 1m']
   static args = {
@@ -20,6 +20,6 @@ export default class Nack extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Nack)
-    return nackAction(this.backend(flags), args.queue, args.receipt, flags.delay)
+    return nackAction(await this.backend(flags), args.queue, args.receipt, flags.delay)
   }
 }

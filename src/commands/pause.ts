@@ -10,7 +10,7 @@ export default class Pause extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Pause)
-    await this.admin(flags).pause(args.queue)
+    await (await this.backend(flags)).pause(args.queue)
     return {paused: true, queue: args.queue}
   }
 }

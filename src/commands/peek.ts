@@ -5,7 +5,7 @@ import {BaseCommand} from '../base-command.js'
 import {encodeBody} from '../body.js'
 import {formatDuration} from '../duration.js'
 import {palette} from '../output.js'
-import {type MessageInfo, type PeekState} from '../spool/inspect.js'
+import {type MessageInfo, type MessageState} from '../backend.js'
 
 const STATES = ['ready', 'delayed', 'inflight', 'dead', 'done'] as const
 
@@ -23,7 +23,7 @@ export default class Peek extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Peek)
-    const infos = await this.backend(flags).peek(args.queue, flags.state as PeekState, flags.count, true)
+    const infos = await (await this.backend(flags)).peek(args.queue, {bodies: true, limit: flags.count, state: flags.state as MessageState})
     if (flags.json) return infos.map((m) => toJson(m, flags.base64))
     const c = await palette()
     const now = Date.now()
@@ -56,8 +56,8 @@ function toJson(m: MessageInfo, base64: boolean): Record<string, unknown> {
     state: m.state,
     ...(m.notBefore ? {notBefore: new Date(m.notBefore).toISOString()} : {}),
     ...(m.leaseUntil ? {leaseUntil: new Date(m.leaseUntil).toISOString()} : {}),
-    ...(m.header.key === undefined ? {} : {key: m.header.key}),
-    ...(m.header.headers === undefined ? {} : {headers: m.header.headers}),
+    ...(m.key === undefined ? {} : {key: m.key}),
+    ...(m.headers === undefined ? {} : {headers: m.headers}),
     ...(m.reason ? {reason: m.reason} : {}),
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {durationFlag, leaseFlag, maxAttemptsFlag, queueArg} from '../args.js'
+import {durationFlag, leaseFlag, movedMaxAttemptsFlag, queueArg} from '../args.js'
 import {BaseCommand} from '../base-command.js'
 import {popAction} from '../cli/actions/pop.js'
 
@@ -20,7 +20,7 @@ With -o FILE the body goes to FILE and only the receipt is printed. An empty que
 
   static flags = {
     lease: leaseFlag,
-    'max-attempts': maxAttemptsFlag,
+    'max-attempts': movedMaxAttemptsFlag,
     wait: durationFlag({description: 'wait up to this long for a message (e.g. 30s)'}),
     output: Flags.string({char: 'o', description: 'write the body to this file; print only the receipt'}),
     base64: Flags.boolean({description: 'with --json: always give the body as base64'}),
@@ -28,10 +28,9 @@ With -o FILE the body goes to FILE and only the receipt is printed. An empty que
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Pop)
-    return popAction(this.backend(flags), {
+    return popAction(await this.backend(flags), {
       ...flags,
       leaseMs: flags.lease,
-      maxAttempts: flags['max-attempts'],
       queue: args.queue,
       waitMs: flags.wait,
     })

@@ -5,7 +5,7 @@ import {BaseCommand} from '../base-command.js'
 import {confirmOrForce} from '../confirm.js'
 import {UsageError} from '../errors.js'
 import {startSpinner} from '../output.js'
-import {type PurgeState} from '../spool/admin.js'
+import {type PurgeState} from '../backend.js'
 
 export default class Purge extends BaseCommand {
   static summary = 'Delete the messages of a queue (ready by default).'
@@ -21,7 +21,7 @@ Asks for confirmation on a terminal; elsewhere it needs --force.`
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Purge)
-    const backend = this.admin(flags)
+    const backend = await this.backend(flags)
     const states = (flags.state.includes('all') ? ['ready', 'delayed', 'dead', 'done'] : flags.state) as PurgeState[]
     if (!(await confirmOrForce(`Delete the ${states.join(', ')} messages of ${args.queue}?`, flags.force))) throw new UsageError('not confirmed; nothing deleted')
     const spinner = flags.json ? undefined : await startSpinner(`purging ${args.queue}`)

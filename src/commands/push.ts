@@ -4,7 +4,7 @@ import {durationFlag, queueArg} from '../args.js'
 import {BaseCommand} from '../base-command.js'
 import {pushAction} from '../cli/actions/push.js'
 import {parseTime} from '../duration.js'
-import {MAX_PRIORITY} from '../spool/message-name.js'
+import {MAX_PRIORITY} from '../policy.js'
 
 export default class Push extends BaseCommand {
   static summary = 'Durably enqueue a message and print its id.'
@@ -46,6 +46,6 @@ An id is printed only once the message is on disk (file and directory fsynced).`
     // oclif short flags must be letters; -0 (as xargs -0) is spelled --null for the parser.
     this.argv = this.argv.map((a) => (a === '-0' ? '--null' : a))
     const {args, flags} = await this.parse(Push)
-    return pushAction(this.backend(flags), {...flags, ...args, allowEmpty: flags['allow-empty'], keyTtl: flags['key-ttl']})
+    return pushAction(await this.backend(flags), {...flags, ...args, allowEmpty: flags['allow-empty'], keyTtl: flags['key-ttl']})
   }
 }

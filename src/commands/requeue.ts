@@ -17,7 +17,7 @@ export default class Requeue extends BaseCommand {
   async run(): Promise<unknown> {
     const {argv, flags} = await this.parse(Requeue)
     const [queue, ...ids] = argv as string[]
-    const moved = await this.admin(flags).requeue(queue, ids.length > 0 ? ids : undefined)
+    const moved = await (await this.backend(flags)).requeue(queue, ids.length > 0 ? ids : undefined)
     if (!flags.json && moved.length > 0) process.stdout.write(moved.join('\n') + '\n')
     return {queue, requeued: moved}
   }

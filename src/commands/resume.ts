@@ -8,7 +8,7 @@ export default class Resume extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Resume)
-    const was = await this.admin(flags).resume(args.queue)
+    const was = await (await this.backend(flags)).resume(args.queue)
     if (!was && !flags.json) process.stderr.write(`mq: ${args.queue} was not paused\n`)
     return {paused: false, queue: args.queue, wasPaused: was}
   }

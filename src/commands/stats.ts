@@ -3,8 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {formatDuration} from '../duration.js'
 import {palette} from '../output.js'
-import {type QueueStats} from '../spool/inspect.js'
-import {validateQueueName} from '../spool/layout.js'
+import {type QueueStats} from '../backend.js'
+import {validateQueueName} from '../queue-name.js'
 
 export default class Stats extends BaseCommand {
   static summary = 'Count messages per state, for one queue or all.'
@@ -22,7 +22,10 @@ With --json: one object for a named queue, an array of them when none is named.`
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Stats)
-    const all = await this.backend(flags).stats(args.queue)
+    const backend = await this.backend(flags)
+    // The spool also reports quarantined files ("bad"), beside the queue's own figures.
+    const all: Array<QueueStats & {bad?: number}> = await backend.stats(args.queue)
+    if (backend.diagnostics) for (const s of all) s.bad = await backend.diagnostics.quarantined(s.queue)
     if (flags.json) return args.queue ? all[0] : all
     if (flags.prometheus) {
       process.stdout.write(toPrometheus(all))
@@ -38,7 +41,7 @@ With --json: one object for a named queue, an array of them when none is named.`
         String(s.delayed),
         String(s.done),
         s.dead ? c.red(String(s.dead)) : '0',
-        s.bad ? c.yellow(String(s.bad)) : '0',
+        s.bad ? c.yellow(String(s.bad)) : s.bad === undefined ? '-' : '0',
         s.oldestReadyAgeMs === null ? '-' : formatDuration(s.oldestReadyAgeMs),
       ])
     }
@@ -51,14 +54,14 @@ With --json: one object for a named queue, an array of them when none is named.`
 }
 
 /** Prometheus text format: one gauge family per figure, labelled by queue (and state). */
-export function toPrometheus(all: QueueStats[]): string {
+export function toPrometheus(all: Array<QueueStats & {bad?: number}>): string {
   const lines = [
     '# HELP mq_messages Messages in a queue, by state.',
     '# TYPE mq_messages gauge',
   ]
   for (const s of all)
     for (const state of ['ready', 'inflight', 'delayed', 'done', 'dead', 'bad'] as const)
-      lines.push(`mq_messages{queue="${s.queue}",state="${state}"} ${s[state]}`)
+      if (s[state] !== undefined) lines.push(`mq_messages{queue="${s.queue}",state="${state}"} ${s[state]}`)
   lines.push('# HELP mq_oldest_ready_age_seconds Age of the oldest ready message (0 when none is ready).', '# TYPE mq_oldest_ready_age_seconds gauge')
   for (const s of all) lines.push(`mq_oldest_ready_age_seconds{queue="${s.queue}"} ${(s.oldestReadyAgeMs ?? 0) / 1000}`)
   lines.push('# HELP mq_paused 1 when the queue is paused.', '# TYPE mq_paused gauge')

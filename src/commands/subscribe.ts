@@ -10,7 +10,7 @@ export default class Subscribe extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Subscribe)
-    const created = await this.admin(flags).subscribe(args.topic, args.queue)
+    const created = await (await this.backend(flags)).subscribe(args.topic, args.queue)
     return {queue: args.queue, subscribed: true, topic: args.topic, was: created ? 'new' : 'already'}
   }
 }

@@ -9,7 +9,7 @@ export default class Unsubscribe extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Unsubscribe)
-    await this.admin(flags).unsubscribe(args.topic, args.queue)
+    await (await this.backend(flags)).unsubscribe(args.topic, args.queue)
     return {queue: args.queue, subscribed: false, topic: args.topic}
   }
 }

@@ -1,4 +1,4 @@
-import {type DeadReason} from '../spool/dead-letter.js'
+import {type Failure} from '../backend.js'
 
 /** How a handler run ended. */
 export interface HandlerOutcome {
@@ -17,11 +17,10 @@ export const EXIT_PERMFAIL = [100] // qmail's "permanent failure"
 
 export type Verdict =
   | {action: 'ack'}
-  | {action: 'dead'; reason: DeadReason}
-  | {action: 'retry'; delayMs: number; why: string}
+  | {action: 'dead'; failure: Failure}
+  | {action: 'retry'; delayMs: number; failure: Failure}
 
 export interface RetryPolicy {
-  maxAttempts: number
   /** The first retry's delay; doubled per attempt up to maxBackoffMs. */
   backoffMs: number
   maxBackoffMs: number
@@ -37,23 +36,20 @@ export interface RetryPolicy {
  *   other exit, killed by a signal, timed out, could not start
  *                      failed attempt: retry after backoff
  *
- * A retry that would make delivery number maxAttempts + 1 dead-letters instead (reason
- * "max_attempts"); temporary failures count as attempts too, so nothing retries forever.
+ * A retry is a counted release with the failure: when it was the queue's last allowed
+ * delivery, the engine dead-letters the message instead (reason "max_attempts", the queue's
+ * policy: src/policy.ts). Temporary failures count as attempts too, so nothing retries forever.
  */
-export function decide(outcome: HandlerOutcome, attempt: number, policy: RetryPolicy, now: number = Date.now()): Verdict {
+export function decide(outcome: HandlerOutcome, attempt: number, policy: RetryPolicy): Verdict {
   if (outcome.kind === 'exit' && outcome.code === 0) return {action: 'ack'}
-  const lastError = describeOutcome(outcome)
-  const base = {
-    at: now,
-    attempts: attempt,
-    lastError,
-    stderrTail: outcome.stderrTail || undefined,
+  const failure: Failure = {
+    lastError: describeOutcome(outcome),
+    ...(outcome.stderrTail ? {stderrTail: outcome.stderrTail} : {}),
     ...(outcome.code === undefined ? {} : {exitCode: outcome.code}),
     ...(outcome.signal === undefined ? {} : {signal: outcome.signal}),
   }
-  if (outcome.kind === 'exit' && EXIT_PERMFAIL.includes(outcome.code!)) return {action: 'dead', reason: {...base, reason: 'rejected'}}
-  if (attempt >= policy.maxAttempts) return {action: 'dead', reason: {...base, reason: 'max_attempts'}}
-  return {action: 'retry', delayMs: backoffDelay(attempt, policy), why: lastError}
+  if (outcome.kind === 'exit' && EXIT_PERMFAIL.includes(outcome.code!)) return {action: 'dead', failure}
+  return {action: 'retry', delayMs: backoffDelay(attempt, policy), failure}
 }
 
 /**

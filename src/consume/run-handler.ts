@@ -1,8 +1,9 @@
 import {spawn} from 'node:child_process'
-import {closeSync, constants, openSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants, mkdirSync, openSync, unlinkSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {ioError} from '../errors.js'
 import {type HandlerOutcome} from './decide.js'
 
 export const STDERR_TAIL_BYTES = 2048
@@ -30,6 +31,15 @@ export interface HandlerOptions {
   killAfterMs: number
   /** Where the handler's stdout goes: our stdout, our stderr, or a file (its stderr goes there too). */
   output: {file: string} | 'stderr' | 'stdout'
+}
+
+/** Makes the --log-dir directory (and its parents). */
+export function prepareLogDir(dir: string): void {
+  try {
+    mkdirSync(dir, {recursive: true})
+  } catch (error) {
+    throw ioError('mkdir', dir, error)
+  }
 }
 
 /**

@@ -10,7 +10,8 @@ export interface ConsumeOptions extends RetryPolicy {
   /** The handler: program and arguments (no shell). */
   argv: string[]
   concurrency: number
-  leaseMs: number
+  /** The lease of each claim; default: the queue's. */
+  leaseMs?: number
   timeoutMs?: number
   killAfterMs: number
   /** On stop, how long running handlers may go on before they are stopped and released. */
@@ -107,7 +108,7 @@ export class Consumer {
             ? 0
             : Math.max(0, this.opts.idleExitMs! - (Date.now() - this.idleSince))
       const d = await this.backend
-        .claim(this.opts.queue, {leaseMs: this.opts.leaseMs, maxAttempts: this.opts.maxAttempts, signal: this.wake.signal, waitMs})
+        .claim(this.opts.queue, {leaseMs: this.opts.leaseMs, signal: this.wake.signal, waitMs})
         .catch((error: unknown) => {
           // Paused, and not waiting (--once): nothing is claimable now, which --once treats as done.
           if (error instanceof QueuePausedError) return null
@@ -167,23 +168,24 @@ export class Consumer {
   private async process(job: Job): Promise<void> {
     const {opts} = this
     const d = job.delivery
-    let receipt = d.receipt
+    const receipt = d.receipt // the same for the whole delivery: renewals keep it
     let lost: string | undefined
-    // Lease renewal, one at a time, every third of the lease.
+    // Lease renewal, one at a time, every third of the lease (the queue's, when not given).
+    const leaseMs = opts.leaseMs ?? Math.max(1, d.leaseUntil - Date.now())
     let renewing: Promise<void> = Promise.resolve()
     const heartbeat = setInterval(
       () => {
         renewing = renewing.then(async () => {
           if (lost) return
           try {
-            receipt = await this.backend.renew(opts.queue, receipt, opts.leaseMs)
+            await this.backend.renew(opts.queue, receipt, leaseMs)
           } catch (error) {
             lost = error instanceof Error ? error.message : String(error)
             opts.onNotice?.(`mq: ${opts.queue}: ${d.id}: lease lost while the handler runs; its result will not be acked (${lost})`)
           }
         })
       },
-      Math.max(50, Math.floor(opts.leaseMs / 3)),
+      Math.max(50, Math.floor(leaseMs / 3)),
     )
 
     let stdin: number
@@ -226,7 +228,7 @@ export class Consumer {
     if (lost) return event('lost', {detail: lost})
     try {
       if (job.shutdown) {
-        await this.backend.release(opts.queue, receipt, 0, {uncount: true})
+        await this.backend.release(opts.queue, receipt, {uncount: true})
         return event('released', {detail: 'consumer stopping'})
       }
       const verdict = decide(outcome, d.attempt, opts)
@@ -236,12 +238,14 @@ export class Consumer {
           return event('ack')
         }
         case 'retry': {
-          await this.backend.release(opts.queue, receipt, verdict.delayMs)
-          return event('retry', {detail: verdict.why, retryInMs: verdict.delayMs})
+          // The queue's policy decides whether this was the last delivery (then: dead).
+          const r = await this.backend.release(opts.queue, receipt, {delayMs: verdict.delayMs, failure: verdict.failure})
+          if (r.state === 'dead') return event('dead', {detail: `max_attempts: ${verdict.failure.lastError}`})
+          return event('retry', {detail: verdict.failure.lastError, retryInMs: verdict.delayMs})
         }
         case 'dead': {
-          await this.backend.deadLetter(opts.queue, receipt, verdict.reason)
-          return event('dead', {detail: `${verdict.reason.reason}: ${verdict.reason.lastError}`})
+          await this.backend.deadLetter(opts.queue, receipt, verdict.failure)
+          return event('dead', {detail: `rejected: ${verdict.failure.lastError}`})
         }
       }
     } catch (error) {
@@ -263,8 +267,8 @@ export function handlerEnv(base: NodeJS.ProcessEnv, d: Delivery): NodeJS.Process
     MQ_QUEUE: d.queue,
     MQ_RECEIPT: d.receipt,
   }
-  if (d.header.key !== undefined) env.MQ_KEY = d.header.key
-  for (const [k, v] of Object.entries(d.header.headers ?? {})) env[`MQ_HEADER_${k.toUpperCase().replaceAll(/[^A-Z0-9]/g, '_')}`] = v
+  if (d.key !== undefined) env.MQ_KEY = d.key
+  for (const [k, v] of Object.entries(d.headers ?? {})) env[`MQ_HEADER_${k.toUpperCase().replaceAll(/[^A-Z0-9]/g, '_')}`] = v
   return env
 }
 

@@ -1,14 +1,16 @@
+import {randomFillSync} from 'node:crypto'
 import {closeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {isErrno} from '../errors.js'
+import {AGING_MS, isExhausted, priorityRank} from '../policy.js'
 import {deadLetter} from './dead-letter.js'
 import {firstEntry, kindOf, listEntries, moveFile, NotRegularFileError, openRegular} from './fs.js'
 import {CorruptMessageError, type MessageHeader, readMessageStart} from './header.js'
 import {QueueDirs} from './layout.js'
-import {bucketsOf, idTime, timeHex} from './message-id.js'
+import {bucketsOf, idTime, timeHex} from '../message-id.js'
 import {formatName, type MessageName} from './message-name.js'
-import {PRIORITY_DIR} from './paths.js'
+import {curDir, PRIORITY_DIR} from './paths.js'
 import {promoteDue} from './promote.js'
 import {quarantine} from './quarantine.js'
 import {reclaimExpired} from './reclaim.js'
@@ -26,7 +28,7 @@ export interface ClaimOptions {
 
 export interface Claim {
   id: string
-  /** The message's file name in cur/: the receipt that ack, nack and renew take. */
+  /** The message's file name in cur/ at the claim: the receipt that ack, nack and renew take. */
   receipt: string
   /** This delivery's number, 1 for the first. */
   attempt: number
@@ -42,15 +44,28 @@ export interface Claim {
   body?: Buffer
 }
 
-export const DEFAULT_AGING_MS = 60_000
+export const DEFAULT_AGING_MS = AGING_MS
+
+/** Delivery tokens: 8 hex digits of randomness, drawn from a pool. */
+const pool = Buffer.alloc(4096)
+let poolAt = pool.length
+export function newToken(): string {
+  if (poolAt + 4 > pool.length) {
+    randomFillSync(pool)
+    poolAt = 0
+  }
+  poolAt += 4
+  return pool.toString('hex', poolAt - 4, poolAt)
+}
 
 /**
  * claimNext: claim the next ready message, or return null when none is ready.
  *
  * First the sweep: expired leases go back to new/ and due delayed messages come out of delay/
  * (both are renames; see reclaim.ts and promote.ts). Then, in priority order (pickPriorityOrder),
- * the oldest bucket's oldest name is renamed from new/P/B7/B10/NAME to cur/NAME', where NAME'
- * carries the raised delivery count and the lease deadline. That one rename is the claim.
+ * the oldest bucket's oldest name is renamed from new/P/B7/B10/NAME to cur/B7/B10/NAME' (the
+ * buckets of the lease deadline), where NAME' carries the raised delivery count, a fresh
+ * delivery token and the lease deadline. That one rename is the claim; NAME' is the receipt.
  *
  * RACE: consumers listing the same bucket try the same oldest name; rename(2) lets exactly one
  * win, the others get ENOENT (moveFile returns false) and try the next name. Only the buckets
@@ -89,8 +104,7 @@ function pickPriorityOrder(q: QueueDirs, now: number, agingMs: number): string[]
   if (dirs.length <= 1) return dirs
   const ranked = dirs.map((p) => {
     const head = firstEntry(join(q.new, p), 2)?.slice(0, 33)
-    const age = head ? Math.max(0, now - idTime(head)) : 0
-    return {head: head ?? '~', p, rank: head ? Number(p) + Math.floor(age / agingMs) : -1}
+    return {head: head ?? '~', p, rank: head ? priorityRank(Number(p), idTime(head), now, agingMs) : -1}
   })
   ranked.sort((a, b) => b.rank - a.rank || (a.head < b.head ? -1 : 1))
   return ranked.map((r) => r.p)
@@ -111,14 +125,16 @@ function claimFromPriority(q: QueueDirs, pdir: string, now: number, opts: ClaimO
 
 /** One claim attempt on one ready file; null if it was lost, dead-lettered or quarantined. */
 function tryClaim(q: QueueDirs, src: string, m: MessageName, now: number, opts: ClaimOptions): Claim | null {
-  if (m.attempt >= opts.maxAttempts) {
-    deadLetter(q, src, m, {at: now, attempts: m.attempt, reason: 'max_attempts'})
+  if (isExhausted(m.attempt, opts.maxAttempts)) {
+    deadLetter(q, src, m, {at: now, attempts: m.attempt, lastError: 'its last delivery was not acked', reason: 'max_attempts'})
     return null
   }
-  const claimed: MessageName = {...m, attempt: m.attempt + 1, leaseUntil: now + opts.leaseMs}
+  const leaseUntil = now + opts.leaseMs
+  const claimed: MessageName = {...m, attempt: m.attempt + 1, leaseUntil, token: newToken()}
   const receipt = formatName(claimed)
-  if (!moveFile(src, q.cur, receipt, undefined, q.perms)) return null // RACE: another consumer claimed it first
-  const path = join(q.cur, receipt)
+  const dir = curDir(q, leaseUntil)
+  if (!moveFile(src, dir, receipt, undefined, q.perms)) return null // RACE: another consumer claimed it first
+  const path = join(dir, receipt)
   // The rename moved whatever was there; only now is it opened, without following a symlink
   // and without blocking on a FIFO (an entry swapped in after the listing is caught here).
   let opened
@@ -143,7 +159,8 @@ function tryClaim(q: QueueDirs, src: string, m: MessageName, now: number, opts: 
     closeSync(opened.fd)
   }
   if (start.header.expiresAt !== undefined && start.header.expiresAt <= now) {
-    deadLetter(q, path, claimed, {at: now, attempts: m.attempt, lastError: 'expired before delivery', reason: 'expired'})
+    // Not delivered: the dead letter keeps the count of deliveries made before.
+    deadLetter(q, path, {...claimed, attempt: m.attempt}, {at: now, attempts: m.attempt, lastError: 'expired before delivery', reason: 'expired'})
     return null
   }
   return {

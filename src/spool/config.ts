@@ -1,22 +1,23 @@
 import {join} from 'node:path'
 
+import {type QueueConfig, type QueueConfigPatch} from '../backend.js'
 import {ConfigError, ioError, isErrno} from '../errors.js'
+import {DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../policy.js'
 import {NotRegularFileError, readRegular, replaceFileDurably} from './fs.js'
 import {QueueDirs} from './layout.js'
 import {withQueueLock} from './lock.js'
 
-/** A queue's settings, kept in SPOOL/QUEUE/config.json. Absent keys mean "no limit" / defaults. */
-export interface QueueConfig {
-  /** Pushes that would make ready + delayed + in-flight exceed this fail with "queue full". */
-  maxDepth?: number
-}
+/**
+ * A queue's settings, kept in SPOOL/QUEUE/config.json: {"maxDepth", "maxAttempts", "leaseMs"},
+ * each optional (absent: no bound, or the default of src/policy.ts).
+ */
+type Stored = Partial<QueueConfig>
 
 export function configPath(q: QueueDirs): string {
   return join(q.root, 'config.json')
 }
 
-/** The queue's config; {} when it has none. A config that does not parse is a ConfigError (78). */
-export function readQueueConfig(q: QueueDirs): QueueConfig {
+function readStored(q: QueueDirs): Stored {
   let text: string
   try {
     text = readRegular(configPath(q), 1 << 20).toString('utf8')
@@ -26,28 +27,42 @@ export function readQueueConfig(q: QueueDirs): QueueConfig {
     throw ioError('read', configPath(q), error)
   }
   try {
-    const c = JSON.parse(text) as QueueConfig
-    if (c && typeof c === 'object') return c
+    const c = JSON.parse(text) as Stored
+    if (c && typeof c === 'object' && !Array.isArray(c)) return c
   } catch {
     // fall through
   }
   throw new ConfigError(`${configPath(q)}: not a JSON object`)
 }
 
+/** The queue's config with defaults filled in. A config that does not parse is a ConfigError (78). */
+export function readQueueConfig(q: QueueDirs): QueueConfig {
+  const s = readStored(q)
+  return {
+    leaseMs: positive(s.leaseMs) ?? DEFAULT_LEASE_MS,
+    maxAttempts: positive(s.maxAttempts) ?? DEFAULT_MAX_ATTEMPTS,
+    ...(positive(s.maxDepth) === undefined ? {} : {maxDepth: s.maxDepth}),
+  }
+}
+
+function positive(n: unknown): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined
+}
+
 /**
  * updateQueueConfig: read-modify-write of config.json under a proper-lockfile lock (so two
  * `mq config` calls do not lose each other's change), written to a temp file and renamed
  * over the old one (readers see the old or the new file, never half of one). A key set to
- * undefined in the patch is removed. Returns the new config.
+ * null in the patch is removed. Returns the new config.
  */
-export async function updateQueueConfig(q: QueueDirs, patch: Partial<Record<keyof QueueConfig, number | undefined>>): Promise<QueueConfig> {
+export async function updateQueueConfig(q: QueueDirs, patch: QueueConfigPatch): Promise<QueueConfig> {
   return withQueueLock(q, 'config', () => {
-    const next: Record<string, unknown> = {...readQueueConfig(q)}
+    const next: Record<string, unknown> = {...readStored(q)}
     for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined) delete next[k]
-      else next[k] = v
+      if (v === null) delete next[k]
+      else if (v !== undefined) next[k] = v
     }
     replaceFileDurably(configPath(q), JSON.stringify(next, null, 2) + '\n', q.perms)
-    return next as QueueConfig
+    return readQueueConfig(q)
   })
 }

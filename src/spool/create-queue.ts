@@ -2,6 +2,7 @@ import {lstatSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ioError, isErrno, SpoolDamageError} from '../errors.js'
+import {ensureFormat, markNewSpool} from './format.js'
 import {ensureDir, fsyncPath, kindOf} from './fs.js'
 import {QueueDirs, STATES} from './layout.js'
 import {quarantine} from './quarantine.js'
@@ -29,7 +30,9 @@ export function checkSpoolRoot(spool: string): void {
  */
 export function ensureSpoolRoot(spool: string): void {
   checkSpoolRoot(spool)
-  for (const d of ensureDir(spool)) fsyncPath(d)
+  const made = ensureDir(spool)
+  for (const d of made) fsyncPath(d)
+  if (made.length > 0) markNewSpool(spool)
 }
 
 /**
@@ -46,6 +49,7 @@ export function ensureSpoolRoot(spool: string): void {
 export function createQueue(q: QueueDirs, now: number = Date.now()): void {
   const at = checked.get(q.root)
   if (at !== undefined && now - at < RECHECK_MS) return
+  ensureFormat(q.spool)
   const rootSt = lstatSync(q.root, {throwIfNoEntry: false})
   if (rootSt && !rootSt.isDirectory()) throw new SpoolDamageError(q.root, `the queue's directory is a ${kindOf(rootSt)}; mq does not follow links inside a spool`, 'move it out of the spool')
   if (!rootSt) ensureSpoolRoot(q.spool)

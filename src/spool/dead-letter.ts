@@ -1,26 +1,14 @@
 import {existsSync, renameSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {type DeadReason, type Failure} from '../backend.js'
 import {ioError, isErrno} from '../errors.js'
 import {createFile, moveFile, readRegular, unlinkQuietly} from './fs.js'
 import {QueueDirs} from './layout.js'
 import {formatName, type MessageName, readyName} from './message-name.js'
+import {withClaim} from './receipt.js'
 
-/** Why a message was dead-lettered; kept beside it as dead/ID.reason (one JSON object). */
-export interface DeadReason {
-  /** max_attempts: deliveries ran out; rejected: the handler said permanent failure; expired: --ttl passed. */
-  reason: 'expired' | 'max_attempts' | 'rejected'
-  /** Deliveries made. */
-  attempts: number
-  /** When it was dead-lettered (ms since epoch). */
-  at: number
-  /** The last failure in words, e.g. "exit status 3", "killed by SIGKILL", "timed out after 30s". */
-  lastError?: string
-  exitCode?: number
-  signal?: string
-  /** The tail of the handler's stderr (last 2 KiB). */
-  stderrTail?: string
-}
+export type {DeadReason}
 
 export function reasonPath(q: QueueDirs, id: string): string {
   return join(q.dead, `${id}.reason`)
@@ -67,4 +55,9 @@ export function readDeadReason(q: QueueDirs, id: string): DeadReason | undefined
   } catch {
     return undefined
   }
+}
+
+/** Dead-letters a delivery on request (reason rejected), keeping why; NotInFlightError if it is not in flight. */
+export function rejectDelivery(q: QueueDirs, ref: string, failure: Failure = {}, known?: string, now: number = Date.now()): void {
+  withClaim(q, ref, known, (c) => deadLetter(q, c.path, c.m, {...failure, at: now, attempts: c.m.attempt, reason: 'rejected'}) || false)
 }

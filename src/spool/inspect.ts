@@ -4,13 +4,15 @@ import {join} from 'node:path'
 import {ioError, isErrno} from '../errors.js'
 import {deadFiles, isPaused} from './admin.js'
 import {isRealDir} from './create-queue.js'
-import {readDeadReason, type DeadReason} from './dead-letter.js'
+import {type MessageInfo, type MessageState, type QueueStats} from '../backend.js'
+import {readDeadReason} from './dead-letter.js'
 import {countEntries, firstEntry, listEntries, NotRegularFileError, openRegular} from './fs.js'
 import {CorruptMessageError, type MessageHeader, readMessageStart} from './header.js'
 import {QueueDirs, validateQueueName} from './layout.js'
-import {idTime} from './message-id.js'
+import {idTime} from '../message-id.js'
 import {type MessageName} from './message-name.js'
 import {PRIORITY_DIR} from './paths.js'
+import {claimedRule} from './reclaim.js'
 import {leafBuckets, type MessageEntry, messageFiles} from './walk.js'
 
 /**
@@ -19,30 +21,14 @@ import {leafBuckets, type MessageEntry, messageFiles} from './walk.js'
  * may be stale by the time it is printed.
  */
 
-export type PeekState = 'dead' | 'delayed' | 'done' | 'inflight' | 'ready'
-
-export interface MessageInfo {
-  id: string
-  state: PeekState
-  /** Deliveries so far. */
-  attempt: number
-  priority: number
-  enqueuedAt: number
-  notBefore?: number
-  leaseUntil?: number
-  size: number
-  header: MessageHeader
-  reason?: DeadReason
-  body?: Buffer
-  path: string
-}
+export type {MessageInfo, MessageState, QueueStats}
 
 /**
  * Up to `limit` messages in `state`, in the order they would be delivered (or died). Read-only:
  * entries that are not messages are skipped (a claim or gc quarantines them), files are opened
  * without following links or blocking on FIFOs.
  */
-export function peekMessages(q: QueueDirs, state: PeekState, limit: number, withBody: boolean): MessageInfo[] {
+export function peekMessages(q: QueueDirs, state: MessageState, limit: number, withBody: boolean): MessageInfo[] {
   const out: MessageInfo[] = []
   const add = (entries: MessageEntry[]): boolean => {
     for (const {m, path} of entries) {
@@ -75,7 +61,13 @@ export function peekMessages(q: QueueDirs, state: PeekState, limit: number, with
       break
     }
     case 'inflight': {
-      if (isRealDir(q.cur)) add(messageFiles(q, q.cur, false))
+      // By lease deadline: the order in which they would come back if nobody acked.
+      if (!isRealDir(q.cur)) break
+      const flat = messageFiles(q, q.cur, false, claimedRule, true)
+      const buckets = leafBuckets(q, q.cur, {filesAtTop: true, repair: false, what: 'lease'})
+      const byDeadline = (a: MessageEntry, b: MessageEntry) => a.m.leaseUntil! - b.m.leaseUntil!
+      if (flat.length > 0 && !add(flat.sort(byDeadline))) break
+      for (const dir of buckets) if (!add(messageFiles(q, dir, false, claimedRule).sort(byDeadline))) break
       break
     }
     case 'dead': {
@@ -90,7 +82,7 @@ export function peekMessages(q: QueueDirs, state: PeekState, limit: number, with
   return out
 }
 
-function describe(q: QueueDirs, path: string, m: MessageName, state: PeekState, withBody: boolean): MessageInfo | undefined {
+function describe(q: QueueDirs, path: string, m: MessageName, state: MessageState, withBody: boolean): MessageInfo | undefined {
   let opened
   try {
     opened = openRegular(path)
@@ -125,34 +117,19 @@ function describe(q: QueueDirs, path: string, m: MessageName, state: PeekState, 
   } finally {
     closeSync(opened.fd)
   }
-  return {
-    attempt: m.attempt,
-    body: withBody ? body : undefined,
-    enqueuedAt: idTime(m.id),
-    header,
-    id: m.id,
-    leaseUntil: m.leaseUntil,
-    notBefore: m.notBefore,
-    path,
-    priority: m.priority,
-    reason: state === 'dead' ? readDeadReason(q, m.id) : undefined,
-    size,
-    state,
+  const info: MessageInfo = {attempt: m.attempt, enqueuedAt: idTime(m.id), id: m.id, priority: m.priority, size, state}
+  if (withBody) info.body = body
+  if (m.leaseUntil !== undefined) info.leaseUntil = m.leaseUntil
+  if (m.notBefore !== undefined) info.notBefore = m.notBefore
+  if (header.key !== undefined) info.key = header.key
+  if (header.headers !== undefined) info.headers = header.headers
+  if (header.expiresAt !== undefined) info.expiresAt = header.expiresAt
+  if (header.topic !== undefined) info.topic = header.topic
+  if (state === 'dead') {
+    const reason = readDeadReason(q, m.id)
+    if (reason) info.reason = reason
   }
-}
-
-export interface QueueStats {
-  queue: string
-  ready: number
-  inflight: number
-  delayed: number
-  done: number
-  dead: number
-  /** Quarantined files in bad/. */
-  bad: number
-  /** Age in ms of the oldest ready message (by enqueue time), null when none is ready. */
-  oldestReadyAgeMs: number | null
-  paused: boolean
+  return info
 }
 
 /**
@@ -173,16 +150,21 @@ export function queueStats(q: QueueDirs, now: number = Date.now()): QueueStats {
     }
   }
   return {
-    bad: count(q.bad, 0, {anyType: true, keep: (n) => !n.endsWith('.reason')}),
     dead: count(q.dead, 0, {keep: (n) => !n.endsWith('.reason') && !n.startsWith('.')}),
     delayed: count(q.delay, 2),
     done: count(q.done, 0),
-    inflight: count(q.cur, 0),
+    // Buckets of lease deadlines, and format-1 claims flat in cur/.
+    inflight: count(q.cur, 2) + count(q.cur, 0),
     oldestReadyAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
     paused: isPaused(q),
     queue: q.name,
     ready: count(q.new, 3),
   }
+}
+
+/** Entries quarantined into bad/ (the spool's diagnostics: not part of a queue's stats). */
+export function quarantinedCount(q: QueueDirs): number {
+  return isRealDir(q.bad) ? countEntries(q.bad, 0, {anyType: true, keep: (n) => !n.endsWith('.reason')}) : 0
 }
 
 /** Queues in a spool: its subdirectories with a valid name and a new/ directory. */

@@ -1,7 +1,7 @@
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import {InvalidQueueNameError} from '../errors.js'
+import {validateQueueName} from '../queue-name.js'
 import {type Perms, permsFor} from './fs.js'
 
 /**
@@ -10,7 +10,7 @@ import {type Perms, permsFor} from './fs.js'
  *   SPOOL/QUEUE/tmp/NAME                     being written; never read by consumers
  *   SPOOL/QUEUE/new/P/B7/B10/NAME            ready: priority P, time buckets B7 and B10 of the id
  *   SPOOL/QUEUE/delay/B7/B10/NAME            not before the "n" field: buckets of that time
- *   SPOOL/QUEUE/cur/NAME                     claimed, under the lease in the "l" field
+ *   SPOOL/QUEUE/cur/B7/B10/NAME              claimed, under the lease in the "l" field: buckets of that deadline
  *   SPOOL/QUEUE/done/NAME                    acknowledged (kept until `mq gc`)
  *   SPOOL/QUEUE/dead/NAME, dead/ID.reason    dead letters, and why each one died
  *   SPOOL/QUEUE/bad/…                        quarantined foreign or corrupt files, with a .reason
@@ -29,21 +29,7 @@ export function resolveSpoolRoot(flag?: string, env: NodeJS.ProcessEnv = process
   return join(state, 'mq')
 }
 
-export const MAX_QUEUE_NAME = 128
-const QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]*$/
-
-/**
- * A queue name becomes a directory name, so it is held to a safe alphabet: letters, digits and
- * `_ . : @ + -`, not starting with `.` or `-`, no `..`, at most 128 bytes.
- */
-export function validateQueueName(name: string): string {
-  if (name.length === 0) throw new InvalidQueueNameError(name, 'empty')
-  if (name.length > MAX_QUEUE_NAME) throw new InvalidQueueNameError(name.slice(0, 40) + '…', `longer than ${MAX_QUEUE_NAME} characters`)
-  if (name.includes('..')) throw new InvalidQueueNameError(name, 'contains ".."')
-  if (!QUEUE_NAME.test(name))
-    throw new InvalidQueueNameError(name, 'use letters, digits and _ . : @ + - (not starting with . or -)')
-  return name
-}
+export {validateQueueName}
 
 export class QueueDirs {
   readonly root: string

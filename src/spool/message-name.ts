@@ -1,4 +1,5 @@
-import {ID_LENGTH, isMessageId} from './message-id.js'
+import {MAX_PRIORITY} from '../policy.js'
+import {ID_LENGTH, isMessageId} from '../message-id.js'
 
 /**
  * A message file's name carries the message's mutable state, so that one rename(2) both moves
@@ -8,10 +9,11 @@ import {ID_LENGTH, isMessageId} from './message-id.js'
  *   FIELD := "a" N    deliveries so far (default 0)
  *          | "p" N    priority 0..9 (default 0)
  *          | "n" MS   not-before time, ms since epoch (files in delay/)
+ *          | "t" TOK  this delivery's token, 8 hex digits (files in cur/, mq-spool 2)
  *          | "l" MS   lease deadline, ms since epoch (files in cur/)
  *          | "h"      the file starts with a one-line JSON header (see header.ts)
  *
- * Fields are written in the order a, p, n, l, h and only when not default; a reader accepts
+ * Fields are written in the order a, p, n, t, l, h and only when not default; a reader accepts
  * any order. A bare ID is a valid name: that is all a foreign producer has to write.
  */
 export interface MessageName {
@@ -19,17 +21,19 @@ export interface MessageName {
   attempt: number
   priority: number
   notBefore?: number
+  /** The delivery token: names one delivery for the whole of it (a renewal changes l, never t). */
+  token?: string
   leaseUntil?: number
   header: boolean
 }
 
-export const MAX_PRIORITY = 9
 
 export function formatName(m: MessageName): string {
   let s = m.id
   if (m.attempt) s += `,a${m.attempt}`
   if (m.priority) s += `,p${m.priority}`
   if (m.notBefore !== undefined) s += `,n${m.notBefore}`
+  if (m.token !== undefined) s += `,t${m.token}`
   if (m.leaseUntil !== undefined) s += `,l${m.leaseUntil}`
   if (m.header) s += ',h'
   return s
@@ -46,6 +50,11 @@ export function parseName(name: string): MessageName | null {
     const key = field[0]
     if (key === 'h' && field.length === 1) {
       m.header = true
+      continue
+    }
+    if (key === 't') {
+      if (!/^[0-9a-f]{8}$/.test(field.slice(1))) return null
+      m.token = field.slice(1)
       continue
     }
     const digits = field.slice(1)
@@ -77,7 +86,7 @@ export function parseName(name: string): MessageName | null {
   return m
 }
 
-/** The same message with its transient fields (lease, not-before) cleared: its name in new/. */
+/** The same message with its transient fields (token, lease, not-before) cleared: its name in new/. */
 export function readyName(m: MessageName): MessageName {
   return {attempt: m.attempt, header: m.header, id: m.id, priority: m.priority}
 }

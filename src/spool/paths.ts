@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 
 import {QueueDirs} from './layout.js'
-import {bucketsOf, timeHex} from './message-id.js'
+import {bucketsOf, timeHex} from '../message-id.js'
 import {type MessageName} from './message-name.js'
 
 /** new/P/B7/B10: where a ready message is filed, by its priority and its id's time buckets. */
@@ -14,6 +14,12 @@ export function readyDir(q: QueueDirs, m: MessageName): string {
 export function delayDir(q: QueueDirs, notBefore: number): string {
   const [b7, b10] = bucketsOf(timeHex(notBefore))
   return join(q.delay, b7, b10)
+}
+
+/** cur/B7/B10: where a claimed message is, by the time buckets of its lease deadline (mq-spool 2). */
+export function curDir(q: QueueDirs, leaseUntil: number): string {
+  const [b7, b10] = bucketsOf(timeHex(leaseUntil))
+  return join(q.cur, b7, b10)
 }
 
 export const B7 = /^[0-9a-f]{7}$/

@@ -1,6 +1,6 @@
 import {moveFile} from './fs.js'
 import {QueueDirs} from './layout.js'
-import {bucketsOf, timeHex} from './message-id.js'
+import {bucketsOf, timeHex} from '../message-id.js'
 import {formatName, type MessageName, readyName} from './message-name.js'
 import {readyDir} from './paths.js'
 import {leafBuckets, messageFiles} from './walk.js'

@@ -1,7 +1,9 @@
 import {closeSync, fsyncSync, linkSync, writeSync} from 'node:fs'
 import {basename, join} from 'node:path'
 
+import {type BodySource, type Pushed, type PushInput} from '../backend.js'
 import {ioError, isErrno, NoInputError, QueueFullError, UsageError} from '../errors.js'
+import {DEFAULT_KEY_TTL_MS} from '../policy.js'
 import {readQueueConfig} from './config.js'
 import {createQueue} from './create-queue.js'
 import {countDepth} from './depth.js'
@@ -10,47 +12,27 @@ import {encodeHeader, hasHeaderFields, type MessageHeader} from './header.js'
 import {crashPoint} from './crash-point.js'
 import {claimKey} from './keys.js'
 import {QueueDirs} from './layout.js'
-import {newMessageId} from './message-id.js'
+import {newMessageId} from '../message-id.js'
 import {formatName, type MessageName} from './message-name.js'
 import {delayDir, readyDir} from './paths.js'
 
-/** A body: bytes, or a stream of them (written to disk as it arrives: memory stays flat). */
-export type BodySource = AsyncIterable<Uint8Array> | Uint8Array
-
-export interface PushInput {
-  body: BodySource
-  /** 0..9, larger is claimed first. */
-  priority?: number
-  /** ms since epoch; the message is filed in delay/ until then. */
-  notBefore?: number
-  header?: MessageHeader
-  /** A streamed body that turns out empty is refused (NoInputError) unless this is set. */
-  allowEmpty?: boolean
-}
+export type {BodySource, Pushed, PushInput}
 
 export interface PushOptions {
   now?: number
   /** Idempotency: with a single message, no second message while this key is held. */
   keyTtlMs?: number
-}
-
-export interface PushedMessage {
-  id: string
-  name: string
-  /** Where the message was filed: 'new' (ready) or 'delay'. */
-  state: 'delay' | 'new'
-  /** True when --key matched an earlier message: nothing was written and `id` is the earlier one's. */
-  duplicate?: boolean
+  /** Set on every message (fan-out copies carry their topic). */
+  topic?: string
 }
 
 export const BULK_SYNC_MIN = 8
-export const DEFAULT_KEY_TTL_MS = 24 * 3600 * 1000
 
 /**
  * pushMessages: durably enqueue a batch of messages into one queue; returns them in input order.
  * See deliver() for the protocol.
  */
-export async function pushMessages(q: QueueDirs, inputs: PushInput[], opts: PushOptions = {}): Promise<PushedMessage[]> {
+export async function pushMessages(q: QueueDirs, inputs: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
   return deliver(q.tmp, q.keys, [q], inputs, opts)
 }
 
@@ -87,13 +69,16 @@ interface Staged {
  * nothing behind and holds nothing. The messages already filed are synced and returned in
  * `error.pushed` so the caller can still report them.
  */
-export async function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], inputs: PushInput[], opts: PushOptions = {}): Promise<PushedMessage[]> {
+export async function deliver(tmpDir: string, keysDir: string, targets: QueueDirs[], inputs: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
   const now = opts.now ?? Date.now()
   const perms = targets[0].perms
-  const key = inputs[0]?.header?.key
+  const key = inputs[0]?.key
   if (key !== undefined && inputs.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
   // Encoded first: a header that is too large is a usage error before anything is written.
-  const headers = inputs.map((i) => (hasHeaderFields(i.header) ? encodeHeader(i.header) : undefined))
+  const headers = inputs.map((i) => {
+    const h: MessageHeader = {expiresAt: i.expiresAt, headers: i.headers, key: i.key, topic: opts.topic}
+    return hasHeaderFields(h) ? encodeHeader(h) : undefined
+  })
   for (const t of targets) createQueue(t)
   for (const t of targets) {
     const max = readQueueConfig(t).maxDepth
@@ -139,14 +124,14 @@ export async function deliver(tmpDir: string, keysDir: string, targets: QueueDir
     }
     if ('held' in claimed) {
       unlinkQuietly(staged[0].tmp)
-      return [{duplicate: true, id: claimed.held.id, name: claimed.held.id, state: 'new'}]
+      return [{duplicate: true, id: claimed.held.id, state: 'ready'}]
     }
     releaseKey = claimed.release
     crashPoint('push:key-taken')
   }
 
   const dirty = new Set<string>()
-  const pushed: PushedMessage[] = []
+  const pushed: Pushed[] = []
   try {
     for (const s of staged) {
       const name = formatName(s.m)
@@ -161,7 +146,7 @@ export async function deliver(tmpDir: string, keysDir: string, targets: QueueDir
         dirty.add(dir)
         for (const d of created) dirty.add(d)
       }
-      pushed.push({id: s.m.id, name, state: s.m.notBefore === undefined ? 'new' : 'delay'})
+      pushed.push({id: s.m.id, state: s.m.notBefore === undefined ? 'ready' : 'delayed'})
     }
   } catch (error) {
     // Give back what was taken before anything else: a key must not name a message that

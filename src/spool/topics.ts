@@ -1,12 +1,11 @@
 import {lstatSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {MqError, NotSubscribedError, SpoolDamageError, ioError, isErrno} from '../errors.js'
-import {EXIT} from '../exit-codes.js'
+import {NoSubscribersError, NotSubscribedError, SpoolDamageError, ioError, isErrno} from '../errors.js'
 import {createQueue, ensureSpoolRoot} from './create-queue.js'
 import {createFile, ensureDir, fsyncPath, kindOf, listEntries} from './fs.js'
 import {QueueDirs, validateQueueName} from './layout.js'
-import {deliver, type PushedMessage, type PushInput, type PushOptions} from './push.js'
+import {deliver, type Pushed, type PushInput, type PushOptions} from './push.js'
 
 /**
  * Topics (fan-out). A topic is SPOOL/.topics/TOPIC/ (a name no queue can have), with
@@ -78,21 +77,13 @@ export function unsubscribe(spool: string, topic: string, queue: string): void {
   }
 }
 
-/** A push to a topic that has no subscribers (any more): nothing is written. */
-export class NoSubscribersError extends MqError {
-  constructor(topic: string) {
-    super('no_subscribers', EXIT.UNAVAILABLE, `${topic}: topic has no subscribers; nothing was pushed`, `mq subscribe ${topic} QUEUE`)
-  }
-}
-
 /** pushToTopic: one durable write, one hard link per subscriber (see deliver in push.ts). */
-export async function pushToTopic(spool: string, topic: string, subscribers: string[], inputs: PushInput[], opts: PushOptions = {}): Promise<PushedMessage[]> {
+export async function pushToTopic(spool: string, topic: string, subscribers: string[], inputs: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
   if (subscribers.length === 0) throw new NoSubscribersError(topic)
   const targets = subscribers.map((s) => new QueueDirs(spool, s))
   const dir = topicDir(spool, topic)
   checkTopicDir(dir)
-  const withTopic = inputs.map((i) => ({...i, header: {...i.header, topic}}))
-  return deliver(join(dir, 'tmp'), join(dir, 'keys'), targets, withTopic, opts)
+  return deliver(join(dir, 'tmp'), join(dir, 'keys'), targets, inputs, {...opts, topic})
 }
 
 /** The names that are topics (have a topic directory). */

@@ -23,6 +23,8 @@ export interface BucketWalk {
   pruneBefore?: readonly [string, string]
   /** What the tree is, for quarantine reasons ("ready", "delay", ...). */
   what: string
+  /** Regular files at the top are left to the caller (format-1 claims, flat in cur/). */
+  filesAtTop?: boolean
 }
 
 /**
@@ -34,6 +36,7 @@ export function* leafBuckets(q: QueueDirs, root: string, w: BucketWalk): Generat
   for (const e7 of listEntries(root)) {
     const d7 = join(root, e7.name)
     if (!e7.isDirectory() || !B7.test(e7.name)) {
+      if (w.filesAtTop && e7.isFile()) continue
       if (w.until && e7.name > w.until[0]) break
       misplaced(q, d7, e7.isDirectory() ? `not a ${w.what} bucket name` : `a ${kindOf(e7)} where a ${w.what} bucket directory must be`, w.repair)
       continue
@@ -66,12 +69,14 @@ export interface MessageEntry {
 /**
  * The message files of one directory, sorted by name; anything else in it is misplaced (see
  * above). `accept` adds the rule of the state (no lease in new/, a lease in cur/...): a name it
- * refuses, with its reason, is misplaced too.
+ * refuses, with its reason, is misplaced too. With skipDirs, directories are left to the caller
+ * (cur/'s buckets, beside its format-1 flat files).
  */
-export function messageFiles(q: QueueDirs, dir: string, repair: boolean, accept?: (m: MessageName) => string | undefined): MessageEntry[] {
+export function messageFiles(q: QueueDirs, dir: string, repair: boolean, accept?: (m: MessageName) => string | undefined, skipDirs = false): MessageEntry[] {
   const out: MessageEntry[] = []
   for (const e of listEntries(dir)) {
     const path = join(dir, e.name)
+    if (skipDirs && e.isDirectory()) continue
     if (!e.isFile()) {
       misplaced(q, path, `a ${kindOf(e)} where a message file must be`, repair)
       continue

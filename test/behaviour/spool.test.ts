@@ -1,5 +1,14 @@
-import {SpoolBackend} from '../../src/backends/spool-backend.js'
+import {ALL_CAPABILITIES} from '../../src/backend.js'
+import {SpoolBackend} from '../../src/backends/spool/index.js'
 import {tempSpool} from '../support/helpers.js'
 import {behaviourSuite} from './suite.js'
 
-behaviourSuite('spool', () => new SpoolBackend(tempSpool()))
+// Peers are other processes opening file:///SPOOL through the built library.
+behaviourSuite({
+  capabilities: ALL_CAPABILITIES,
+  async fresh() {
+    const dir = tempSpool()
+    return {open: async () => new SpoolBackend(dir), url: `file://${dir}`}
+  },
+  name: 'spool',
+})

@@ -1,157 +1,786 @@
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {type Backend} from '../../src/backend.js'
-import {NotInFlightError} from '../../src/errors.js'
-import {sleep} from '../support/helpers.js'
+import {type Backend, type Capabilities} from '../../src/backend.js'
+import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, UsageError} from '../../src/errors.js'
+import {BIN, FIXTURES, run, sleep} from '../support/helpers.js'
+// @ts-expect-error: a plain JavaScript module shared with test/fixtures/peer.mjs
+import {modes} from '../fixtures/peer-modes.mjs'
 
 /**
- * What every backend must do, written once. A backend's test file calls this with a factory
- * that returns a fresh, empty backend for each test.
+ * What every engine promises, written once: the executable form of src/backend.ts, of the
+ * README and of man/mq.1 (everything there that is not about files). Each engine's test file
+ * calls behaviourSuite with a factory of fresh, empty stores; every test talks to the engine
+ * through the contract only.
+ *
+ * Capabilities (src/backend.ts): for each one an engine declares, the tests of that behaviour
+ * run; for each one it does not, a test checks that the operation fails with
+ * NotSupportedError instead of answering wrongly.
+ *
+ * Peers: races and waits involve a second party. For an engine whose messages processes share
+ * (`url`), peers are other processes (test/fixtures/peer.mjs, through the built library); for
+ * the others, other instances on the same store in this process. Both run the same routines
+ * (test/fixtures/peer-modes.mjs).
  */
-export function behaviourSuite(name: string, fresh: () => Promise<Backend> | Backend): void {
-  const lease = {leaseMs: 60_000, maxAttempts: 5}
-  const text = (s: string) => ({body: Buffer.from(s)})
+export interface Store {
+  /** An instance on this store (tests open several: they are separate clients). */
+  open(): Promise<Backend>
+  /** For engines shared between processes: the URL another process opens. */
+  url?: string
+}
 
-  describe(`${name} backend behaviour`, () => {
-    it('delivers what was pushed, once, with its id and attempt 1', async () => {
-      const b = await fresh()
+export interface EngineUnderTest {
+  name: string
+  capabilities: Capabilities
+  /** A fresh, empty store for one test. */
+  fresh(): Promise<Store>
+}
+
+type PeerMode = 'ack' | 'ack-one' | 'claim-at' | 'claim-wait' | 'drain' | 'push' | 'push-key-at' | 'renew'
+const PEER = join(FIXTURES, 'peer.mjs')
+
+/** Runs a peer routine in another process (shared engines) or another instance here; its output lines. */
+async function peer(store: Store, mode: PeerMode, ...args: Array<number | string>): Promise<string[]> {
+  const strings = args.map(String)
+  if (store.url) {
+    const r = await run(process.execPath, [PEER, store.url, mode, ...strings], {timeoutMs: 60_000})
+    if (r.code !== 0) throw new Error(`peer ${mode} exited ${r.code}: ${r.stderr}`)
+    return r.out.split('\n').filter(Boolean)
+  }
+  const b = await store.open()
+  try {
+    return await (modes as Record<PeerMode, (b: Backend, args: string[]) => Promise<string[]>>)[mode](b, strings)
+  } finally {
+    await b.close()
+  }
+}
+
+const text = (s: string) => ({body: Buffer.from(s)})
+const bodies = (list: Array<{body?: Buffer}>) => list.map((m) => m.body?.toString())
+
+export function behaviourSuite(engine: EngineUnderTest): void {
+  const caps = engine.capabilities
+  /** The tests of a capability, or the check that its absence is said, not hidden. */
+  const capability = (c: keyof Capabilities, supported: () => void, unsupported?: () => void) => {
+    if (caps[c]) supported()
+    else if (unsupported) it(`says "not supported" for ${c}`, unsupported)
+  }
+  const setup = async () => {
+    const store = await engine.fresh()
+    return {b: await store.open(), store}
+  }
+
+  describe(`${engine.name}: push and claim`, () => {
+    it('delivers what was pushed, once, with its id, attempt 1, size and times', async () => {
+      const {b} = await setup()
+      const before = Date.now()
       const [p] = await b.push('q', [text('hello')])
-      const d = (await b.claim('q', lease))!
-      expect(d).toMatchObject({attempt: 1, id: p.id, queue: 'q'})
+      expect(p).toMatchObject({state: 'ready'})
+      const d = (await b.claim('q'))!
+      expect(d).toMatchObject({attempt: 1, id: p.id, priority: 0, queue: 'q', size: 5})
+      expect(d.enqueuedAt).toBeGreaterThanOrEqual(before - 1000)
+      expect(d.leaseUntil).toBeGreaterThan(Date.now())
       expect(d.body.toString()).toBe('hello')
-      expect(await b.claim('q', lease)).toBeNull()
+      expect(await b.claim('q')).toBeNull()
     })
 
-    it('delivers in FIFO order', async () => {
-      const b = await fresh()
+    it('delivers in FIFO order, and a batch comes back in input order', async () => {
+      const {b} = await setup()
       const pushed = await b.push('q', ['1', '2', '3', '4'].map(text))
+      await b.push('q', [text('5')])
       const got: string[] = []
-      for (let d = await b.claim('q', lease); d; d = await b.claim('q', lease)) got.push(d.id)
-      expect(got).toEqual(pushed.map((p) => p.id))
+      for (let d = await b.claim('q'); d; d = await b.claim('q')) got.push(d.body.toString())
+      expect(got).toEqual(['1', '2', '3', '4', '5'])
+      expect(pushed.map((p) => p.state)).toEqual(['ready', 'ready', 'ready', 'ready'])
     })
 
-    it('round-trips binary bodies exactly', async () => {
-      const b = await fresh()
-      const body = Buffer.from(Array.from({length: 1024}, (_, i) => (i * 7) % 256))
+    it('round-trips binary bodies exactly, whole and streamed', async () => {
+      const {b} = await setup()
+      const body = Buffer.from(Array.from({length: 200_000}, (_, i) => (i * 7) % 256))
       await b.push('q', [{body}])
-      expect((await b.claim('q', lease))!.body.equals(body)).toBe(true)
+      const d = (await b.claim('q'))!
+      expect(d.size).toBe(body.length)
+      const chunks: Buffer[] = []
+      for await (const c of d.openBody()) chunks.push(c as Buffer)
+      expect(Buffer.concat(chunks).equals(body)).toBe(true)
+      expect(d.body.equals(body)).toBe(true)
     })
 
-    it('claims nothing from an unknown queue', async () => {
-      const b = await fresh()
-      expect(await b.claim('nobody-pushed-here', lease)).toBeNull()
+    it('takes a body as a stream; an empty stream is refused unless allowed', async () => {
+      const {b} = await setup()
+      async function* parts() {
+        yield Buffer.from('str')
+        yield Buffer.from('eamed')
+      }
+      await b.push('q', [{body: parts()}])
+      expect((await b.claim('q'))!.body.toString()).toBe('streamed')
+      async function* nothing() {}
+      await expect(b.push('q', [{body: nothing()}])).rejects.toBeInstanceOf(NoInputError)
+      await b.push('q', [{allowEmpty: true, body: nothing()}])
+      expect((await b.claim('q'))!.size).toBe(0)
     })
 
-    it('acks once; a second ack is NotInFlightError', async () => {
-      const b = await fresh()
+    it('claims nothing from a queue that does not exist, and does not create it', async () => {
+      const {b} = await setup()
+      expect(await b.claim('nobody-pushed-here')).toBeNull()
+      expect(await b.exists('nobody-pushed-here')).toBe(false)
+      await b.push('q', [text('x')])
+      expect(await b.exists('q')).toBe(true)
+    })
+
+    it('refuses a name that is not a queue name', async () => {
+      const {b} = await setup()
+      await expect(b.push('../etc', [text('x')])).rejects.toMatchObject({exitCode: 64})
+      await expect(b.claim('a b')).rejects.toMatchObject({exitCode: 64})
+    })
+
+    it('carries user headers to the delivery and to peek', async () => {
+      const {b} = await setup()
+      await b.push('q', [{...text('x'), headers: {'content-type': 'text/plain', trace: 'abc'}}])
+      expect((await b.peek('q', {limit: 1, state: 'ready'}))[0].headers).toEqual({'content-type': 'text/plain', trace: 'abc'})
+      expect((await b.claim('q'))!.headers).toEqual({'content-type': 'text/plain', trace: 'abc'})
+    })
+  })
+
+  describe(`${engine.name}: settling a delivery`, () => {
+    it('acks once; every later use of the receipt is "not in flight"', async () => {
+      const {b} = await setup()
       const [p] = await b.push('q', [text('x')])
-      const d = (await b.claim('q', lease))!
+      const d = (await b.claim('q'))!
       expect(await b.ack('q', d.receipt)).toBe(p.id)
       await expect(b.ack('q', d.receipt)).rejects.toBeInstanceOf(NotInFlightError)
-      const [s] = await b.stats('q')
-      expect(s).toMatchObject({done: 1, inflight: 0, ready: 0})
+      await expect(b.release('q', d.receipt)).rejects.toBeInstanceOf(NotInFlightError)
+      await expect(b.renew('q', d.receipt, 1000)).rejects.toBeInstanceOf(NotInFlightError)
+      await expect(b.deadLetter('q', d.receipt)).rejects.toBeInstanceOf(NotInFlightError)
+      expect((await b.stats('q'))[0]).toMatchObject({done: 1, inflight: 0, ready: 0})
     })
 
-    it('redelivers a released message with its count raised', async () => {
-      const b = await fresh()
+    it('refuses what is neither a receipt nor a message id (65)', async () => {
+      const {b} = await setup()
       await b.push('q', [text('x')])
-      const d1 = (await b.claim('q', lease))!
-      await b.release('q', d1.receipt)
-      const d2 = (await b.claim('q', lease))!
-      expect(d2).toMatchObject({attempt: 2, id: d1.id})
+      await expect(b.ack('q', '../../etc/passwd')).rejects.toBeInstanceOf(DataError)
     })
 
-    it('holds a message released with a delay until the delay has passed', async () => {
-      const b = await fresh()
+    it('accepts a bare message id for the delivery in flight', async () => {
+      const {b} = await setup()
+      const [p] = await b.push('q', [text('x')])
+      await b.claim('q')
+      expect(await b.ack('q', p.id)).toBe(p.id)
+      await expect(b.ack('q', p.id)).rejects.toBeInstanceOf(NotInFlightError)
+    })
+
+    it('redelivers a released message at once, its count raised', async () => {
+      const {b} = await setup()
       await b.push('q', [text('x')])
-      const d1 = (await b.claim('q', lease))!
-      await b.release('q', d1.receipt, 400)
-      expect(await b.claim('q', lease)).toBeNull()
-      expect((await b.stats('q'))[0].delayed).toBe(1)
-      await sleep(450)
-      expect((await b.claim('q', lease))?.id).toBe(d1.id)
+      const d1 = (await b.claim('q'))!
+      expect(await b.release('q', d1.receipt)).toMatchObject({id: d1.id, state: 'ready'})
+      expect(await b.claim('q')).toMatchObject({attempt: 2, id: d1.id})
     })
 
-    it('redelivers after the lease expires; the stale receipt can no longer ack', async () => {
-      const b = await fresh()
+    it('holds a message released with a delay until then', async () => {
+      const {b} = await setup()
       await b.push('q', [text('x')])
-      const d1 = (await b.claim('q', {...lease, leaseMs: 200}))!
-      expect(await b.claim('q', lease)).toBeNull()
-      await sleep(250)
-      const d2 = (await b.claim('q', lease))!
-      expect(d2).toMatchObject({attempt: 2, id: d1.id})
-      await expect(b.ack('q', d1.receipt)).rejects.toBeInstanceOf(NotInFlightError)
-      await b.ack('q', d2.receipt)
+      const d1 = (await b.claim('q'))!
+      const r = await b.release('q', d1.receipt, {delayMs: 400})
+      expect(r.state).toBe('delayed')
+      expect(r.notBefore).toBeGreaterThan(Date.now())
+      expect(await b.claim('q')).toBeNull()
+      expect((await b.stats('q'))[0]).toMatchObject({delayed: 1, inflight: 0, ready: 0})
+      await sleep(600)
+      expect((await b.claim('q'))?.id).toBe(d1.id)
     })
 
-    it('keeps a renewed lease from expiring', async () => {
-      const b = await fresh()
+    it('an uncounted release leaves the count where it was and never dead-letters', async () => {
+      const {b} = await setup()
+      await b.setConfig('q', {maxAttempts: 1})
       await b.push('q', [text('x')])
-      const d = (await b.claim('q', {...lease, leaseMs: 300}))!
-      await sleep(150)
-      const r2 = await b.renew('q', d.receipt, 5000)
-      await sleep(250)
-      expect(await b.claim('q', lease)).toBeNull()
-      await b.ack('q', r2)
-    })
-
-    it('dead-letters a message after max-attempts deliveries', async () => {
-      const b = await fresh()
-      await b.push('q', [text('poison')])
-      for (let i = 1; i <= 2; i++) {
-        const d = (await b.claim('q', {leaseMs: 60_000, maxAttempts: 2}))!
-        await b.release('q', d.receipt)
+      for (let i = 0; i < 3; i++) {
+        const d = (await b.claim('q'))!
+        expect(d.attempt).toBe(1)
+        expect(await b.release('q', d.receipt, {uncount: true})).toMatchObject({state: 'ready'})
       }
-      expect(await b.claim('q', {leaseMs: 60_000, maxAttempts: 2})).toBeNull()
-      const [s] = await b.stats('q')
-      expect(s).toMatchObject({dead: 1, inflight: 0, ready: 0})
-      const [dead] = await b.peek('q', 'dead', 10, true)
-      expect(dead.reason).toMatchObject({attempts: 2, reason: 'max_attempts'})
-      expect(dead.body?.toString()).toBe('poison')
     })
 
-    it('dead-letters a delivery on request, keeping the reason', async () => {
-      const b = await fresh()
+    it('an expired lease brings the message back; the old receipt no longer settles anything', async () => {
+      const {b} = await setup()
       await b.push('q', [text('x')])
-      const d = (await b.claim('q', lease))!
-      await b.deadLetter('q', d.receipt, {at: Date.now(), attempts: 1, exitCode: 100, lastError: 'exit status 100', reason: 'rejected'})
-      const [dead] = await b.peek('q', 'dead', 10, false)
-      expect(dead).toMatchObject({id: d.id, reason: {exitCode: 100, reason: 'rejected'}})
+      const d1 = (await b.claim('q', {leaseMs: 200}))!
+      expect(await b.claim('q')).toBeNull()
+      await sleep(350)
+      const d2 = (await b.claim('q'))!
+      expect(d2).toMatchObject({attempt: 2, id: d1.id})
+      expect(d2.receipt).not.toBe(d1.receipt)
+      await expect(b.ack('q', d1.receipt)).rejects.toThrow(/lease lost/)
+      await expect(b.release('q', d1.receipt)).rejects.toBeInstanceOf(NotInFlightError)
+      await expect(b.renew('q', d1.receipt)).rejects.toBeInstanceOf(NotInFlightError)
+      await expect(b.deadLetter('q', d1.receipt)).rejects.toBeInstanceOf(NotInFlightError)
+      expect(await b.ack('q', d2.receipt)).toBe(d1.id)
     })
 
-    it('waits for a message pushed while it waits', async () => {
-      const b = await fresh()
-      await b.push('q', [])
-      setTimeout(() => void b.push('q', [text('late')]), 300)
-      const started = Date.now()
-      const d = await b.claim('q', {...lease, waitMs: 10_000})
-      expect(d?.body.toString()).toBe('late')
-      expect(Date.now() - started).toBeLessThan(10_000)
+    it('an ack after the lease ran out, before anyone claimed the message again, is accepted', async () => {
+      const {b} = await setup()
+      await b.push('q', [text('x')])
+      const d = (await b.claim('q', {leaseMs: 100}))!
+      await sleep(250)
+      expect(await b.ack('q', d.receipt)).toBe(d.id)
+      expect(await b.claim('q')).toBeNull()
     })
 
-    it('gives up waiting when the wait runs out', async () => {
-      const b = await fresh()
-      expect(await b.claim('q', {...lease, waitMs: 300})).toBeNull()
+    it('renewals keep the lease and the receipt: the same receipt settles after many renewals', async () => {
+      const {b} = await setup()
+      await b.push('q', [text('x')])
+      const d = (await b.claim('q', {leaseMs: 400}))!
+      for (let i = 0; i < 4; i++) {
+        await sleep(150)
+        expect(await b.renew('q', d.receipt, 400)).toBeGreaterThan(Date.now())
+      }
+      expect(await b.claim('q')).toBeNull() // 600 ms after the claim: still held
+      expect(await b.ack('q', d.receipt)).toBe(d.id)
     })
 
-    it('delivers higher priorities first', async () => {
-      const b = await fresh()
-      await b.push('q', [text('low')])
-      await b.push('q', [{body: Buffer.from('high'), priority: 9}])
-      expect((await b.claim('q', lease))!.body.toString()).toBe('high')
+    it('a renewal made by another client keeps the receipt valid for this one', async () => {
+      const {b, store} = await setup()
+      await b.push('q', [text('x')])
+      const d = (await b.claim('q', {leaseMs: 60_000}))!
+      const [deadline] = await peer(store, 'renew', 'q', d.receipt, 120_000)
+      expect(Number(deadline)).toBeGreaterThan(Date.now() + 100_000)
+      expect(await b.ack('q', d.receipt)).toBe(d.id)
     })
 
-    it('peeks without claiming, and counts every state', async () => {
-      const b = await fresh()
+    it('a renewal after the lease was lost and the message claimed again fails', async () => {
+      const {b} = await setup()
+      await b.push('q', [text('x')])
+      const d1 = (await b.claim('q', {leaseMs: 100}))!
+      await sleep(250)
+      const d2 = (await b.claim('q'))!
+      await expect(b.renew('q', d1.receipt, 60_000)).rejects.toBeInstanceOf(NotInFlightError)
+      expect(await b.ack('q', d2.receipt)).toBe(d2.id)
+    })
+
+    it('dead-letters a delivery on request, keeping why', async () => {
+      const {b} = await setup()
+      await b.push('q', [text('poison')])
+      const d = (await b.claim('q'))!
+      await b.deadLetter('q', d.receipt, {exitCode: 100, lastError: 'permanent failure (exit status 100)', stderrTail: 'bad input\n'})
+      const [dead] = await b.peek('q', {bodies: true, limit: 10, state: 'dead'})
+      expect(dead).toMatchObject({id: d.id, reason: {attempts: 1, exitCode: 100, lastError: 'permanent failure (exit status 100)', reason: 'rejected', stderrTail: 'bad input\n'}})
+      expect(dead.body?.toString()).toBe('poison')
+      expect(dead.reason!.at).toBeGreaterThan(Date.now() - 60_000)
+      expect((await b.stats('q'))[0]).toMatchObject({dead: 1, inflight: 0})
+    })
+  })
+
+  describe(`${engine.name}: the queue's policy`, () => {
+    it('a counted release of the last allowed delivery dead-letters the message, with the failure', async () => {
+      const {b} = await setup()
+      await b.setConfig('q', {maxAttempts: 2})
+      await b.push('q', [text('poison')])
+      const d1 = (await b.claim('q'))!
+      expect((await b.release('q', d1.receipt, {failure: {lastError: 'exit status 1'}})).state).toBe('ready')
+      const d2 = (await b.claim('q'))!
+      expect(await b.release('q', d2.receipt, {failure: {exitCode: 3, lastError: 'exit status 3'}})).toMatchObject({id: d1.id, state: 'dead'})
+      expect(await b.claim('q')).toBeNull()
+      const [dead] = await b.peek('q', {limit: 1, state: 'dead'})
+      expect(dead.reason).toMatchObject({attempts: 2, exitCode: 3, lastError: 'exit status 3', reason: 'max_attempts'})
+    })
+
+    it('a claim dead-letters a message whose last allowed delivery ended without an ack', async () => {
+      const {b} = await setup()
+      await b.setConfig('q', {maxAttempts: 2})
+      await b.push('q', [text('poison')])
+      for (let i = 0; i < 2; i++) {
+        await b.claim('q', {leaseMs: 50})
+        await sleep(150)
+      }
+      expect(await b.claim('q')).toBeNull()
+      expect((await b.stats('q'))[0]).toMatchObject({dead: 1, inflight: 0, ready: 0})
+      expect((await b.peek('q', {limit: 1, state: 'dead'}))[0].reason).toMatchObject({attempts: 2, reason: 'max_attempts'})
+    })
+
+    it('every client of a queue applies the queue’s limit (it is not a claim option)', async () => {
+      const {b, store} = await setup()
+      await b.setConfig('q', {maxAttempts: 1})
+      await b.push('q', [text('x')])
+      const d = (await b.claim('q'))!
+      const other = await store.open()
+      expect((await other.release('q', d.receipt)).state).toBe('dead')
+      await other.close()
+    })
+
+    it('a claim that names no lease gets the queue’s', async () => {
+      const {b} = await setup()
+      await b.setConfig('q', {leaseMs: 200})
+      await b.push('q', [text('x')])
+      const before = Date.now()
+      const d = (await b.claim('q'))!
+      expect(d.leaseUntil - before).toBeLessThan(5000)
+      await sleep(350)
+      expect((await b.claim('q'))?.attempt).toBe(2)
+    })
+
+    it('shows the defaults, changes and removes settings; an unknown queue has no config', async () => {
+      const {b} = await setup()
+      await expect(b.getConfig('q')).rejects.toBeInstanceOf(NoSuchQueueError)
+      expect(await b.setConfig('q', {maxDepth: 10})).toEqual({leaseMs: 300_000, maxAttempts: 5, maxDepth: 10})
+      expect(await b.exists('q')).toBe(true)
+      expect(await b.setConfig('q', {leaseMs: 1000, maxAttempts: 9, maxDepth: null})).toEqual({leaseMs: 1000, maxAttempts: 9})
+      expect(await b.getConfig('q')).toEqual({leaseMs: 1000, maxAttempts: 9})
+    })
+  })
+
+  describe(`${engine.name}: waiting`, () => {
+    it('a waiting claim gets a message pushed by another client meanwhile', async () => {
+      const {b, store} = await setup()
+      await b.push('w', [text('first')])
+      await b.claim('w')
+      const waiting = b.claim('w', {waitMs: 20_000})
+      await sleep(300)
+      const [id] = await peer(store, 'push', 'w', 1, 'late')
+      const d = await waiting
+      expect(d).toMatchObject({id})
+      expect(d!.body.toString()).toBe('late0')
+    })
+
+    it('a claim waiting in another client is woken by a push here', async () => {
+      const {b, store} = await setup()
+      await b.push('w', [text('seed')])
+      await b.ack('w', (await b.claim('w'))!.receipt)
+      const waiting = peer(store, 'claim-wait', 'w', 20_000)
+      await sleep(store.url ? 800 : 100) // the peer is waiting by then
+      const [p] = await b.push('w', [text('wake')])
+      expect(await waiting).toEqual([`got ${p.id} wake`])
+    })
+
+    it('gives up when the wait runs out, or when aborted', async () => {
+      const {b} = await setup()
+      expect(await b.claim('w', {waitMs: 300})).toBeNull()
+      const ac = new AbortController()
+      setTimeout(() => ac.abort(), 200)
+      expect(await b.claim('w', {signal: ac.signal, waitMs: 30_000})).toBeNull()
+    })
+
+    it('a waiting claim gets a message whose delay ends meanwhile', async () => {
+      const {b} = await setup()
+      await b.push('w', [{...text('later'), notBefore: Date.now() + 400}])
+      expect((await b.claim('w', {waitMs: 10_000}))?.body.toString()).toBe('later')
+    })
+  })
+
+  describe(`${engine.name}: capabilities`, () => {
+    capability(
+      'priorities',
+      () => {
+        it('delivers higher priorities first, FIFO within one', async () => {
+          const {b} = await setup()
+          await b.push('q', [text('low1')])
+          await b.push('q', [{...text('high1'), priority: 9}])
+          await b.push('q', [{...text('mid'), priority: 5}])
+          await b.push('q', [{...text('high2'), priority: 9}, text('low2')])
+          const got: string[] = []
+          for (let d = await b.claim('q'); d; d = await b.claim('q')) got.push(d.body.toString())
+          expect(got).toEqual(['high1', 'high2', 'mid', 'low1', 'low2'])
+        })
+        it('a released message keeps its priority', async () => {
+          const {b} = await setup()
+          await b.push('q', [{...text('urgent'), priority: 7}])
+          const d = (await b.claim('q'))!
+          await b.release('q', d.receipt, {delayMs: 50})
+          await b.push('q', [text('plain')])
+          await sleep(200)
+          expect(await b.claim('q')).toMatchObject({id: d.id, priority: 7})
+        })
+      },
+      async () => {
+        const {b} = await setup()
+        await expect(b.push('q', [{...text('x'), priority: 5}])).rejects.toBeInstanceOf(NotSupportedError)
+      },
+    )
+
+    capability(
+      'delays',
+      () => {
+        it('a message with a not-before time waits, counted as delayed, then is delivered', async () => {
+          const {b} = await setup()
+          const [p] = await b.push('q', [{...text('later'), notBefore: Date.now() + 400}])
+          expect(p.state).toBe('delayed')
+          expect(await b.claim('q')).toBeNull()
+          expect((await b.stats('q'))[0]).toMatchObject({delayed: 1, ready: 0})
+          expect((await b.peek('q', {limit: 5, state: 'delayed'}))[0]).toMatchObject({id: p.id, state: 'delayed'})
+          await sleep(600)
+          expect((await b.claim('q'))?.id).toBe(p.id)
+        })
+        it('a not-before time in the past is ready at once', async () => {
+          const {b} = await setup()
+          const [p] = await b.push('q', [{...text('now'), notBefore: Date.now() - 1000}])
+          expect(p.state).toBe('ready')
+          expect((await b.claim('q'))?.id).toBe(p.id)
+        })
+        it('peek lists delayed messages by due time', async () => {
+          const {b} = await setup()
+          const now = Date.now()
+          await b.push('q', [{...text('b'), notBefore: now + 50_000}])
+          await b.push('q', [{...text('a'), notBefore: now + 40_000}])
+          expect(bodies(await b.peek('q', {bodies: true, limit: 5, state: 'delayed'}))).toEqual(['a', 'b'])
+        })
+      },
+      async () => {
+        const {b} = await setup()
+        await expect(b.push('q', [{...text('x'), notBefore: Date.now() + 60_000}])).rejects.toBeInstanceOf(NotSupportedError)
+      },
+    )
+
+    capability(
+      'keys',
+      () => {
+        it('a second push with the same key makes no message and names the first', async () => {
+          const {b} = await setup()
+          const [first] = await b.push('q', [{...text('a'), key: 'order-7'}])
+          const [again] = await b.push('q', [{...text('b'), key: 'order-7'}])
+          expect(again).toMatchObject({duplicate: true, id: first.id})
+          expect((await b.stats('q'))[0].ready).toBe(1)
+        })
+        it('the key travels with the message, across retries', async () => {
+          const {b} = await setup()
+          await b.push('q', [{...text('a'), key: 'k1'}])
+          const d1 = (await b.claim('q'))!
+          expect(d1.key).toBe('k1')
+          await b.release('q', d1.receipt)
+          expect((await b.claim('q'))!.key).toBe('k1')
+          expect((await b.push('q', [{...text('b'), key: 'k1'}]))[0].duplicate).toBe(true)
+        })
+        it('a key holds for its time, then a push with it makes a new message', async () => {
+          const {b} = await setup()
+          const [first] = await b.push('q', [{...text('a'), key: 'k'}], {keyTtlMs: 300})
+          await sleep(500)
+          const [again] = await b.push('q', [{...text('b'), key: 'k'}])
+          expect(again.duplicate).toBeFalsy()
+          expect(again.id).not.toBe(first.id)
+        })
+        it('keys of different queues are independent', async () => {
+          const {b} = await setup()
+          await b.push('a', [{...text('x'), key: 'k'}])
+          expect((await b.push('b', [{...text('x'), key: 'k'}]))[0].duplicate).toBeFalsy()
+        })
+        it('a key applies to one message: a batch with a key is a usage error', async () => {
+          const {b} = await setup()
+          await expect(b.push('q', [{...text('a'), key: 'k'}, {...text('b'), key: 'k'}])).rejects.toBeInstanceOf(UsageError)
+        })
+        it('of several clients pushing one key at once, exactly one makes a message', async () => {
+          const {b, store} = await setup()
+          await b.push('q', [text('warm-up')])
+          const at = Date.now() + (store.url ? 1500 : 100)
+          const results = (await Promise.all(Array.from({length: 6}, (_, i) => peer(store, 'push-key-at', 'q', 'nightly', at, `try ${i}`)))).flat()
+          expect(results.filter((r) => r.startsWith('new '))).toHaveLength(1)
+          expect(new Set(results.map((r) => r.split(' ')[1])).size).toBe(1) // every loser names the winner
+          expect((await b.stats('q'))[0].ready).toBe(2)
+        })
+      },
+      async () => {
+        const {b} = await setup()
+        await expect(b.push('q', [{...text('x'), key: 'k'}])).rejects.toBeInstanceOf(NotSupportedError)
+      },
+    )
+
+    capability(
+      'expiry',
+      () => {
+        it('a message past its expiry is dead-lettered (reason expired), never delivered late', async () => {
+          const {b} = await setup()
+          const [p] = await b.push('q', [{...text('stale'), expiresAt: Date.now() + 150}])
+          await b.push('q', [text('fresh')])
+          await sleep(300)
+          expect((await b.claim('q'))!.body.toString()).toBe('fresh')
+          const [dead] = await b.peek('q', {limit: 5, state: 'dead'})
+          expect(dead).toMatchObject({id: p.id, reason: {reason: 'expired'}})
+        })
+        it('a message within its expiry is delivered with it', async () => {
+          const {b} = await setup()
+          const expiresAt = Date.now() + 60_000
+          await b.push('q', [{...text('x'), expiresAt}])
+          expect((await b.claim('q'))!.expiresAt).toBe(expiresAt)
+        })
+      },
+      async () => {
+        const {b} = await setup()
+        await expect(b.push('q', [{...text('x'), expiresAt: Date.now() + 60_000}])).rejects.toBeInstanceOf(NotSupportedError)
+      },
+    )
+
+    capability(
+      'maxDepth',
+      () => {
+        it('a bounded queue refuses what would pass its bound, writing nothing', async () => {
+          const {b} = await setup()
+          await b.setConfig('q', {maxDepth: 3})
+          await b.push('q', ['1', '2'].map(text))
+          await expect(b.push('q', ['3', '4'].map(text))).rejects.toBeInstanceOf(QueueFullError)
+          await b.push('q', [text('3')])
+          await expect(b.push('q', [text('4')])).rejects.toMatchObject({exitCode: 75})
+          expect((await b.stats('q'))[0].ready).toBe(3)
+        })
+        it('the bound counts delayed and in-flight messages; a push can wait for room', async () => {
+          const {b, store} = await setup()
+          await b.setConfig('q', {maxDepth: 2})
+          await b.push('q', [text('1'), {...text('later'), notBefore: Date.now() + 60_000}])
+          await expect(b.push('q', [text('2')])).rejects.toBeInstanceOf(QueueFullError)
+          const pushing = b.push('q', [text('2')], {waitMs: 20_000})
+          await sleep(200)
+          expect(await peer(store, 'ack-one', 'q')).toEqual([expect.stringMatching(/^acked /)])
+          const [p] = await pushing
+          expect(p.state).toBe('ready')
+          await b.setConfig('q', {maxDepth: null})
+          await b.push('q', ['3', '4', '5'].map(text))
+        })
+      },
+      async () => {
+        const {b} = await setup()
+        await expect(b.setConfig('q', {maxDepth: 5})).rejects.toBeInstanceOf(NotSupportedError)
+      },
+    )
+
+    capability(
+      'pause',
+      () => {
+        it('a paused queue takes pushes but yields no claims until resumed', async () => {
+          const {b} = await setup()
+          await b.push('q', [text('x')])
+          await b.pause('q')
+          expect((await b.stats('q'))[0].paused).toBe(true)
+          await expect(b.claim('q')).rejects.toBeInstanceOf(QueuePausedError)
+          await b.push('q', [text('y')])
+          const waiting = b.claim('q', {waitMs: 20_000})
+          await sleep(300)
+          expect(await b.resume('q')).toBe(true)
+          expect((await waiting)?.body.toString()).toBe('x')
+          expect(await b.resume('q')).toBe(false)
+        })
+        it('pause and resume act on every client of the queue', async () => {
+          const {b, store} = await setup()
+          await b.push('q', [text('x')])
+          const other = await store.open()
+          await other.pause('q')
+          await expect(b.claim('q')).rejects.toBeInstanceOf(QueuePausedError)
+          await other.resume('q')
+          expect(await b.claim('q')).not.toBeNull()
+          await other.close()
+        })
+      },
+      async () => {
+        const {b} = await setup()
+        await b.push('q', [text('x')])
+        await expect(b.pause('q')).rejects.toBeInstanceOf(NotSupportedError)
+      },
+    )
+
+    capability(
+      'topics',
+      () => {
+        it('a push to a topic reaches every subscriber, where each copy lives on its own', async () => {
+          const {b} = await setup()
+          expect(await b.subscribe('orders', 'billing')).toBe(true)
+          expect(await b.subscribe('orders', 'shipping')).toBe(true)
+          expect(await b.subscribe('orders', 'shipping')).toBe(false)
+          const [p] = await b.push('orders', [text('order 1')])
+          const bill = (await b.claim('billing'))!
+          const ship = (await b.claim('shipping'))!
+          expect(bill).toMatchObject({id: p.id, topic: 'orders'})
+          expect(ship).toMatchObject({id: p.id, topic: 'orders'})
+          await b.ack('billing', bill.receipt)
+          await b.release('shipping', ship.receipt)
+          expect((await b.stats('billing'))[0]).toMatchObject({done: 1, inflight: 0})
+          expect((await b.stats('shipping'))[0]).toMatchObject({inflight: 0, ready: 1})
+          expect(await b.subscribers('orders')).toEqual(['billing', 'shipping'])
+          expect(await b.subscribers('billing')).toBeUndefined()
+          expect(await b.topics()).toEqual(['orders'])
+        })
+        it('a queue subscribed later gets only later messages; one unsubscribed no more', async () => {
+          const {b} = await setup()
+          await b.subscribe('t', 'a')
+          await b.push('t', [text('1')])
+          await b.subscribe('t', 'b')
+          await b.push('t', [text('2')])
+          await b.unsubscribe('t', 'a')
+          await b.push('t', [text('3')])
+          expect(bodies(await b.peek('a', {bodies: true, limit: 10, state: 'ready'}))).toEqual(['1', '2'])
+          expect(bodies(await b.peek('b', {bodies: true, limit: 10, state: 'ready'}))).toEqual(['2', '3'])
+        })
+        it('a topic whose last subscriber left refuses pushes, writing nothing', async () => {
+          const {b} = await setup()
+          await b.subscribe('t', 'a')
+          await b.unsubscribe('t', 'a')
+          await expect(b.push('t', [text('x')])).rejects.toBeInstanceOf(NoSubscribersError)
+          expect((await b.stats()).map((s) => s.queue)).toEqual(['a'])
+          await expect(b.unsubscribe('t', 'a')).rejects.toBeInstanceOf(NotSubscribedError)
+        })
+        it('a keyed push to a topic makes one message for every subscriber', async () => {
+          const {b} = await setup()
+          if (!caps.keys) return
+          await b.subscribe('t', 'a')
+          await b.subscribe('t', 'b')
+          const [p] = await b.push('t', [{...text('x'), key: 'k'}])
+          expect((await b.push('t', [{...text('y'), key: 'k'}]))[0]).toMatchObject({duplicate: true, id: p.id})
+          expect((await b.stats()).map((s) => [s.queue, s.ready])).toEqual([['a', 1], ['b', 1]])
+        })
+      },
+      async () => {
+        const {b} = await setup()
+        await expect(b.subscribe('t', 'q')).rejects.toBeInstanceOf(NotSupportedError)
+      },
+    )
+
+    capability(
+      'keepsDone',
+      () => {
+        it('acked messages are kept until gc removes them', async () => {
+          const {b} = await setup()
+          await b.push('q', ['a', 'b'].map(text))
+          for (let d = await b.claim('q'); d; d = await b.claim('q')) await b.ack('q', d.receipt)
+          expect(bodies(await b.peek('q', {bodies: true, limit: 5, state: 'done'}))).toEqual(['a', 'b'])
+          expect(await b.gc('q', {doneOlderThanMs: 3_600_000, tmpOlderThanMs: 3_600_000})).toMatchObject({done: 0})
+          expect(await b.gc('q', {doneOlderThanMs: 0, tmpOlderThanMs: 3_600_000})).toMatchObject({done: 2})
+          expect((await b.stats('q'))[0].done).toBe(0)
+        })
+      },
+      async () => {
+        const {b} = await setup()
+        await b.push('q', [text('x')])
+        await expect(b.peek('q', {limit: 5, state: 'done'})).rejects.toBeInstanceOf(NotSupportedError)
+      },
+    )
+
+    if (!caps.shared) {
+      it('says "not supported" on the command line, where every command is a process of its own', async () => {
+        const url = (await engine.fresh()).url ?? `${engine.name}:`
+        const r = await run(process.execPath, [BIN, 'push', 'q', 'x', '--url', url])
+        expect(r.code).toBe(78)
+        expect(r.stderr).toMatch(/not supported by the \w+ engine\n$/)
+        expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      })
+    }
+  })
+
+  describe(`${engine.name}: inspection`, () => {
+    it('peeks in delivery order without claiming, and counts every state', async () => {
+      const {b} = await setup()
       await b.push('q', ['a', 'b', 'c'].map(text))
-      await b.push('q', [{body: Buffer.from('later'), notBefore: Date.now() + 60_000}])
-      const ready = await b.peek('q', 'ready', 2, true)
-      expect(ready.map((m) => m.body?.toString())).toEqual(['a', 'b'])
-      await b.claim('q', lease)
+      if (caps.delays) await b.push('q', [{...text('later'), notBefore: Date.now() + 60_000}])
+      const ready = await b.peek('q', {bodies: true, limit: 2, state: 'ready'})
+      expect(bodies(ready)).toEqual(['a', 'b'])
+      expect(ready[0]).toMatchObject({attempt: 0, size: 1, state: 'ready'})
+      const d = (await b.claim('q'))!
+      const [inflight] = await b.peek('q', {limit: 5, state: 'inflight'})
+      expect(inflight).toMatchObject({attempt: 1, id: d.id, state: 'inflight'})
+      expect(inflight.leaseUntil).toBeGreaterThan(Date.now())
+      expect(inflight.body).toBeUndefined()
       const [s] = await b.stats('q')
-      expect(s).toMatchObject({dead: 0, delayed: 1, done: 0, inflight: 1, queue: 'q', ready: 2})
+      expect(s).toMatchObject({dead: 0, delayed: caps.delays ? 1 : 0, done: 0, inflight: 1, paused: false, queue: 'q', ready: 2})
       expect(s.oldestReadyAgeMs).toBeGreaterThanOrEqual(0)
-      expect((await b.stats()).map((x) => x.queue)).toContain('q')
+      expect((await b.stats()).map((x) => x.queue)).toEqual(['q'])
+    })
+
+    it('oldestReadyAgeMs is null when nothing is ready', async () => {
+      const {b} = await setup()
+      await b.push('q', [text('x')])
+      await b.claim('q')
+      expect((await b.stats('q'))[0].oldestReadyAgeMs).toBeNull()
+    })
+
+    it('inspecting or administering a queue that does not exist is NoSuchQueueError, and creates nothing', async () => {
+      const {b} = await setup()
+      await b.push('real', [text('x')])
+      for (const op of [
+        () => b.stats('nosuch'),
+        () => b.peek('nosuch', {limit: 1, state: 'ready'}),
+        () => b.purge('nosuch', ['ready']),
+        () => b.requeue('nosuch'),
+        () => b.gc('nosuch', {doneOlderThanMs: 0, tmpOlderThanMs: 0}),
+        () => (caps.pause ? b.pause('nosuch') : b.stats('nosuch')),
+        () => (caps.pause ? b.resume('nosuch') : b.stats('nosuch')),
+        () => b.getConfig('nosuch'),
+      ]) {
+        await expect(op()).rejects.toBeInstanceOf(NoSuchQueueError)
+      }
+      expect(await b.exists('nosuch')).toBe(false)
+      expect((await b.stats()).map((s) => s.queue)).toEqual(['real'])
+    })
+  })
+
+  describe(`${engine.name}: administration`, () => {
+    it('purge empties the states asked for, never what is in flight', async () => {
+      const {b} = await setup()
+      await b.push('q', ['a', 'b', 'c', 'd'].map(text))
+      if (caps.delays) await b.push('q', [{...text('later'), notBefore: Date.now() + 60_000}])
+      const d1 = (await b.claim('q'))!
+      await b.deadLetter('q', d1.receipt)
+      const d2 = (await b.claim('q'))!
+      await b.ack('q', d2.receipt)
+      await b.claim('q') // stays in flight
+      const counts = await b.purge('q', ['ready', 'delayed', 'dead', 'done'])
+      expect(counts).toEqual({dead: 1, delayed: caps.delays ? 1 : 0, done: caps.keepsDone ? 1 : counts.done, ready: 1})
+      expect((await b.stats('q'))[0]).toMatchObject({dead: 0, delayed: 0, done: 0, inflight: 1, ready: 0})
+    })
+
+    it('requeue moves dead letters back to ready, their count reset, all or by id', async () => {
+      const {b} = await setup()
+      await b.push('q', ['a', 'b'].map(text))
+      const da = (await b.claim('q'))!
+      await b.deadLetter('q', da.receipt)
+      const db = (await b.claim('q'))!
+      await b.deadLetter('q', db.receipt)
+      expect(await b.requeue('q', [db.id])).toEqual([db.id])
+      expect(await b.requeue('q', ['0000000000000000-0000000000000000'])).toEqual([])
+      expect((await b.claim('q'))).toMatchObject({attempt: 1, id: db.id})
+      expect(await b.requeue('q')).toEqual([da.id])
+      expect((await b.peek('q', {limit: 5, state: 'dead'}))).toEqual([])
+    })
+
+    it('gc releases expired keys', async () => {
+      const {b} = await setup()
+      if (!caps.keys) return
+      await b.push('q', [{...text('a'), key: 'k'}], {keyTtlMs: 100})
+      await sleep(250)
+      expect((await b.gc('q', {doneOlderThanMs: 3_600_000, tmpOlderThanMs: 3_600_000})).keys).toBe(1)
+    })
+  })
+
+  describe(`${engine.name}: several clients at once`, () => {
+    it('of several clients racing for one message, exactly one wins', async () => {
+      const {b, store} = await setup()
+      const [p] = await b.push('race', [text('only one')])
+      const at = Date.now() + (store.url ? 1500 : 100)
+      const outs = (await Promise.all(Array.from({length: 6}, () => peer(store, 'claim-at', 'race', at)))).flat()
+      expect(outs.filter((o) => o === `won ${p.id}`)).toHaveLength(1)
+      expect(outs.filter((o) => o === 'lost')).toHaveLength(5)
+    })
+
+    it('several consumers draining one queue get every message exactly once', async () => {
+      const {b, store} = await setup()
+      const ids = (await b.push('q', Array.from({length: 300}, (_, i) => text(`m${i}`)))).map((p) => p.id)
+      const at = Date.now() + (store.url ? 1000 : 50)
+      const drained = (await Promise.all(Array.from({length: 3}, () => peer(store, 'drain', 'q', 800, at)))).flat()
+      const got = drained.map((l) => l.split(' ')[0])
+      expect(new Set(got).size).toBe(got.length)
+      expect([...got].sort()).toEqual([...ids].sort())
+      expect((await b.stats('q'))[0]).toMatchObject({inflight: 0, ready: 0})
+    })
+
+    it('purge racing with consumers: every message is either delivered or purged, once', async () => {
+      const {b, store} = await setup()
+      await b.push('q', Array.from({length: 300}, (_, i) => text(`m${i}`)))
+      const consumers = Array.from({length: 2}, () => peer(store, 'drain', 'q', 800))
+      await sleep(store.url ? 400 : 5)
+      const purged = (await b.purge('q', ['ready'])).ready
+      const acked = (await Promise.all(consumers)).flat()
+      expect(new Set(acked).size).toBe(acked.length)
+      expect(acked.length + purged).toBe(300)
+    })
+
+    it('a receipt from one client settles in another (pop here, ack there)', async () => {
+      const {b, store} = await setup()
+      await b.push('q', [text('x')])
+      const d = (await b.claim('q'))!
+      expect(await peer(store, 'ack', 'q', d.receipt)).toEqual([`acked ${d.id}`])
+      expect(await peer(store, 'ack', 'q', d.receipt)).toEqual(['error not_in_flight'])
     })
   })
 }

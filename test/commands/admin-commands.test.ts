@@ -19,8 +19,8 @@ import {runIn} from '../support/in-process.js'
 describe('administration commands, in process', () => {
   it('config sets, shows and removes max-depth; a full queue refuses with 75', async () => {
     const spool = tempSpool()
-    expect(JSON.parse((await runIn(Config, ['q', '--max-depth', '1', '--json', '--spool', spool])).stdout)).toEqual({maxDepth: 1, queue: 'q'})
-    expect((await runIn(Config, ['q', '--spool', spool])).stdout).toBe('max-depth 1\n')
+    expect(JSON.parse((await runIn(Config, ['q', '--max-depth', '1', '--json', '--spool', spool])).stdout)).toEqual({leaseMs: 300_000, maxAttempts: 5, maxDepth: 1, queue: 'q'})
+    expect((await runIn(Config, ['q', '--spool', spool])).stdout).toBe('max-depth 1\nmax-attempts 5\nlease 5m\n')
     expect((await runIn(Push, ['q', 'one', '--spool', spool])).exitCode).toBe(0)
     const full = await runIn(Push, ['q', 'two', '--spool', spool])
     expect(full.exitCode).toBe(EXIT.TEMP_FAIL)
@@ -82,8 +82,9 @@ describe('administration commands, in process', () => {
 
   it('requeue and gc report what they did', async () => {
     const spool = tempSpool()
-    expect(JSON.parse((await runIn(Requeue, ['q', '--json', '--spool', spool])).stdout)).toEqual({queue: 'q', requeued: []})
+    expect((await runIn(Requeue, ['q', '--json', '--spool', spool])).exitCode).toBe(EXIT.NO_INPUT) // no such queue
     await runIn(Push, ['q', 'x', '--spool', spool])
+    expect(JSON.parse((await runIn(Requeue, ['q', '--json', '--spool', spool])).stdout)).toEqual({queue: 'q', requeued: []})
     expect((await runIn(Gc, ['q', '--spool', spool])).exitCode).toBe(EXIT.USAGE) // deletes: needs --force off a TTY
     const gc = JSON.parse((await runIn(Gc, ['q', '--force', '--json', '--spool', spool])).stdout)
     expect(gc).toEqual({queue: 'q', removed: {done: 0, keys: 0, tmp: 0}})

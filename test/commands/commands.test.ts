@@ -18,7 +18,7 @@ describe('commands, in process', () => {
     expect(id).toMatch(/^[0-9a-f]{16}-[0-9a-f]{16}$/)
     const pop = await runIn(Pop, ['jobs', '--spool', spool])
     const [receipt, ...rest] = pop.stdout.split('\n')
-    expect(receipt.startsWith(`${id},a1,l`)).toBe(true)
+    expect(receipt).toMatch(new RegExp(`^${id},a1,t[0-9a-f]{8},l\\d+$`))
     expect(rest.join('\n')).toBe('hello world')
     expect((await runIn(Ack, ['jobs', receipt, '--spool', spool])).exitCode).toBe(0)
     const stats = await runIn(Stats, ['jobs', '--json', '--spool', spool])

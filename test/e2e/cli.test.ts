@@ -27,7 +27,7 @@ describe('mq, spawned as a user runs it', () => {
     expect(pop.stdout.subarray(nl + 1).equals(body)).toBe(true)
     const file = join(mkdtempSync(join(tmpdir(), 'mq-body-')), 'body')
     const popFile = await mq(spool, ['pop', 'bin', '-o', file])
-    expect(popFile.out).toMatch(/^[0-9a-f]{16}-[0-9a-f]{16},a1,l\d+\n$/)
+    expect(popFile.out).toMatch(/^[0-9a-f]{16}-[0-9a-f]{16},a1,t[0-9a-f]{8},l\d+\n$/)
     expect(readFileSync(file).equals(body)).toBe(true)
     const ack = await mq(spool, ['ack', 'bin', popFile.out.trim()])
     expect(ack.code).toBe(0)

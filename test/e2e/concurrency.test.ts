@@ -59,11 +59,12 @@ describe('several processes on one queue', () => {
   it('8 processes racing to dead-letter one exhausted message: it dies once, with its reason', async () => {
     const spool = tempSpool()
     const id = (await mq(spool, ['push', 'race', 'poison'])).out.trim()
+    expect((await mq(spool, ['config', 'race', '--max-attempts', '2'])).code).toBe(0)
     // Deliver it twice (lease 0 expires at once), so the next claim must dead-letter it.
     for (let i = 0; i < 2; i++) await mq(spool, ['pop', 'race', '--lease', '0s'])
     const at = String(Date.now() + 1500)
     const racers = await Promise.all(
-      Array.from({length: 8}, () => run(process.execPath, [WORKER, spool, 'race', 'claim-at', at], {env: {MAX_ATTEMPTS: '2'}})),
+      Array.from({length: 8}, () => run(process.execPath, [WORKER, spool, 'race', 'claim-at', at])),
     )
     expect(racers.map((r) => r.out.trim())).toEqual(Array.from({length: 8}, () => 'lost'))
     const dead = JSON.parse((await mq(spool, ['peek', 'race', '--state', 'dead', '--json'])).out)

@@ -78,10 +78,11 @@ describe('mq consume', () => {
     expect(lines(readFileSync(join(out, 'attempts.log'), 'utf8'))).toEqual(['1', '2', '3'])
   })
 
-  it('dead-letters after --max-attempts, keeping the reason and the stderr tail', async () => {
+  it("dead-letters after the queue's max attempts, keeping the reason and the stderr tail", async () => {
     const spool = tempSpool()
     const id = (await mq(spool, ['push', 'q', 'x'])).out.trim()
-    const r = await mq(spool, ['consume', 'q', '--idle-exit', '2s', '--backoff', '50ms', '--max-attempts', '2', '--json', '--exec', H('fail')])
+    expect((await mq(spool, ['config', 'q', '--max-attempts', '2'])).code).toBe(0)
+    const r = await mq(spool, ['consume', 'q', '--idle-exit', '2s', '--backoff', '50ms', '--json', '--exec', H('fail')])
     expect(events(r.out).map((e) => e.result)).toEqual(['retry', 'dead'])
     expect(await stats(spool, 'q')).toMatchObject({dead: 1, inflight: 0, ready: 0})
     const [dead] = JSON.parse((await mq(spool, ['peek', 'q', '--state', 'dead', '--json'])).out)

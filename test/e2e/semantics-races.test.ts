@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {SpoolBackend} from '../../src/backends/spool-backend.js'
+import {SpoolBackend} from '../../src/backends/spool/index.js'
 import {FIXTURES, mq, run, sleep, tempSpool} from '../support/helpers.js'
 
 const WORKER = join(FIXTURES, 'worker.mjs')
@@ -41,8 +41,8 @@ describe('races of the queue semantics, with real processes', () => {
     await b.subscribe('t', 'b')
     const r = await producer
     expect(r.code).toBe(0)
-    const a = (await b.peek('a', 'ready', 1000, false)).map((m) => m.id)
-    const got = (await b.peek('b', 'ready', 1000, false)).map((m) => m.id)
+    const a = (await b.peek('a', {limit: 1000, state: 'ready'})).map((m) => m.id)
+    const got = (await b.peek('b', {limit: 1000, state: 'ready'})).map((m) => m.id)
     expect(a).toHaveLength(300)
     expect(got.length).toBeGreaterThan(0)
     expect(got.length).toBeLessThan(300)

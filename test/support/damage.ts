@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach} from 'vitest'
 
-import {bucketsOf, timeHex} from '../../src/spool/message-id.js'
+import {bucketsOf, timeHex} from '../../src/message-id.js'
 
 /**
  * Real damage for the hardening tests: FIFOs, sockets, symlinks, small filesystems. Nothing

@@ -1,5 +1,5 @@
 import {spawn, type SpawnOptions} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -79,4 +79,23 @@ export function mq(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Names of the regular files anywhere under dir (cur/'s buckets, new/'s...), sorted. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = []
+  const walk = (d: string) => {
+    let entries
+    try {
+      entries = readdirSync(d, {withFileTypes: true})
+    } catch {
+      return
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) walk(join(d, e.name))
+      else out.push(e.name)
+    }
+  }
+  walk(dir)
+  return out.sort()
 }

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {bucketsOf, idTime, isMessageId, newMessageId, timeHex} from '../../src/spool/message-id.js'
+import {bucketsOf, idTime, isMessageId, newMessageId, timeHex} from '../../src/message-id.js'
 import {formatName, parseName, readyName} from '../../src/spool/message-name.js'
 
 describe('message ids', () => {

@@ -23,13 +23,16 @@ export async function ackAction(backend: Backend, queue: string, receipts: strin
   return {acked, queue}
 }
 
-/** `mq nack QUEUE RECEIPT`: give the message back, now or after delayMs. */
+/**
+ * `mq nack QUEUE RECEIPT`: give the message back, now or after delayMs; the queue's last
+ * allowed delivery dead-letters it instead (state "dead").
+ */
 export async function nackAction(backend: Backend, queue: string, receipt: string, delayMs = 0): Promise<unknown> {
-  const r = await backend.release(queue, receipt, delayMs)
+  const r = await backend.release(queue, receipt, {delayMs, failure: {lastError: 'given back (nack)'}})
   return {
     id: r.id,
     queue,
-    state: r.state === 'new' ? 'ready' : 'delayed',
+    state: r.state,
     ...(r.notBefore ? {notBefore: new Date(r.notBefore).toISOString()} : {}),
   }
 }

@@ -1,12 +1,12 @@
 import {type Backend} from '../../backend.js'
 import {encodeBody} from '../../body.js'
 import {EXIT} from '../../exit-codes.js'
-import {pipeToFile, pipeToStdout, writeStdout} from '../stdio.js'
+import {pipeToFile, pipeToStdout, writeStdout} from '../../stdio.js'
 
 export interface PopRequest {
   queue: string
-  leaseMs: number
-  maxAttempts: number
+  /** Default: the queue's lease. */
+  leaseMs?: number
   waitMs?: number
   output?: string
   base64?: boolean
@@ -20,7 +20,7 @@ export interface PopRequest {
  * message is given back at once, uncounted, instead of waiting out its lease; the error follows.
  */
 export async function popAction(backend: Backend, r: PopRequest): Promise<undefined> {
-  const d = await backend.claim(r.queue, {leaseMs: r.leaseMs, maxAttempts: r.maxAttempts, waitMs: r.waitMs ?? 0})
+  const d = await backend.claim(r.queue, {leaseMs: r.leaseMs, waitMs: r.waitMs ?? 0})
   if (!d) {
     process.exitCode = EXIT.EMPTY
     return undefined
@@ -37,8 +37,8 @@ export async function popAction(backend: Backend, r: PopRequest): Promise<undefi
         priority: d.priority,
         queue: r.queue,
         receipt: d.receipt,
-        ...(d.header.key === undefined ? {} : {key: d.header.key}),
-        ...(d.header.headers === undefined ? {} : {headers: d.header.headers}),
+        ...(d.key === undefined ? {} : {key: d.key}),
+        ...(d.headers === undefined ? {} : {headers: d.headers}),
       }
       await writeStdout(JSON.stringify(json) + '\n')
     } else {
@@ -46,7 +46,7 @@ export async function popAction(backend: Backend, r: PopRequest): Promise<undefi
       if (!r.output) await pipeToStdout(d.openBody())
     }
   } catch (error) {
-    await backend.release(r.queue, d.receipt, 0, {uncount: true}).catch(() => {})
+    await backend.release(r.queue, d.receipt, {uncount: true}).catch(() => {})
     throw Object.assign(error as Error, {hint: 'the message was given back, this delivery uncounted'})
   }
   return undefined

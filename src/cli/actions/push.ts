@@ -1,7 +1,7 @@
 import {type Backend} from '../../backend.js'
 import {UsageError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
-import {type PushInput} from '../../spool/push.js'
+import {type PushInput} from '../../backend.js'
 import {readRecords, stdinBody} from '../../stdin.js'
 
 export interface PushRequest {
@@ -32,11 +32,9 @@ export interface PushRequest {
 export async function pushAction(backend: Backend, r: PushRequest): Promise<unknown> {
   const now = Date.now()
   const template: Omit<PushInput, 'body'> = {
-    header: {
-      expiresAt: r.ttl === undefined ? undefined : now + r.ttl,
-      headers: r.header?.length ? parseHeaders(r.header) : undefined,
-      key: r.key,
-    },
+    expiresAt: r.ttl === undefined ? undefined : now + r.ttl,
+    headers: r.header?.length ? parseHeaders(r.header) : undefined,
+    key: r.key,
     notBefore: r.delay !== undefined ? now + r.delay : r.at,
     priority: r.priority,
   }
@@ -63,7 +61,7 @@ export async function pushAction(backend: Backend, r: PushRequest): Promise<unkn
     return {duplicate: true, id: pushed.id, key: r.key, queue: r.queue}
   }
   if (!r.json) process.stdout.write(pushed.id + '\n')
-  return {id: pushed.id, queue: r.queue, state: pushed.state === 'new' ? 'ready' : 'delayed'}
+  return {id: pushed.id, queue: r.queue, state: pushed.state}
 }
 
 /** --header NAME=VALUE, each once; NAME is letters, digits, _ and -. */

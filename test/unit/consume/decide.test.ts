@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {backoffDelay, decide, type HandlerOutcome} from '../../../src/consume/decide.js'
 import {handlerArgv} from '../../../src/consume/resolve-handler.js'
 
-const policy = {backoffMs: 1000, maxAttempts: 3, maxBackoffMs: 10_000, random: () => 1}
+const policy = {backoffMs: 1000, maxBackoffMs: 10_000, random: () => 1}
 const exit = (code: number): HandlerOutcome => ({code, durationMs: 5, kind: 'exit', stderrTail: 'oops\n'})
 
 describe('decide: what a handler outcome means', () => {
@@ -11,31 +11,31 @@ describe('decide: what a handler outcome means', () => {
     expect(decide(exit(0), 1, policy)).toEqual({action: 'ack'})
   })
 
-  it.each([75, 111, 1, 3, 127])('retries exit %i while attempts remain', (code) => {
+  it.each([75, 111, 1, 3, 127])('retries exit %i (a counted release: the queue decides whether it was the last)', (code) => {
     expect(decide(exit(code), 1, policy)).toMatchObject({action: 'retry', delayMs: 1000})
   })
 
   it('retries a signal or a timeout as a failed attempt', () => {
     expect(decide({durationMs: 1, kind: 'signal', signal: 'SIGKILL', stderrTail: ''}, 2, policy)).toMatchObject({
       action: 'retry',
-      why: 'killed by SIGKILL',
+      failure: {lastError: 'killed by SIGKILL', signal: 'SIGKILL'},
     })
     expect(decide({durationMs: 1, kind: 'timeout', stderrTail: '', timeoutMs: 500}, 1, policy)).toMatchObject({
       action: 'retry',
-      why: 'timed out after 500ms',
+      failure: {lastError: 'timed out after 500ms'},
     })
   })
 
   it('dead-letters exit 100 at once, keeping exit status and stderr tail', () => {
-    expect(decide(exit(100), 1, policy, 42)).toEqual({
+    expect(decide(exit(100), 1, policy)).toEqual({
       action: 'dead',
-      reason: {at: 42, attempts: 1, exitCode: 100, lastError: 'permanent failure (exit status 100)', reason: 'rejected', stderrTail: 'oops\n'},
+      failure: {exitCode: 100, lastError: 'permanent failure (exit status 100)', stderrTail: 'oops\n'},
     })
   })
 
-  it('dead-letters when the last attempt fails, temporary failures included', () => {
-    expect(decide(exit(3), 3, policy)).toMatchObject({action: 'dead', reason: {attempts: 3, reason: 'max_attempts'}})
-    expect(decide(exit(75), 3, policy)).toMatchObject({action: 'dead', reason: {reason: 'max_attempts'}})
+  it('a failure at any attempt is a retry for the worker: exhaustion is the queue’s rule, not the consumer’s', () => {
+    expect(decide(exit(3), 99, policy)).toMatchObject({action: 'retry', failure: {exitCode: 3}})
+    expect(decide(exit(75), 99, policy)).toMatchObject({action: 'retry', failure: {lastError: 'temporary failure (exit status 75)'}})
   })
 })
 

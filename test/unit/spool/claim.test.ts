@@ -4,12 +4,12 @@ import {describe, expect, it} from 'vitest'
 
 import {claimNext} from '../../../src/spool/claim.js'
 import {readDeadReason} from '../../../src/spool/dead-letter.js'
-import {queueStats} from '../../../src/spool/inspect.js'
+import {quarantinedCount, queueStats} from '../../../src/spool/inspect.js'
 import {QueueDirs} from '../../../src/spool/layout.js'
-import {bucketsOf, newMessageId, timeHex} from '../../../src/spool/message-id.js'
+import {bucketsOf, newMessageId, timeHex} from '../../../src/message-id.js'
 import {parseName} from '../../../src/spool/message-name.js'
 import {pushMessages} from '../../../src/spool/push.js'
-import {tempSpool} from '../../support/helpers.js'
+import {filesUnder, tempSpool} from '../../support/helpers.js'
 
 const opts = {leaseMs: 60_000, maxAttempts: 3}
 const push = async (q: QueueDirs, ...bodies: string[]) => pushMessages(q, bodies.map((b) => ({body: Buffer.from(b)})))
@@ -38,8 +38,9 @@ describe('claimNext', () => {
     expect(c.id).toBe(ids[0])
     expect(c.attempt).toBe(1)
     expect(c.leaseUntil).toBe(now + 60_000)
-    expect(readdirSync(q.cur)).toEqual([c.receipt])
-    expect(parseName(c.receipt)).toMatchObject({attempt: 1, id: ids[0], leaseUntil: now + 60_000})
+    expect(filesUnder(q.cur)).toEqual([c.receipt])
+    expect(c.path).toBe(join(q.cur, ...bucketsOf(timeHex(now + 60_000)), c.receipt)) // the lease deadline's buckets
+    expect(parseName(c.receipt)).toMatchObject({attempt: 1, id: ids[0], leaseUntil: now + 60_000, token: expect.stringMatching(/^[0-9a-f]{8}$/)})
     expect(readFileSync(c.path, 'utf8')).toBe('a')
     expect(claimNext(q, opts)!.id).toBe(ids[1])
     expect(claimNext(q, opts)!.id).toBe(ids[2])
@@ -78,7 +79,7 @@ describe('claimNext', () => {
 
   it('dead-letters a message whose expiry has passed instead of delivering it', async () => {
     const q = new QueueDirs(tempSpool(), 'ttl')
-    const [p] = await pushMessages(q, [{body: Buffer.from('stale'), header: {expiresAt: Date.now() - 1}}])
+    const [p] = await pushMessages(q, [{body: Buffer.from('stale'), expiresAt: Date.now() - 1}])
     expect(claimNext(q, opts)).toBeNull()
     expect(readDeadReason(q, p.id)).toMatchObject({reason: 'expired'})
   })
@@ -93,7 +94,7 @@ describe('claimNext', () => {
     const c = claimNext(q, opts)
     expect(c?.id).toBe(p.id)
     expect(claimNext(q, opts)).toBeNull()
-    expect(queueStats(q).bad).toBe(3)
+    expect(quarantinedCount(q)).toBe(3)
     expect(readdirSync(q.bad).filter((n) => n.endsWith('.reason'))).toHaveLength(3)
   })
 
@@ -104,7 +105,8 @@ describe('claimNext', () => {
     mkdirSync(join(q.new, '0', b7, b10), {recursive: true})
     writeFileSync(join(q.new, '0', b7, b10, `${id},h`), 'not json\nbody')
     expect(claimNext(q, opts)).toBeNull()
-    expect(queueStats(q)).toMatchObject({bad: 1, inflight: 0, ready: 0})
+    expect(queueStats(q)).toMatchObject({inflight: 0, ready: 0})
+    expect(quarantinedCount(q)).toBe(1)
   })
 
   it('accepts a bare-id file written by a foreign producer', async () => {

@@ -2,7 +2,7 @@ import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {bucketsOf, timeHex} from '../../../src/spool/message-id.js'
+import {bucketsOf, timeHex} from '../../../src/message-id.js'
 import {QueueDirs} from '../../../src/spool/layout.js'
 import {queueStats} from '../../../src/spool/inspect.js'
 import {pushMessages} from '../../../src/spool/push.js'
@@ -14,15 +14,14 @@ describe('pushMessages', () => {
     const [p] = await pushMessages(q, [{body: Buffer.from('hello')}])
     const [b7, b10] = bucketsOf(p.id)
     const path = join(q.new, '0', b7, b10, p.id)
-    expect(p.name).toBe(p.id)
-    expect(readFileSync(path, 'utf8')).toBe('hello')
+    expect(readFileSync(path, 'utf8')).toBe('hello') // a bare id: nothing but defaults
     expect(readdirSync(q.tmp)).toEqual([])
   })
 
   it('creates every state directory of a new queue', async () => {
     const q = new QueueDirs(tempSpool(), 'fresh')
     await pushMessages(q, [{body: Buffer.from('x')}])
-    for (const d of [q.tmp, q.new, q.delay, q.cur, q.done, q.dead, q.bad]) expect(existsSync(d)).toBe(true)
+    for (const d of [q.tmp, q.new, q.delay, q.cur, q.done, q.dead, q.bad, q.keys]) expect(existsSync(d)).toBe(true)
   })
 
   it('keeps binary bodies byte for byte', async () => {
@@ -30,7 +29,7 @@ describe('pushMessages', () => {
     const body = Buffer.from(Array.from({length: 256}, (_, i) => i))
     const [p] = await pushMessages(q, [{body}])
     const [b7, b10] = bucketsOf(p.id)
-    expect(readFileSync(join(q.new, '0', b7, b10, p.name)).equals(body)).toBe(true)
+    expect(readFileSync(join(q.new, '0', b7, b10, p.id)).equals(body)).toBe(true)
   })
 
   it('returns a batch in input order with ids that sort the same way', async () => {
@@ -43,16 +42,15 @@ describe('pushMessages', () => {
   it('files priority, delay and header fields in the name', async () => {
     const q = new QueueDirs(tempSpool(), 'fields')
     const now = Date.now()
-    const [p] = await pushMessages(q, [{body: Buffer.from('b'), header: {key: 'k1'}, notBefore: now + 60_000, priority: 4}], {now: now})
-    expect(p.state).toBe('delay')
-    expect(p.name).toBe(`${p.id},p4,n${now + 60_000},h`)
+    const [p] = await pushMessages(q, [{body: Buffer.from('b'), key: 'k1', notBefore: now + 60_000, priority: 4}], {now: now})
+    expect(p.state).toBe('delayed')
     const [b7, b10] = bucketsOf(timeHex(now + 60_000))
-    expect(readFileSync(join(q.delay, b7, b10, p.name), 'utf8')).toBe('{"key":"k1"}\nb')
+    expect(readFileSync(join(q.delay, b7, b10, `${p.id},p4,n${now + 60_000},h`), 'utf8')).toBe('{"key":"k1"}\nb')
   })
 
   it('refuses a header of 64 KiB or more before anything is created', async () => {
     const q = new QueueDirs(tempSpool(), 'atomic')
-    const huge = {body: Buffer.from('x'), header: {key: 'k'.repeat(70 * 1024)}}
+    const huge = {body: Buffer.from('x'), key: 'k'.repeat(70 * 1024)}
     await expect(pushMessages(q, [{body: Buffer.from('ok')}, huge])).rejects.toThrow(/64 KiB/)
     expect(existsSync(q.root)).toBe(false)
   })
@@ -78,7 +76,7 @@ describe('pushMessages in bulk', () => {
     expect(readdirSync(q.tmp)).toEqual([])
     for (const p of pushed) {
       const [b7, b10] = bucketsOf(p.id)
-      expect(existsSync(join(q.new, '0', b7, b10, p.name))).toBe(true)
+      expect(existsSync(join(q.new, "0", b7, b10, p.id))).toBe(true)
     }
   })
 })

@@ -1,4 +1,3 @@
-import {readdirSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import {claimNext} from '../../../src/spool/claim.js'
@@ -7,7 +6,7 @@ import {QueueDirs} from '../../../src/spool/layout.js'
 import {nextDue, promoteDue} from '../../../src/spool/promote.js'
 import {pushMessages} from '../../../src/spool/push.js'
 import {nextLeaseExpiry, reclaimExpired} from '../../../src/spool/reclaim.js'
-import {tempSpool} from '../../support/helpers.js'
+import {filesUnder, tempSpool} from '../../support/helpers.js'
 
 describe('reclaimExpired', () => {
   it('returns expired claims to new/ and leaves live ones', async () => {
@@ -19,7 +18,7 @@ describe('reclaimExpired', () => {
     expect(nextLeaseExpiry(q)).toBe(short.leaseUntil)
     expect(reclaimExpired(q, now + 999)).toBe(0)
     expect(reclaimExpired(q, now + 1000)).toBe(1)
-    expect(readdirSync(q.cur)).toEqual([long.receipt])
+    expect(filesUnder(q.cur)).toEqual([long.receipt])
     expect(queueStats(q)).toMatchObject({inflight: 1, ready: 1})
   })
 })

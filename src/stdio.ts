@@ -2,8 +2,8 @@ import {createWriteStream} from 'node:fs'
 import {type Readable, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {ioError, MqError} from '../errors.js'
-import {EXIT} from '../exit-codes.js'
+import {ioError, MqError} from './errors.js'
+import {EXIT} from './exit-codes.js'
 
 /**
  * Writing data for the reader of stdout, and noticing when that reader has gone (a closed pipe:

@@ -1,0 +1,506 @@
+import {randomBytes} from 'node:crypto'
+import {Readable} from 'node:stream'
+
+import {
+  ALL_CAPABILITIES,
+  type Backend,
+  type Capabilities,
+  type ClaimRequest,
+  type DeadReason,
+  type Delivery,
+  type Failure,
+  type GcOptions,
+  type MessageInfo,
+  type MessageState,
+  type PeekRequest,
+  type PurgeState,
+  type Pushed,
+  type PushInput,
+  type PushOptions,
+  type QueueConfig,
+  type QueueConfigPatch,
+  type QueueStats,
+  type Released,
+  type ReleaseOptions,
+} from '../../backend.js'
+import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, UsageError} from '../../errors.js'
+import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, priorityRank} from '../../policy.js'
+import {validateQueueName} from '../../queue-name.js'
+import {newMessageId} from '../../message-id.js'
+
+/**
+ * The reference engine: every queue in this process's memory, nothing on disk. It is small
+ * and plainly correct (linear scans, no cleverness), so that it can serve as the executable
+ * form of the contract in src/backend.ts: the behaviour suite runs against it as against every
+ * engine. It also serves library users' own tests, and programs that want an in-process queue
+ * between their own tasks.
+ *
+ * `memory:NAME` names a store shared by every instance opened with that name in this process
+ * (`memory:` alone: a fresh private store). Nothing survives the process, and no other process
+ * sees it: `shared` is false, so the command line refuses it (each command is a new process).
+ */
+
+interface Msg {
+  id: string
+  body: Buffer
+  priority: number
+  attempt: number
+  state: MessageState
+  enqueuedAt: number
+  notBefore?: number
+  leaseUntil?: number
+  token?: string
+  key?: string
+  headers?: Record<string, string>
+  expiresAt?: number
+  topic?: string
+  reason?: DeadReason
+  /** When it was acked (done) or dead-lettered. */
+  endedAt?: number
+}
+
+interface Queue {
+  messages: Map<string, Msg>
+  config: {maxDepth?: number; maxAttempts?: number; leaseMs?: number}
+  paused: boolean
+}
+
+class Store {
+  readonly queues = new Map<string, Queue>()
+  readonly topics = new Map<string, Set<string>>()
+  /** scope ("queue:NAME" or "topic:NAME") + key -> holder */
+  readonly keys = new Map<string, {expiresAt: number; id: string}>()
+  /** Waiting claims, woken by every push, release, resume. */
+  readonly waiters = new Set<() => void>()
+
+  queue(name: string, create: boolean): Queue | undefined {
+    let q = this.queues.get(name)
+    if (!q && create) {
+      q = {config: {}, messages: new Map(), paused: false}
+      this.queues.set(name, q)
+    }
+    return q
+  }
+
+  wake(): void {
+    for (const w of [...this.waiters]) w()
+  }
+}
+
+const stores = new Map<string, Store>()
+
+/** The store for `memory:NAME` (created on first use; `memory:` alone is private). */
+function storeFor(name: string): Store {
+  if (name === '') return new Store()
+  let s = stores.get(name)
+  if (!s) {
+    s = new Store()
+    stores.set(name, s)
+  }
+  return s
+}
+
+export const MEMORY_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES, shared: false}
+
+export class MemoryBackend implements Backend {
+  readonly kind = 'memory'
+  readonly capabilities = MEMORY_CAPABILITIES
+  private readonly store: Store
+
+  constructor(name = '') {
+    this.store = storeFor(name)
+  }
+
+  private config(q: Queue): QueueConfig {
+    return {leaseMs: q.config.leaseMs ?? DEFAULT_LEASE_MS, maxAttempts: q.config.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, ...(q.config.maxDepth === undefined ? {} : {maxDepth: q.config.maxDepth})}
+  }
+
+  private existing(name: string): Queue {
+    const q = this.store.queue(validateQueueName(name), false)
+    if (!q) throw new NoSuchQueueError(name)
+    return q
+  }
+
+  async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
+    validateQueueName(queue)
+    const until = Date.now() + (opts.waitMs ?? 0)
+    const bodies: Buffer[] = []
+    for (const m of messages) bodies.push(await collect(m))
+    for (;;) {
+      try {
+        return this.pushNow(queue, messages, bodies, opts)
+      } catch (error) {
+        if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
+        await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, until - Date.now()))))
+      }
+    }
+  }
+
+  private pushNow(name: string, inputs: PushInput[], bodies: Buffer[], opts: PushOptions): Pushed[] {
+    const subs = this.store.topics.get(name)
+    if (subs && subs.size === 0) throw new NoSubscribersError(name)
+    const targets = subs ? [...subs].sort() : [name]
+    const now = Date.now()
+    const key = inputs[0]?.key
+    if (key !== undefined && inputs.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
+    for (const t of targets) {
+      const q = this.store.queue(t, false)
+      const max = q?.config.maxDepth
+      if (q && max !== undefined) {
+        const depth = [...q.messages.values()].filter((m) => m.state === 'ready' || m.state === 'delayed' || m.state === 'inflight').length
+        if (depth + inputs.length > max) throw new QueueFullError(t, depth, max)
+      }
+    }
+    if (key !== undefined) {
+      const scope = `${subs ? 'topic' : 'queue'}:${name}\u0000${key}`
+      const held = this.store.keys.get(scope)
+      if (held && held.expiresAt > now) return [{duplicate: true, id: held.id, state: 'ready'}]
+    }
+    const pushed: Pushed[] = []
+    for (const [i, input] of inputs.entries()) {
+      const id = newMessageId(now)
+      const delayed = input.notBefore !== undefined && input.notBefore > now
+      for (const t of targets) {
+        const q = this.store.queue(t, true)!
+        q.messages.set(id, {
+          attempt: 0,
+          body: bodies[i],
+          enqueuedAt: now,
+          id,
+          priority: input.priority ?? 0,
+          state: delayed ? 'delayed' : 'ready',
+          ...(delayed ? {notBefore: input.notBefore} : {}),
+          ...(input.key === undefined ? {} : {key: input.key}),
+          ...(input.headers === undefined ? {} : {headers: input.headers}),
+          ...(input.expiresAt === undefined ? {} : {expiresAt: input.expiresAt}),
+          ...(subs ? {topic: name} : {}),
+        })
+      }
+      if (key !== undefined) this.store.keys.set(`${subs ? 'topic' : 'queue'}:${name}\u0000${key}`, {expiresAt: now + (opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS), id})
+      pushed.push({id, state: delayed ? 'delayed' : 'ready'})
+    }
+    this.store.wake()
+    return pushed
+  }
+
+  /** Expired leases back to ready, due delays to ready. */
+  private sweep(q: Queue, now: number): void {
+    for (const m of q.messages.values()) {
+      if (m.state === 'inflight' && m.leaseUntil! <= now) {
+        m.state = 'ready'
+        delete m.leaseUntil
+        delete m.token
+      } else if (m.state === 'delayed' && m.notBefore! <= now) {
+        m.state = 'ready'
+        delete m.notBefore
+      }
+    }
+  }
+
+  private claimNow(name: string, req: ClaimRequest): Delivery | null {
+    const q = this.store.queue(name, false)
+    if (!q) return null
+    const now = Date.now()
+    this.sweep(q, now)
+    const config = this.config(q)
+    for (;;) {
+      const ready = [...q.messages.values()].filter((m) => m.state === 'ready')
+      if (ready.length === 0) return null
+      // Highest rank first (priority with aging: the age of each priority's oldest message), then oldest id.
+      const oldest = new Map<number, number>()
+      for (const m of ready) oldest.set(m.priority, Math.min(oldest.get(m.priority) ?? Number.POSITIVE_INFINITY, m.enqueuedAt))
+      const rank = (m: Msg) => priorityRank(m.priority, oldest.get(m.priority)!, now)
+      ready.sort((a, b) => rank(b) - rank(a) || (a.id < b.id ? -1 : 1))
+      const m = ready[0]
+      if (isExhausted(m.attempt, config.maxAttempts)) {
+        this.kill(m, {at: now, attempts: m.attempt, lastError: 'its last delivery was not acked', reason: 'max_attempts'})
+        continue
+      }
+      if (m.expiresAt !== undefined && m.expiresAt <= now) {
+        this.kill(m, {at: now, attempts: m.attempt, lastError: 'expired before delivery', reason: 'expired'})
+        continue
+      }
+      m.attempt++
+      m.state = 'inflight'
+      m.token = randomBytes(4).toString('hex')
+      m.leaseUntil = now + (req.leaseMs ?? config.leaseMs)
+      return delivery(name, m)
+    }
+  }
+
+  private kill(m: Msg, reason: DeadReason): void {
+    m.state = 'dead'
+    m.reason = reason
+    m.endedAt = reason.at
+    delete m.leaseUntil
+    delete m.token
+  }
+
+  async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
+    validateQueueName(queue)
+    const waitMs = req.waitMs ?? 0
+    if (this.store.queue(queue, false)?.paused && waitMs <= 0) throw new QueuePausedError(queue)
+    const until = Date.now() + waitMs
+    for (;;) {
+      const q = this.store.queue(queue, false)
+      const d = q?.paused ? null : this.claimNow(queue, req)
+      if (d || Date.now() >= until || req.signal?.aborted) return d
+      // Wait for a push, a release, a resume, the next due time, or the end of the wait.
+      const next = Math.min(until, ...[...(q?.messages.values() ?? [])].map((m) => m.notBefore ?? m.leaseUntil ?? Number.POSITIVE_INFINITY))
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          this.store.waiters.delete(done)
+          req.signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        const timer = setTimeout(done, Math.max(1, next - Date.now() + 1))
+        this.store.waiters.add(done)
+        req.signal?.addEventListener('abort', done, {once: true})
+      })
+    }
+  }
+
+  /** The delivery a receipt names, if it is in flight now (same message, same token). */
+  private held(queue: string, receipt: string): Msg {
+    const [id, token] = receipt.split(':')
+    const m = this.store.queue(queue, false)?.messages.get(id)
+    if (token === undefined && !/^[0-9a-f]{16}-[0-9a-f]{16}$/.test(id)) throw new DataError(`${queue}: ${JSON.stringify(receipt)} is neither a receipt nor a message id`)
+    if (!m || m.state !== 'inflight' || (token !== undefined && m.token !== token)) {
+      const detail = m && m.state === 'inflight' ? `lease lost: the message was claimed again (attempt ${m.attempt})` : 'not in flight (already acked, released, dead-lettered, or never claimed)'
+      throw new NotInFlightError(queue, id, detail)
+    }
+    return m
+  }
+
+  async ack(queue: string, receipt: string) {
+    const m = this.held(queue, receipt)
+    m.state = 'done'
+    m.endedAt = Date.now()
+    delete m.leaseUntil
+    delete m.token
+    return m.id
+  }
+
+  async release(queue: string, receipt: string, opts: ReleaseOptions = {}): Promise<Released> {
+    const m = this.held(queue, receipt)
+    const now = Date.now()
+    const q = this.existing(queue)
+    delete m.leaseUntil
+    delete m.token
+    if (opts.uncount) m.attempt = Math.max(0, m.attempt - 1)
+    else if (isExhausted(m.attempt, this.config(q).maxAttempts)) {
+      this.kill(m, {...opts.failure, at: now, attempts: m.attempt, reason: 'max_attempts'})
+      return {id: m.id, state: 'dead'}
+    }
+    const delayMs = opts.delayMs ?? 0
+    if (delayMs > 0) {
+      m.state = 'delayed'
+      m.notBefore = now + delayMs
+      this.store.wake()
+      return {id: m.id, notBefore: m.notBefore, state: 'delayed'}
+    }
+    m.state = 'ready'
+    this.store.wake()
+    return {id: m.id, state: 'ready'}
+  }
+
+  async renew(queue: string, receipt: string, leaseMs?: number) {
+    const m = this.held(queue, receipt)
+    m.leaseUntil = Date.now() + (leaseMs ?? this.config(this.existing(queue)).leaseMs)
+    return m.leaseUntil
+  }
+
+  async deadLetter(queue: string, receipt: string, failure: Failure = {}) {
+    const m = this.held(queue, receipt)
+    this.kill(m, {...failure, at: Date.now(), attempts: m.attempt, reason: 'rejected'})
+  }
+
+  async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
+    const q = this.existing(queue)
+    const now = Date.now()
+    this.sweep(q, now)
+    const list = [...q.messages.values()].filter((m) => m.state === req.state)
+    const order: Record<MessageState, (a: Msg, b: Msg) => number> = {
+      dead: (a, b) => (a.id < b.id ? -1 : 1),
+      delayed: (a, b) => a.notBefore! - b.notBefore! || (a.id < b.id ? -1 : 1),
+      done: (a, b) => (a.id < b.id ? -1 : 1),
+      inflight: (a, b) => a.leaseUntil! - b.leaseUntil!,
+      ready: (a, b) => b.priority - a.priority || (a.id < b.id ? -1 : 1),
+    }
+    return list
+      .sort(order[req.state])
+      .slice(0, req.limit)
+      .map((m) => ({
+        attempt: m.attempt,
+        enqueuedAt: m.enqueuedAt,
+        id: m.id,
+        priority: m.priority,
+        size: m.body.length,
+        state: m.state,
+        ...(req.bodies ? {body: m.body} : {}),
+        ...(m.notBefore === undefined ? {} : {notBefore: m.notBefore}),
+        ...(m.leaseUntil === undefined ? {} : {leaseUntil: m.leaseUntil}),
+        ...(m.key === undefined ? {} : {key: m.key}),
+        ...(m.headers === undefined ? {} : {headers: m.headers}),
+        ...(m.expiresAt === undefined ? {} : {expiresAt: m.expiresAt}),
+        ...(m.topic === undefined ? {} : {topic: m.topic}),
+        ...(m.reason === undefined ? {} : {reason: m.reason}),
+      }))
+  }
+
+  async stats(queue?: string): Promise<QueueStats[]> {
+    const names = queue === undefined ? [...this.store.queues.keys()].sort() : [queue]
+    const now = Date.now()
+    return names.map((name) => {
+      const q = this.existing(name)
+      this.sweep(q, now)
+      const count = (s: MessageState) => [...q.messages.values()].filter((m) => m.state === s).length
+      const ready = [...q.messages.values()].filter((m) => m.state === 'ready')
+      const oldest = ready.length ? Math.min(...ready.map((m) => m.enqueuedAt)) : undefined
+      return {
+        dead: count('dead'),
+        delayed: count('delayed'),
+        done: count('done'),
+        inflight: count('inflight'),
+        oldestReadyAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
+        paused: q.paused,
+        queue: name,
+        ready: ready.length,
+      }
+    })
+  }
+
+  async exists(queue: string) {
+    return this.store.queues.has(validateQueueName(queue))
+  }
+
+  async getConfig(queue: string) {
+    return this.config(this.existing(queue))
+  }
+
+  async setConfig(queue: string, patch: QueueConfigPatch) {
+    const q = this.store.queue(validateQueueName(queue), true)!
+    for (const [k, v] of Object.entries(patch) as Array<[keyof QueueConfig, null | number | undefined]>) {
+      if (v === null) delete q.config[k]
+      else if (v !== undefined) q.config[k] = v
+    }
+    return this.config(q)
+  }
+
+  async pause(queue: string) {
+    this.existing(queue).paused = true
+  }
+
+  async resume(queue: string) {
+    const q = this.existing(queue)
+    const was = q.paused
+    q.paused = false
+    this.store.wake()
+    return was
+  }
+
+  async purge(queue: string, states: PurgeState[]) {
+    const q = this.existing(queue)
+    const counts: Record<PurgeState, number> = {dead: 0, delayed: 0, done: 0, ready: 0}
+    this.sweep(q, Date.now())
+    for (const m of [...q.messages.values()]) {
+      if (m.state !== 'inflight' && states.includes(m.state)) {
+        q.messages.delete(m.id)
+        counts[m.state]++
+      }
+    }
+    return counts
+  }
+
+  async requeue(queue: string, ids?: string[]) {
+    const q = this.existing(queue)
+    const moved: string[] = []
+    for (const m of [...q.messages.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (m.state !== 'dead' || (ids && !ids.includes(m.id))) continue
+      m.state = 'ready'
+      m.attempt = 0
+      delete m.reason
+      moved.push(m.id)
+    }
+    this.store.wake()
+    return moved
+  }
+
+  async gc(queue: string, opts: GcOptions) {
+    const q = this.existing(queue)
+    const now = Date.now()
+    let done = 0
+    for (const m of [...q.messages.values()]) {
+      if (m.state === 'done' && now - m.endedAt! >= opts.doneOlderThanMs) {
+        q.messages.delete(m.id)
+        done++
+      }
+    }
+    let keys = 0
+    for (const [k, v] of this.store.keys) {
+      if (k.startsWith(`queue:${queue}\u0000`) && v.expiresAt <= now) {
+        this.store.keys.delete(k)
+        keys++
+      }
+    }
+    return {done, keys}
+  }
+
+  async subscribe(topic: string, queue: string) {
+    validateQueueName(topic)
+    this.store.queue(validateQueueName(queue), true)
+    let subs = this.store.topics.get(topic)
+    if (!subs) {
+      subs = new Set()
+      this.store.topics.set(topic, subs)
+    }
+    const was = subs.has(queue)
+    subs.add(queue)
+    return !was
+  }
+
+  async unsubscribe(topic: string, queue: string) {
+    if (!this.store.topics.get(topic)?.delete(queue)) throw new NotSubscribedError(topic, queue)
+  }
+
+  async subscribers(topic: string) {
+    const subs = this.store.topics.get(topic)
+    return subs && [...subs].sort()
+  }
+
+  async topics() {
+    return [...this.store.topics.keys()].sort()
+  }
+
+  async close() {}
+}
+
+function delivery(queue: string, m: Msg): Delivery {
+  return {
+    attempt: m.attempt,
+    body: m.body,
+    enqueuedAt: m.enqueuedAt,
+    id: m.id,
+    leaseUntil: m.leaseUntil!,
+    openBody: () => Readable.from([m.body]),
+    priority: m.priority,
+    queue,
+    receipt: `${m.id}:${m.token}`,
+    size: m.body.length,
+    ...(m.key === undefined ? {} : {key: m.key}),
+    ...(m.headers === undefined ? {} : {headers: m.headers}),
+    ...(m.expiresAt === undefined ? {} : {expiresAt: m.expiresAt}),
+    ...(m.topic === undefined ? {} : {topic: m.topic}),
+  }
+}
+
+/** A body in memory (a stream is read whole); an empty streamed body is refused unless allowed. */
+export async function collect(input: PushInput): Promise<Buffer> {
+  if (input.body instanceof Uint8Array) return Buffer.from(input.body)
+  const chunks: Buffer[] = []
+  for await (const c of input.body) chunks.push(Buffer.from(c))
+  const body = Buffer.concat(chunks)
+  if (body.length === 0 && !input.allowEmpty) throw new NoInputError('empty message body on stdin', 'pass --allow-empty to push an empty message')
+  return body
+}

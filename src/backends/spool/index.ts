@@ -1,0 +1,347 @@
+import {closeSync, createReadStream, readSync} from 'node:fs'
+import {Readable} from 'node:stream'
+
+import {
+  ALL_CAPABILITIES,
+  type Backend,
+  type ClaimRequest,
+  type Delivery,
+  type Diagnostics,
+  type Failure,
+  type GcOptions,
+  type GcResult,
+  type MessageState,
+  type PeekRequest,
+  type PurgeState,
+  type PushInput,
+  type PushOptions,
+  type QueueConfigPatch,
+  type ReleaseOptions,
+} from '../../backend.js'
+import {ioError, NoSuchQueueError, NotInFlightError, QueueFullError, QueuePausedError} from '../../errors.js'
+import {gcQueue, gcTopicDir, isPaused, pauseQueue, purgeQueue, requeueDead, resumeQueue} from '../../spool/admin.js'
+import {ackMessage} from '../../spool/ack.js'
+import {type Claim, claimNext} from '../../spool/claim.js'
+import {readQueueConfig, updateQueueConfig} from '../../spool/config.js'
+import {checkSpoolRoot, createQueue, queueExists} from '../../spool/create-queue.js'
+import {rejectDelivery} from '../../spool/dead-letter.js'
+import {ensureFormat} from '../../spool/format.js'
+import {openRegular} from '../../spool/fs.js'
+import {listQueueNames, peekMessages, quarantinedCount, queueStats} from '../../spool/inspect.js'
+import {QueueDirs} from '../../spool/layout.js'
+import {withQueueLock} from '../../spool/lock.js'
+import {pushMessages} from '../../spool/push.js'
+import {setQuarantineLogger} from '../../spool/quarantine.js'
+import {parseReceipt} from '../../spool/receipt.js'
+import {releaseMessage} from '../../spool/release.js'
+import {renewLease} from '../../spool/renew.js'
+import {pushToTopic, subscribe, subscribersOf, topicDir, topicNames, unsubscribe} from '../../spool/topics.js'
+import {Wakeup} from '../../spool/wait.js'
+
+export interface SpoolOptions {
+  /** Lines for people (a quarantined file...); default: nowhere. The CLI points it at stderr. */
+  onNotice?: (line: string) => void
+}
+
+/**
+ * The spool (a directory, man/mq-spool.5) as an engine: each method is one call into
+ * src/spool/, where the transitions and their contracts live. The work is synchronous; the
+ * methods are async only to fit the contract.
+ *
+ * Receipts are the claimed file's name at the claim; this object remembers where it renamed a
+ * delivery's file since (a renewal), so that settling it needs no search. Another process
+ * holding the same receipt finds the file by its token (src/spool/receipt.ts).
+ */
+export class SpoolBackend implements Backend {
+  readonly kind = 'spool'
+  readonly capabilities = ALL_CAPABILITIES
+  readonly diagnostics: Diagnostics
+  private rootChecked = false
+  /** receipt -> where this process last renamed the delivery's file (renewals). */
+  private readonly moved = new Map<string, string>()
+
+  constructor(
+    readonly root: string,
+    opts: SpoolOptions = {},
+  ) {
+    if (opts.onNotice) setQuarantineLogger(opts.onNotice)
+    this.diagnostics = {
+      quarantined: async (queue) => quarantinedCount(this.dirs(queue)),
+      sweepAbandoned: async (olderThanMs) => {
+        checkSpoolRoot(this.root)
+        let n = 0
+        for (const topic of topicNames(this.root)) n += gcTopicDir(topicDir(this.root, topic), {doneOlderThanMs: 0, tmpOlderThanMs: olderThanMs}).tmp
+        return n
+      },
+    }
+  }
+
+  /**
+   * The queue's directories. The first use checks that the spool, when it exists, is a
+   * directory (78 otherwise, and nothing is created in or beside it).
+   */
+  dirs(queue: string): QueueDirs {
+    if (!this.rootChecked) {
+      checkSpoolRoot(this.root)
+      this.rootChecked = true
+    }
+    return new QueueDirs(this.root, queue)
+  }
+
+  /**
+   * The queue's directories, for a change: the first change this process makes to the spool
+   * upgrades it to the current format first (src/spool/format.ts). Reading never writes.
+   */
+  private writable(queue: string): QueueDirs {
+    const q = this.dirs(queue)
+    ensureFormat(this.root)
+    return q
+  }
+
+  /** A queue that inspection or administration may look at: it must exist. */
+  private existing(queue: string): QueueDirs {
+    const q = this.dirs(queue)
+    if (!queueExists(q)) throw new NoSuchQueueError(queue)
+    return q
+  }
+
+  /**
+   * A name with subscribers is a topic (fan-out); anything else is a queue. A full queue fails
+   * at once, or with waitMs polls for room every 200 ms until then.
+   */
+  async push(queue: string, messages: PushInput[], opts: PushOptions = {}) {
+    this.writable(queue)
+    const until = Date.now() + (opts.waitMs ?? 0)
+    for (;;) {
+      try {
+        const subs = subscribersOf(this.root, queue)
+        return await (subs === undefined ? pushMessages(this.dirs(queue), messages, opts) : pushToTopic(this.root, queue, subs, messages, opts))
+      } catch (error) {
+        if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
+        await new Promise((r) => setTimeout(r, Math.min(200, Math.max(1, until - Date.now()))))
+      }
+    }
+  }
+
+  /**
+   * Claims the next message. A paused queue yields nothing: without a wait that is
+   * QueuePausedError (pop exits 69); with one, the wait goes on until resume or the deadline.
+   */
+  async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
+    const q = this.writable(queue)
+    const exists = queueExists(q)
+    const waitMs = req.waitMs ?? 0
+    const paused = exists && isPaused(q)
+    if (paused && waitMs <= 0) throw new QueuePausedError(queue)
+    const opts = () => {
+      const config = readQueueConfig(q)
+      return {leaseMs: req.leaseMs ?? config.leaseMs, maxAttempts: config.maxAttempts}
+    }
+    const first = exists && !paused ? claimNext(q, opts()) : null
+    if (first || waitMs <= 0) return first && new SpoolDelivery(queue, first, this.moved)
+    const until = Date.now() + waitMs
+    for (;;) {
+      const wakeup = new Wakeup(q)
+      try {
+        // Claim again after arming the watches: a push between the first try and the watches
+        // would otherwise wait for the slow poll. (The watches include the queue directory,
+        // so a resume wakes us too.)
+        const claim = isPaused(q) ? null : claimNext(q, opts())
+        if (claim) return new SpoolDelivery(queue, claim, this.moved)
+        if (Date.now() >= until || req.signal?.aborted) return null
+        await wakeup.wait(until, req.signal)
+      } finally {
+        wakeup.close()
+      }
+    }
+  }
+
+  async ack(queue: string, receipt: string) {
+    return this.settle(receipt, () => ackMessage(this.writable(queue), receipt, {known: this.moved.get(receipt)}))
+  }
+
+  async release(queue: string, receipt: string, opts: ReleaseOptions = {}) {
+    const q = this.writable(queue)
+    const {maxAttempts} = readQueueConfig(q)
+    return this.settle(receipt, () => releaseMessage(q, receipt, {...opts, known: this.moved.get(receipt), maxAttempts}))
+  }
+
+  async renew(queue: string, receipt: string, leaseMs?: number) {
+    const q = this.writable(queue)
+    const r = this.settle(receipt, () => renewLease(q, receipt, leaseMs ?? readQueueConfig(q).leaseMs, this.moved.get(receipt)), false)
+    this.moved.set(receipt, r.path)
+    return r.leaseUntil
+  }
+
+  async deadLetter(queue: string, receipt: string, failure: Failure = {}) {
+    this.settle(receipt, () => rejectDelivery(this.writable(queue), receipt, failure, this.moved.get(receipt)))
+  }
+
+  /** Runs a settlement; the delivery is over afterwards (or found not in flight): forget where its file was. */
+  private settle<T>(receipt: string, fn: () => T, ends = true): T {
+    try {
+      const r = fn()
+      if (ends) this.moved.delete(receipt)
+      return r
+    } catch (error) {
+      if (error instanceof NotInFlightError) this.moved.delete(receipt)
+      throw error
+    }
+  }
+
+  async peek(queue: string, req: PeekRequest) {
+    return peekMessages(this.existing(queue), req.state as MessageState, req.limit, Boolean(req.bodies))
+  }
+
+  async stats(queue?: string) {
+    if (queue !== undefined) return [queueStats(this.existing(queue))]
+    checkSpoolRoot(this.root)
+    return listQueueNames(this.root).map((name) => queueStats(this.dirs(name)))
+  }
+
+  async exists(queue: string) {
+    return queueExists(this.dirs(queue))
+  }
+
+  async close() {}
+
+  // ---- administration ----
+
+  async getConfig(queue: string) {
+    return readQueueConfig(this.existing(queue))
+  }
+
+  async setConfig(queue: string, patch: QueueConfigPatch) {
+    const q = this.dirs(queue)
+    createQueue(q)
+    return updateQueueConfig(q, patch)
+  }
+
+  async pause(queue: string) {
+    const q = this.existing(queue)
+    createQueue(q)
+    pauseQueue(q)
+  }
+
+  async resume(queue: string) {
+    return resumeQueue(this.existing(queue))
+  }
+
+  async purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void) {
+    const q = this.existing(queue)
+    return withQueueLock(q, 'maintenance', () => purgeQueue(q, states, onProgress))
+  }
+
+  async requeue(queue: string, ids?: string[]) {
+    const q = this.existing(queue)
+    return withQueueLock(q, 'maintenance', () => requeueDead(q, ids))
+  }
+
+  async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<GcResult & {tmp: number}> {
+    const q = this.existing(queue)
+    return withQueueLock(q, 'maintenance', () => gcQueue(q, opts, onProgress))
+  }
+
+  async subscribe(topic: string, queue: string) {
+    return subscribe(this.root, topic, queue)
+  }
+
+  async unsubscribe(topic: string, queue: string) {
+    unsubscribe(this.root, topic, queue)
+  }
+
+  async subscribers(topic: string) {
+    checkSpoolRoot(this.root)
+    return subscribersOf(this.root, topic)
+  }
+
+  async topics() {
+    checkSpoolRoot(this.root)
+    return topicNames(this.root)
+  }
+}
+
+/**
+ * A delivery whose body stays in its file until asked for: small bodies came with the claim's
+ * first read; larger ones are read, streamed, or handed over as a file descriptor from the
+ * claimed file (opened without following links, as everything in the spool), wherever a
+ * renewal has moved it since.
+ */
+class SpoolDelivery implements Delivery {
+  readonly attempt: number
+  readonly enqueuedAt: number
+  readonly id: string
+  readonly leaseUntil: number
+  readonly priority: number
+  readonly receipt: string
+  readonly size: number
+  readonly key?: string
+  readonly headers?: Record<string, string>
+  readonly expiresAt?: number
+  readonly topic?: string
+  private loaded?: Buffer
+
+  constructor(
+    readonly queue: string,
+    private readonly claim: Claim,
+    private readonly moved: Map<string, string>,
+  ) {
+    this.attempt = claim.attempt
+    this.enqueuedAt = claim.enqueuedAt
+    this.id = claim.id
+    this.leaseUntil = claim.leaseUntil
+    this.priority = claim.priority
+    this.receipt = claim.receipt
+    this.size = claim.bodySize
+    this.loaded = claim.body
+    const h = claim.header
+    if (h.key !== undefined) this.key = h.key
+    if (h.headers !== undefined) this.headers = h.headers
+    if (h.expiresAt !== undefined) this.expiresAt = h.expiresAt
+    if (h.topic !== undefined) this.topic = h.topic
+  }
+
+  get body(): Buffer {
+    if (!this.loaded) {
+      const fd = this.bodyFd()
+      try {
+        const buf = Buffer.allocUnsafe(this.size)
+        let off = 0
+        while (off < this.size) {
+          const n = readSync(fd, buf, off, this.size - off, null)
+          if (n === 0) break
+          off += n
+        }
+        this.loaded = buf.subarray(0, off)
+      } finally {
+        closeSync(fd)
+      }
+    }
+    return this.loaded
+  }
+
+  openBody(): Readable {
+    if (this.loaded) return Readable.from([this.loaded])
+    return createReadStream('', {autoClose: true, fd: this.bodyFd(), highWaterMark: 64 * 1024})
+  }
+
+  bodyFd(): number {
+    const path = this.moved.get(this.receipt) ?? this.claim.path
+    const {fd} = openRegular(path)
+    try {
+      // Move the file position past the header, so that a reader of the fd sees the body only.
+      const skip = Buffer.allocUnsafe(Math.max(1, this.claim.bodyOffset))
+      for (let left = this.claim.bodyOffset; left > 0; ) {
+        const n = readSync(fd, skip, 0, left, null)
+        if (n === 0) break
+        left -= n
+      }
+    } catch (error) {
+      closeSync(fd)
+      throw ioError('read', path, error)
+    }
+    return fd
+  }
+}
+
+export {parseReceipt}
