@@ -14,7 +14,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = join(ROOT, 'bin', 'run.js')
+const BIN = join(ROOT, 'bin', 'run.cjs')
 const quick = process.argv.includes('--quick')
 const {SpoolBackend} = await import(join(ROOT, 'dist', 'backends', 'spool', 'index.js'))
 const {bucketsOf, timeHex} = await import(join(ROOT, 'dist', 'message-id.js'))
@@ -49,7 +49,7 @@ function timed(cmd, args, opts = {}) {
   return {ms, out: r.stdout}
 }
 
-/** Peak RSS (KiB) of `node bin/run.js ARGS`, read by a preloaded hook at exit (no external tool). */
+/** Peak RSS (KiB) of `node bin/run.cjs ARGS`, read by a preloaded hook at exit (no external tool). */
 function peakRss(args, spool) {
   const hook = join(work, 'rss-hook.cjs')
   writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(process.env.MQ_BENCH_RSS, String(process.resourceUsage().maxRSS)))`)

@@ -1,4 +1,4 @@
-import {randomBytes} from 'node:crypto'
+import {randomBytesFast} from './lazy.js'
 
 /**
  * Message ids (specified in man/mq-spool.5, "MESSAGE IDS"):
@@ -16,7 +16,7 @@ import {randomBytes} from 'node:crypto'
 export const ID_PATTERN = /^[0-9a-f]{16}-[0-9a-f]{16}$/
 export const ID_LENGTH = 33
 
-const NODE = randomBytes(8).toString('hex')
+let NODE: string | undefined
 let lastMs = 0
 let seq = 0
 
@@ -29,6 +29,7 @@ export function newMessageId(now: number = Date.now()): string {
     lastMs += 1
     seq = 0
   }
+  NODE ??= randomBytesFast(8).toString('hex') // drawn once per process, on its first id
   return `${timeHex(lastMs)}${seq.toString(16).padStart(4, '0')}-${NODE}`
 }
 

@@ -1,9 +1,9 @@
 import {createWriteStream} from 'node:fs'
 import {type Readable, type Writable} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
 
 import {ioError, MqError} from './errors.js'
 import {EXIT} from './exit-codes.js'
+import {lazy} from './lazy.js'
 
 /**
  * Writing data for the reader of stdout, and noticing when that reader has gone (a closed pipe:
@@ -44,7 +44,7 @@ export function writeStdout(data: string | Uint8Array): Promise<void> {
 export async function pipeToStdout(src: Readable): Promise<void> {
   guardStdio()
   try {
-    await pipeline(src, process.stdout as Writable, {end: false})
+    await lazy.streamPromises().pipeline(src, process.stdout as Writable, {end: false})
   } catch (error) {
     throw closedPipe(error) ? new OutputClosedError('stdout') : ioError('write', 'stdout', error)
   }
@@ -53,7 +53,7 @@ export async function pipeToStdout(src: Readable): Promise<void> {
 /** Streams `src` into FILE (created or truncated); errors name the file. */
 export async function pipeToFile(src: Readable, file: string): Promise<void> {
   try {
-    await pipeline(src, createWriteStream(file))
+    await lazy.streamPromises().pipeline(src, createWriteStream(file))
   } catch (error) {
     throw ioError('write', file, error)
   }

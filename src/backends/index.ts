@@ -1,8 +1,6 @@
 import {type Backend} from '../backend.js'
 import {ConfigError} from '../errors.js'
 import {resolveSpoolRoot} from '../spool/layout.js'
-import {MemoryBackend} from './memory/index.js'
-import {SpoolBackend} from './spool/index.js'
 
 export interface OpenOptions {
   /** A spool directory (when no URL is given). */
@@ -21,7 +19,11 @@ export interface OpenOptions {
  * ~/.local/state/mq.
  */
 export async function openBackend(url: string | undefined, opts: OpenOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
-  if (url === undefined) return new SpoolBackend(resolveSpoolRoot(opts.spool, env), {onNotice: opts.onNotice})
+  // Engines are imported when a URL names them, so a command pays only for its own.
+  if (url === undefined) {
+    const {SpoolBackend} = await import('./spool/index.js')
+    return new SpoolBackend(resolveSpoolRoot(opts.spool, env), {onNotice: opts.onNotice})
+  }
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -30,9 +32,11 @@ export async function openBackend(url: string | undefined, opts: OpenOptions = {
   }
   switch (parsed.protocol) {
     case 'file:': {
+      const {SpoolBackend} = await import('./spool/index.js')
       return new SpoolBackend(spoolPath(url, parsed), {onNotice: opts.onNotice})
     }
     case 'memory:': {
+      const {MemoryBackend} = await import('./memory/index.js')
       return new MemoryBackend(decodeURIComponent(parsed.pathname))
     }
     default: {

@@ -12,7 +12,7 @@ import {reportError} from './report-error.js'
 
 /**
  * The fast path for the hot commands (push, pop, ack, nack). Loading @oclif/core costs ~70 ms,
- * about as much as starting Node itself, and shell loops pay it per message. So bin/run.js
+ * about as much as starting Node itself, and shell loops pay it per message. So bin/run.cjs
  * hands these commands here first: node:util parseArgs reads the same flags, and the same
  * action as the oclif command runs. Anything out of the ordinary (--help, an unknown flag, a
  * value that does not parse) is declined before any I/O, and oclif takes the whole command

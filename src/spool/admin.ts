@@ -39,7 +39,7 @@ export function resumeQueue(q: QueueDirs): boolean {
 }
 
 export function isPaused(q: QueueDirs): boolean {
-  return lstatSync(join(q.root, PAUSE_FILE), {throwIfNoEntry: false}) !== undefined
+  return lstatSync(q.paused, {throwIfNoEntry: false}) !== undefined
 }
 
 export type PurgeState = 'dead' | 'delayed' | 'done' | 'ready'

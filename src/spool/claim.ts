@@ -1,8 +1,8 @@
-import {randomFillSync} from 'node:crypto'
 import {closeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {isErrno} from '../errors.js'
+import {randomBytesFast} from '../lazy.js'
 import {AGING_MS, isExhausted, priorityRank} from '../policy.js'
 import {deadLetter} from './dead-letter.js'
 import {firstEntry, kindOf, listEntries, moveFile, NotRegularFileError, openRegular} from './fs.js'
@@ -11,10 +11,10 @@ import {QueueDirs} from './layout.js'
 import {bucketsOf, idTime, timeHex} from '../message-id.js'
 import {formatName, type MessageName} from './message-name.js'
 import {curDir, PRIORITY_DIR} from './paths.js'
-import {promoteDue} from './promote.js'
+import {nextDue, promoteDue} from './promote.js'
 import {quarantine} from './quarantine.js'
-import {reclaimExpired} from './reclaim.js'
-import {leafBuckets, messageFiles} from './walk.js'
+import {nextLeaseExpiry, reclaimExpired} from './reclaim.js'
+import {leafBuckets, type MessageEntry, messageFiles} from './walk.js'
 
 export interface ClaimOptions {
   /** Lease length in ms: unacked after this, the message is reclaimed and delivered again. */
@@ -47,25 +47,95 @@ export interface Claim {
 export const DEFAULT_AGING_MS = AGING_MS
 
 /** Delivery tokens: 8 hex digits of randomness, drawn from a pool. */
-const pool = Buffer.alloc(4096)
-let poolAt = pool.length
+let pool: Buffer = Buffer.alloc(0)
+let poolAt = 0
 export function newToken(): string {
   if (poolAt + 4 > pool.length) {
-    randomFillSync(pool)
+    pool = randomBytesFast(4096)
     poolAt = 0
   }
   poolAt += 4
   return pool.toString('hex', poolAt - 4, poolAt)
 }
 
+/** A long-running process sweeps expired leases and due delays at least this often (see ClaimCursor). */
+export const SWEEP_EVERY_MS = 1000
+/** A cached head bucket listing is read again after this long, at the latest. */
+export const HEAD_TTL_MS = 1000
+/** With several priorities in use, their ranking is computed again after this long, at the latest. */
+export const RANK_TTL_MS = 100
+
+interface Head {
+  dir: string
+  entries: MessageEntry[]
+  next: number
+  listedAt: number
+}
+
+/**
+ * What a process remembers between its claims on one queue, so that a claim does not read
+ * what the previous one just read. A cold process (one `mq pop`) starts with an empty cursor
+ * and does everything; a long-running one (`mq consume`, a library user) claims from memory:
+ *
+ * - Sweeps (reclaim, promote) run at the earliest deadline this process has seen (its own
+ *   short leases come back on time), at most SWEEP_EVERY_MS apart, and at once whenever a claim
+ *   finds nothing ready. So an expired lease or a due delay is noticed by a process with work
+ *   at most SWEEP_EVERY_MS late, and by an idle one at its next claim (man/mq-spool.5, SWEEPS).
+ * - The head bucket of each priority is listed once and claimed from in order; it is listed
+ *   again when used up, when this process gave a message back (release keeps its old place),
+ *   after a sweep moved anything, and after HEAD_TTL_MS. A message another process gives back
+ *   meanwhile waits for that.
+ * - The priority ranking is computed again when the set of priority directories changes, or
+ *   after RANK_TTL_MS: a new higher priority is claimed within 0.1 s by a busy consumer.
+ *
+ * Nothing here decides who gets a message: every claim is still one rename that exactly one
+ * process wins. A cursor only changes which names a process tries first.
+ */
+export class ClaimCursor {
+  nextSweepAt = 0
+  sweptAt = -1
+  private readonly heads = new Map<string, Head>()
+  private ranking?: {order: string[]; at: number}
+
+  /** Forget the listings (a message was given back, or a sweep moved some). */
+  invalidate(): void {
+    this.heads.clear()
+    this.ranking = undefined
+  }
+
+  /** Forget the priority order (before concluding that nothing is ready). */
+  forgetRanking(): void {
+    this.ranking = undefined
+  }
+
+  head(p: string): Head | undefined {
+    return this.heads.get(p)
+  }
+
+  setHead(p: string, h: Head | undefined): void {
+    if (h) this.heads.set(p, h)
+    else this.heads.delete(p)
+  }
+
+  rankingAt(now: number): string[] | undefined {
+    const r = this.ranking
+    return r && now - r.at < RANK_TTL_MS ? r.order : undefined
+  }
+
+  setRanking(order: string[], now: number): void {
+    this.ranking = {at: now, order}
+  }
+}
+
 /**
  * claimNext: claim the next ready message, or return null when none is ready.
  *
- * First the sweep: expired leases go back to new/ and due delayed messages come out of delay/
- * (both are renames; see reclaim.ts and promote.ts). Then, in priority order (pickPriorityOrder),
- * the oldest bucket's oldest name is renamed from new/P/B7/B10/NAME to cur/B7/B10/NAME' (the
- * buckets of the lease deadline), where NAME' carries the raised delivery count, a fresh
- * delivery token and the lease deadline. That one rename is the claim; NAME' is the receipt.
+ * First, when due (see ClaimCursor), the sweep: expired leases go back to new/ and due delayed
+ * messages come out of delay/ (both are renames; see reclaim.ts and promote.ts). Then, in
+ * priority order (pickPriorityOrder), the oldest bucket's oldest name is renamed from
+ * new/P/B7/B10/NAME to cur/B7/B10/NAME' (the buckets of the lease deadline), where NAME'
+ * carries the raised delivery count, a fresh delivery token and the lease deadline. That one
+ * rename is the claim; NAME' is the receipt. Finding nothing ready, it sweeps and looks again.
  *
  * RACE: consumers listing the same bucket try the same oldest name; rename(2) lets exactly one
  * win, the others get ENOENT (moveFile returns false) and try the next name. Only the buckets
@@ -78,12 +148,33 @@ export function newToken(): string {
  * a directory, a symlink: read by its type, never opened), a bucket that is not a directory,
  * a corrupt header: each is quarantined (walk.ts) and the next message is tried.
  */
-export function claimNext(q: QueueDirs, opts: ClaimOptions): Claim | null {
+export function claimNext(q: QueueDirs, opts: ClaimOptions, cur: ClaimCursor = new ClaimCursor()): Claim | null {
   const now = opts.now ?? Date.now()
-  reclaimExpired(q, now)
-  promoteDue(q, now)
-  for (const p of pickPriorityOrder(q, now, opts.agingMs ?? DEFAULT_AGING_MS)) {
-    const claim = claimFromPriority(q, join(q.new, p), now, opts)
+  if (now >= cur.nextSweepAt) sweep(q, now, cur)
+  let claim = claimReady(q, now, opts, cur)
+  if (!claim) {
+    // Nothing ready as far as this process knew: look again, priorities and sweep included.
+    cur.forgetRanking()
+    if (cur.sweptAt !== now) sweep(q, now, cur)
+    claim = claimReady(q, now, opts, cur)
+  }
+  // This process's own leases come back on time, even while it is busy.
+  if (claim && claim.leaseUntil < cur.nextSweepAt) cur.nextSweepAt = claim.leaseUntil
+  return claim
+}
+
+/** Reclaim and promote; schedule the next sweep; forget listings if anything moved. */
+function sweep(q: QueueDirs, now: number, cur: ClaimCursor): void {
+  const moved = reclaimExpired(q, now) + promoteDue(q, now)
+  if (moved > 0) cur.invalidate()
+  const next = Math.min(nextLeaseExpiry(q) ?? Number.POSITIVE_INFINITY, nextDue(q) ?? Number.POSITIVE_INFINITY)
+  cur.nextSweepAt = Math.min(next, now + SWEEP_EVERY_MS)
+  cur.sweptAt = now
+}
+
+function claimReady(q: QueueDirs, now: number, opts: ClaimOptions, cur: ClaimCursor): Claim | null {
+  for (const p of pickPriorityOrder(q, now, opts.agingMs ?? DEFAULT_AGING_MS, cur)) {
+    const claim = claimFromPriority(q, p, now, opts, cur)
     if (claim) return claim
   }
   return null
@@ -93,34 +184,57 @@ export function claimNext(q: QueueDirs, opts: ClaimOptions): Claim | null {
  * Priority order with aging: each priority directory is ranked by P + floor(age / agingMs),
  * where age is that of its oldest message; ties go to the older head. So a priority-0 message
  * waiting 9 aging periods ranks with a fresh priority-9 one: a flood of urgent messages slows
- * but never starves the rest. With one priority in use (the common case) nothing is read.
+ * but never starves the rest. With one priority in use (the common case) only new/ is read.
+ * The order is remembered for RANK_TTL_MS (see ClaimCursor).
  */
-function pickPriorityOrder(q: QueueDirs, now: number, agingMs: number): string[] {
+function pickPriorityOrder(q: QueueDirs, now: number, agingMs: number, cur: ClaimCursor): string[] {
+  const cached = cur.rankingAt(now)
+  if (cached) return cached
   const dirs: string[] = []
   for (const e of listEntries(q.new)) {
     if (e.isDirectory() && PRIORITY_DIR.test(e.name)) dirs.push(e.name)
     else quarantine(q, join(q.new, e.name), e.isDirectory() ? 'not a priority directory (0-9)' : `a ${kindOf(e)} where a priority directory must be`)
   }
-  if (dirs.length <= 1) return dirs
+  if (dirs.length <= 1) {
+    cur.setRanking(dirs, now)
+    return dirs
+  }
   const ranked = dirs.map((p) => {
     const head = firstEntry(join(q.new, p), 2)?.slice(0, 33)
     return {head: head ?? '~', p, rank: head ? priorityRank(Number(p), idTime(head), now, agingMs) : -1}
   })
   ranked.sort((a, b) => b.rank - a.rank || (a.head < b.head ? -1 : 1))
-  return ranked.map((r) => r.p)
+  const order = ranked.map((r) => r.p)
+  cur.setRanking(order, now)
+  return order
 }
 
 const readyRule = (m: MessageName) => (m.leaseUntil !== undefined || m.notBefore !== undefined ? 'ready file with a lease or not-before field' : undefined)
 
-function claimFromPriority(q: QueueDirs, pdir: string, now: number, opts: ClaimOptions): Claim | null {
+/** Claims from the cursor's head listing of priority p, listing the next head bucket when it is used up. */
+function claimFromPriority(q: QueueDirs, p: string, now: number, opts: ClaimOptions, cur: ClaimCursor): Claim | null {
+  let head = cur.head(p)
+  if (head && now - head.listedAt >= HEAD_TTL_MS) head = undefined
+  for (;;) {
+    if (!head || head.next >= head.entries.length) {
+      head = findHead(q, q.new + '/' + p, now)
+      cur.setHead(p, head)
+      if (!head) return null
+    }
+    const {m, path} = head.entries[head.next++]
+    const claim = tryClaim(q, path, m, now, opts)
+    if (claim) return claim
+  }
+}
+
+/** The first bucket of a priority that holds messages, listed; emptied older buckets are removed on the way. */
+function findHead(q: QueueDirs, pdir: string, now: number): Head | undefined {
   const current = bucketsOf(timeHex(now))
   for (const dir of leafBuckets(q, pdir, {pruneBefore: current, repair: true, what: 'ready'})) {
-    for (const {m, path} of messageFiles(q, dir, true, readyRule)) {
-      const claim = tryClaim(q, path, m, now, opts)
-      if (claim) return claim
-    }
+    const entries = messageFiles(q, dir, true, readyRule)
+    if (entries.length > 0) return {dir, entries, listedAt: now, next: 0}
   }
-  return null
+  return undefined
 }
 
 /** One claim attempt on one ready file; null if it was lost, dead-lettered or quarantined. */
@@ -134,7 +248,8 @@ function tryClaim(q: QueueDirs, src: string, m: MessageName, now: number, opts: 
   const receipt = formatName(claimed)
   const dir = curDir(q, leaseUntil)
   if (!moveFile(src, dir, receipt, undefined, q.perms)) return null // RACE: another consumer claimed it first
-  const path = join(dir, receipt)
+  const path = dir + '/' + receipt
+  const base = {attempt: claimed.attempt, enqueuedAt: idTime(m.id), id: m.id, leaseUntil, path, priority: m.priority, receipt}
   // The rename moved whatever was there; only now is it opened, without following a symlink
   // and without blocking on a FIFO (an entry swapped in after the listing is caught here).
   let opened
@@ -163,17 +278,5 @@ function tryClaim(q: QueueDirs, src: string, m: MessageName, now: number, opts: 
     deadLetter(q, path, {...claimed, attempt: m.attempt}, {at: now, attempts: m.attempt, lastError: 'expired before delivery', reason: 'expired'})
     return null
   }
-  return {
-    attempt: claimed.attempt,
-    body: start.body,
-    bodyOffset: start.bodyOffset,
-    bodySize: start.bodySize,
-    enqueuedAt: idTime(m.id),
-    header: start.header,
-    id: m.id,
-    leaseUntil: claimed.leaseUntil!,
-    path,
-    priority: m.priority,
-    receipt,
-  }
+  return {...base, body: start.body, bodyOffset: start.bodyOffset, bodySize: start.bodySize, header: start.header}
 }

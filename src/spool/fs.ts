@@ -1,4 +1,3 @@
-import {spawnSync} from 'node:child_process'
 import {
   chmodSync,
   closeSync,
@@ -24,6 +23,7 @@ import {
 import {dirname, join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
+import {lazy} from '../lazy.js'
 
 /**
  * The few filesystem primitives the spool is built from. Synchronous on purpose: the spool's
@@ -312,7 +312,7 @@ export function countEntries(dir: string, depth: number, opts: {anyType?: boolea
 export const MOVE_RETRIES = 1000
 
 export function moveFile(src: string, destDir: string, destName: string, created?: string[], perms: Perms = PRIVATE): boolean {
-  const dest = join(destDir, destName)
+  const dest = destDir + '/' + destName
   for (let tries = 0; ; tries++) {
     try {
       renameSync(src, dest)
@@ -350,7 +350,7 @@ let syncfsWorks: boolean | undefined
  */
 export function syncFilesystem(path: string): boolean {
   if (syncfsWorks === false) return false
-  const r = spawnSync('sync', ['-f', path], {stdio: 'ignore'})
+  const r = lazy.childProcess().spawnSync('sync', ['-f', path], {stdio: 'ignore'})
   syncfsWorks = !r.error && r.status === 0
   return syncfsWorks
 }

@@ -66,9 +66,11 @@ export interface MessageStart {
  * Reads the header (when the name has "h") and, for a small file, the body too, from an open
  * message file of `size` bytes. Throws CorruptMessageError on a bad header.
  */
+const scratch = Buffer.allocUnsafe(Math.max(FIRST_READ_BYTES, MAX_HEADER_BYTES + 1))
+
 export function readMessageStart(fd: number, size: number, hasHeader: boolean): MessageStart {
-  const want = Math.min(size, hasHeader ? Math.max(FIRST_READ_BYTES, MAX_HEADER_BYTES + 1) : FIRST_READ_BYTES)
-  const buf = Buffer.allocUnsafe(want)
+  const want = Math.min(size, scratch.length)
+  const buf = scratch // read into one buffer of this process; what is kept is copied out
   let n = 0
   while (n < want) {
     const got = readSync(fd, buf, n, want - n, n)
@@ -85,7 +87,7 @@ export function readMessageStart(fd: number, size: number, hasHeader: boolean): 
     bodyOffset = nl + 1
   }
   const bodySize = Math.max(0, size - bodyOffset)
-  return {body: n >= size ? head.subarray(bodyOffset) : undefined, bodyOffset, bodySize, header}
+  return {body: n >= size ? Buffer.from(head.subarray(bodyOffset)) : undefined, bodyOffset, bodySize, header}
 }
 
 /** Reads a message file's header safely (no FIFO, no symlink), for inspection. */

@@ -1,9 +1,8 @@
-import {createHash} from 'node:crypto'
 import {lstatSync, renameSync, rmdirSync, unlinkSync} from 'node:fs'
-import {hostname} from 'node:os'
 import {join} from 'node:path'
 
 import {ioError, isErrno} from '../errors.js'
+import {lazy} from '../lazy.js'
 import {createFile, ensureDir, fsyncPath, listEntries, NotRegularFileError, type Perms, readRegular, removeEmptyDir} from './fs.js'
 
 /**
@@ -43,10 +42,11 @@ export interface KeyRecord {
 export const ABANDONED_AFTER_MS = 10 * 60 * 1000
 /** How long a push waits for another producer that holds its key to finish its own push. */
 const IN_USE_WAIT_MS = 2000
-const HOST = hostname()
+let host: string | undefined
+const HOST = () => (host ??= lazy.os().hostname())
 
 export function keyDir(keysDir: string, key: string): string {
-  return join(keysDir, createHash('sha256').update(key).digest('hex'))
+  return join(keysDir, lazy.crypto().createHash('sha256').update(key).digest('hex'))
 }
 
 export type KeyClaim = {held: KeyRecord} | {release: () => void; won: true}
@@ -60,7 +60,7 @@ export type KeyClaim = {held: KeyRecord} | {release: () => void; won: true}
 export function claimKey(keysDir: string, tmpDir: string, key: string, rec: {id: string; tmp: string}, ttlMs: number, perms: Perms, now: number = Date.now()): KeyClaim {
   for (const d of ensureDir(keysDir, perms)) fsyncPath(d)
   const path = keyDir(keysDir, key)
-  const record: KeyRecord = {expiresAt: now + ttlMs, host: HOST, id: rec.id, key, pid: process.pid, tmp: rec.tmp}
+  const record: KeyRecord = {expiresAt: now + ttlMs, host: HOST(), id: rec.id, key, pid: process.pid, tmp: rec.tmp}
   const prep = join(keysDir, `.new.${process.pid}.${rec.id}`)
   ensureDir(prep, perms)
   try {
@@ -153,7 +153,7 @@ function abandoned(r: KeyRecord, tmpDir: string, now: number): 'abandoned' | 'in
   if (!st) return lstatSync(join(tmpDir, `.abandoned.${r.tmp}`), {throwIfNoEntry: false}) ? 'abandoned' : 'published'
   // A topic's tmp file already linked into some subscribers is partly visible: it holds.
   if (st.nlink > 1) return 'in-use'
-  const dead = r.host === HOST && r.pid !== undefined && !processAlive(r.pid)
+  const dead = r.host === HOST() && r.pid !== undefined && !processAlive(r.pid)
   if (!dead && now - st.mtimeMs < ABANDONED_AFTER_MS) return 'in-use'
   try {
     renameSync(tmp, join(tmpDir, `.abandoned.${r.tmp}`))

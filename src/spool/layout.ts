@@ -1,7 +1,7 @@
-import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {validateQueueName} from '../queue-name.js'
+import {lazy} from '../lazy.js'
 import {type Perms, permsFor} from './fs.js'
 
 /**
@@ -25,7 +25,7 @@ export type StateDir = (typeof STATES)[number]
 export function resolveSpoolRoot(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return resolve(flag)
   if (env.MQ_SPOOL) return resolve(env.MQ_SPOOL)
-  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state')
+  const state = env.XDG_STATE_HOME || join(env.HOME || lazy.os().homedir(), '.local', 'state')
   return join(state, 'mq')
 }
 
@@ -41,6 +41,8 @@ export class QueueDirs {
   readonly dead: string
   readonly bad: string
   readonly keys: string
+  /** The pause marker (admin.ts): present while the queue is paused. */
+  readonly paused: string
   /** Modes for what is created in this queue (private, or shared with the spool root's group). */
   readonly perms: Perms
 
@@ -59,5 +61,6 @@ export class QueueDirs {
     this.dead = join(this.root, 'dead')
     this.bad = join(this.root, 'bad')
     this.keys = join(this.root, 'keys')
+    this.paused = join(this.root, 'paused')
   }
 }

@@ -43,7 +43,7 @@ export function parseReceipt(q: QueueDirs, ref: string): {bare: boolean; m: Mess
 export function candidatePaths(q: QueueDirs, ref: string, m: MessageName, known?: string): string[] {
   const out: string[] = []
   if (known) out.push(known)
-  if (m.leaseUntil !== undefined) out.push(join(curDir(q, m.leaseUntil), ref), join(q.cur, ref))
+  if (m.leaseUntil !== undefined) out.push(curDir(q, m.leaseUntil) + '/' + ref, q.cur + '/' + ref)
   return out
 }
 
@@ -65,7 +65,7 @@ export function findClaim(q: QueueDirs, ref: string): ClaimRef | undefined {
   for (const dir of curLeaves(q, false)) {
     for (const name of listDir(dir)) {
       const found = matches(name)
-      if (found) return {m: found, name, path: join(dir, name)}
+      if (found) return {m: found, name, path: dir + '/' + name}
     }
   }
   return undefined
@@ -82,7 +82,7 @@ export function withClaim<T>(q: QueueDirs, ref: string, known: string | undefine
   if (!bare) {
     for (const path of candidatePaths(q, ref, m, known)) {
       const name = path.slice(path.lastIndexOf('/') + 1)
-      const at = {m: parseName(name) ?? m, name, path}
+      const at = {m: name === ref ? m : (parseName(name) ?? m), name, path}
       const result = op(at)
       if (result !== false) return {at, result}
     }

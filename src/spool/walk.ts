@@ -1,4 +1,3 @@
-import {join} from 'node:path'
 
 import {kindOf, listEntries, removeEmptyDir} from './fs.js'
 import {QueueDirs} from './layout.js'
@@ -34,7 +33,7 @@ export interface BucketWalk {
  */
 export function* leafBuckets(q: QueueDirs, root: string, w: BucketWalk): Generator<string> {
   for (const e7 of listEntries(root)) {
-    const d7 = join(root, e7.name)
+    const d7 = root + '/' + e7.name
     if (!e7.isDirectory() || !B7.test(e7.name)) {
       if (w.filesAtTop && e7.isFile()) continue
       if (w.until && e7.name > w.until[0]) break
@@ -44,7 +43,7 @@ export function* leafBuckets(q: QueueDirs, root: string, w: BucketWalk): Generat
     if (w.until && e7.name > w.until[0]) break
     let complete = true
     for (const e10 of listEntries(d7)) {
-      const d10 = join(d7, e10.name)
+      const d10 = d7 + '/' + e10.name
       if (!e10.isDirectory() || !B10.test(e10.name)) {
         misplaced(q, d10, e10.isDirectory() ? `not a ${w.what} bucket name` : `a ${kindOf(e10)} where a ${w.what} bucket directory must be`, w.repair)
         continue
@@ -75,7 +74,7 @@ export interface MessageEntry {
 export function messageFiles(q: QueueDirs, dir: string, repair: boolean, accept?: (m: MessageName) => string | undefined, skipDirs = false): MessageEntry[] {
   const out: MessageEntry[] = []
   for (const e of listEntries(dir)) {
-    const path = join(dir, e.name)
+    const path = dir + '/' + e.name
     if (skipDirs && e.isDirectory()) continue
     if (!e.isFile()) {
       misplaced(q, path, `a ${kindOf(e)} where a message file must be`, repair)

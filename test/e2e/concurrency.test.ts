@@ -47,7 +47,7 @@ describe('several processes on one queue', () => {
         echo "\${r%%,*}"
       done`
     const shells = Array.from({length: 3}, (_, i) =>
-      run('bash', ['-c', loop], {env: {BIN: join(FIXTURES, '..', '..', 'bin', 'run.js'), MQ_SPOOL: spool, TMPF: join(spool, `body${i}`)}}),
+      run('bash', ['-c', loop], {env: {BIN: join(FIXTURES, '..', '..', 'bin', 'run.cjs'), MQ_SPOOL: spool, TMPF: join(spool, `body${i}`)}}),
     )
     const results = await Promise.all(shells)
     for (const r of results) expect(r.code).toBe(0)

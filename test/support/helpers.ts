@@ -6,7 +6,7 @@ import {fileURLToPath} from 'node:url'
 import {afterEach} from 'vitest'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const BIN = join(ROOT, 'bin', 'run.js')
+export const BIN = join(ROOT, 'bin', 'run.cjs')
 export const FIXTURES = join(ROOT, 'test', 'fixtures')
 
 const made: string[] = []
@@ -68,7 +68,7 @@ export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env
 }
 
-/** Runs `mq ARGS` as a user would: node bin/run.js, against the given spool. */
+/** Runs `mq ARGS` as a user would: node bin/run.cjs, against the given spool. */
 export function mq(
   spool: string,
   args: string[],

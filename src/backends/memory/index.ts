@@ -1,5 +1,3 @@
-import {randomBytes} from 'node:crypto'
-import {Readable} from 'node:stream'
 
 import {
   ALL_CAPABILITIES,
@@ -23,6 +21,7 @@ import {
   type Released,
   type ReleaseOptions,
 } from '../../backend.js'
+import {lazy, randomBytesFast} from '../../lazy.js'
 import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, UsageError} from '../../errors.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, priorityRank} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
@@ -222,7 +221,7 @@ export class MemoryBackend implements Backend {
       }
       m.attempt++
       m.state = 'inflight'
-      m.token = randomBytes(4).toString('hex')
+      m.token = randomBytesFast(4).toString('hex')
       m.leaseUntil = now + (req.leaseMs ?? config.leaseMs)
       return delivery(name, m)
     }
@@ -483,7 +482,7 @@ function delivery(queue: string, m: Msg): Delivery {
     enqueuedAt: m.enqueuedAt,
     id: m.id,
     leaseUntil: m.leaseUntil!,
-    openBody: () => Readable.from([m.body]),
+    openBody: () => lazy.stream().Readable.from([m.body]),
     priority: m.priority,
     queue,
     receipt: `${m.id}:${m.token}`,

@@ -1,5 +1,5 @@
 import {closeSync, createReadStream, readSync} from 'node:fs'
-import {Readable} from 'node:stream'
+import {type Readable} from 'node:stream'
 
 import {
   ALL_CAPABILITIES,
@@ -15,13 +15,15 @@ import {
   type PurgeState,
   type PushInput,
   type PushOptions,
+  type QueueConfig,
   type QueueConfigPatch,
   type ReleaseOptions,
 } from '../../backend.js'
+import {lazy} from '../../lazy.js'
 import {ioError, NoSuchQueueError, NotInFlightError, QueueFullError, QueuePausedError} from '../../errors.js'
 import {gcQueue, gcTopicDir, isPaused, pauseQueue, purgeQueue, requeueDead, resumeQueue} from '../../spool/admin.js'
 import {ackMessage} from '../../spool/ack.js'
-import {type Claim, claimNext} from '../../spool/claim.js'
+import {type Claim, ClaimCursor, claimNext} from '../../spool/claim.js'
 import {readQueueConfig, updateQueueConfig} from '../../spool/config.js'
 import {checkSpoolRoot, createQueue, queueExists} from '../../spool/create-queue.js'
 import {rejectDelivery} from '../../spool/dead-letter.js'
@@ -37,6 +39,9 @@ import {releaseMessage} from '../../spool/release.js'
 import {renewLease} from '../../spool/renew.js'
 import {pushToTopic, subscribe, subscribersOf, topicDir, topicNames, unsubscribe} from '../../spool/topics.js'
 import {Wakeup} from '../../spool/wait.js'
+
+/** How long a process uses a queue's config before reading it again. */
+export const CONFIG_TTL_MS = 1000
 
 export interface SpoolOptions {
   /** Lines for people (a quarantined file...); default: nowhere. The CLI points it at stderr. */
@@ -59,6 +64,8 @@ export class SpoolBackend implements Backend {
   private rootChecked = false
   /** receipt -> where this process last renamed the delivery's file (renewals). */
   private readonly moved = new Map<string, string>()
+  /** Per queue: its directories, and what claims remember between them (src/spool/claim.ts). */
+  private readonly queues = new Map<string, {cursor: ClaimCursor; dirs: QueueDirs; exists?: boolean; config?: {at: number; value: QueueConfig}}>()
 
   constructor(
     readonly root: string,
@@ -81,20 +88,56 @@ export class SpoolBackend implements Backend {
    * directory (78 otherwise, and nothing is created in or beside it).
    */
   dirs(queue: string): QueueDirs {
-    if (!this.rootChecked) {
-      checkSpoolRoot(this.root)
-      this.rootChecked = true
+    return this.queue(queue).dirs
+  }
+
+  private queue(queue: string) {
+    let entry = this.queues.get(queue)
+    if (!entry) {
+      if (!this.rootChecked) {
+        checkSpoolRoot(this.root)
+        this.rootChecked = true
+      }
+      entry = {cursor: new ClaimCursor(), dirs: new QueueDirs(this.root, queue)}
+      this.queues.set(queue, entry)
     }
-    return new QueueDirs(this.root, queue)
+    return entry
+  }
+
+  /**
+   * The queue's config as claims and releases use it: read again at most once a second, so a
+   * change by `mq config` reaches running consumers within a second.
+   */
+  private policy(queue: string, now = Date.now()): QueueConfig {
+    const entry = this.queue(queue)
+    if (!entry.config || now - entry.config.at >= CONFIG_TTL_MS) entry.config = {at: now, value: readQueueConfig(entry.dirs)}
+    return entry.config.value
+  }
+
+  /** A message of this queue falls due at `at`: this process's next claim after that sweeps. */
+  private noteDue(queue: string, at: number): void {
+    const {cursor} = this.queue(queue)
+    if (at < cursor.nextSweepAt) cursor.nextSweepAt = at
+  }
+
+  /** Whether the queue exists; once it does, it does (queues are never removed), so that is remembered. */
+  private queueExists(queue: string): boolean {
+    const entry = this.queue(queue)
+    if (!entry.exists) entry.exists = queueExists(entry.dirs)
+    return entry.exists
   }
 
   /**
    * The queue's directories, for a change: the first change this process makes to the spool
-   * upgrades it to the current format first (src/spool/format.ts). Reading never writes.
+   * upgrades it to the current format first (src/spool/format.ts), and a state directory that
+   * is a link or a file is quarantined before it is used (src/spool/create-queue.ts). Reading
+   * never writes.
    */
   private writable(queue: string): QueueDirs {
     const q = this.dirs(queue)
     ensureFormat(this.root)
+    // Its state directories are real ones (looked at again at most once a second).
+    if (this.queueExists(queue)) createQueue(q)
     return q
   }
 
@@ -115,7 +158,13 @@ export class SpoolBackend implements Backend {
     for (;;) {
       try {
         const subs = subscribersOf(this.root, queue)
-        return await (subs === undefined ? pushMessages(this.dirs(queue), messages, opts) : pushToTopic(this.root, queue, subs, messages, opts))
+        const pushed = await (subs === undefined ? pushMessages(this.dirs(queue), messages, opts) : pushToTopic(this.root, queue, subs, messages, opts))
+        // This process's own delayed messages are promoted by its claims when they are due.
+        for (const [i, p] of pushed.entries()) {
+          const due = messages[i]?.notBefore
+          if (p.state === 'delayed' && due !== undefined) for (const name of subs ?? [queue]) this.noteDue(name, due)
+        }
+        return pushed
       } catch (error) {
         if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
         await new Promise((r) => setTimeout(r, Math.min(200, Math.max(1, until - Date.now()))))
@@ -129,15 +178,16 @@ export class SpoolBackend implements Backend {
    */
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
     const q = this.writable(queue)
-    const exists = queueExists(q)
+    const {cursor} = this.queue(queue)
+    const exists = this.queueExists(queue)
     const waitMs = req.waitMs ?? 0
     const paused = exists && isPaused(q)
     if (paused && waitMs <= 0) throw new QueuePausedError(queue)
     const opts = () => {
-      const config = readQueueConfig(q)
+      const config = this.policy(queue)
       return {leaseMs: req.leaseMs ?? config.leaseMs, maxAttempts: config.maxAttempts}
     }
-    const first = exists && !paused ? claimNext(q, opts()) : null
+    const first = exists && !paused ? claimNext(q, opts(), cursor) : null
     if (first || waitMs <= 0) return first && new SpoolDelivery(queue, first, this.moved)
     const until = Date.now() + waitMs
     for (;;) {
@@ -146,7 +196,7 @@ export class SpoolBackend implements Backend {
         // Claim again after arming the watches: a push between the first try and the watches
         // would otherwise wait for the slow poll. (The watches include the queue directory,
         // so a resume wakes us too.)
-        const claim = isPaused(q) ? null : claimNext(q, opts())
+        const claim = isPaused(q) ? null : claimNext(q, opts(), cursor)
         if (claim) return new SpoolDelivery(queue, claim, this.moved)
         if (Date.now() >= until || req.signal?.aborted) return null
         await wakeup.wait(until, req.signal)
@@ -162,13 +212,19 @@ export class SpoolBackend implements Backend {
 
   async release(queue: string, receipt: string, opts: ReleaseOptions = {}) {
     const q = this.writable(queue)
-    const {maxAttempts} = readQueueConfig(q)
-    return this.settle(receipt, () => releaseMessage(q, receipt, {...opts, known: this.moved.get(receipt), maxAttempts}))
+    const {maxAttempts} = this.policy(queue)
+    const r = this.settle(receipt, () => releaseMessage(q, receipt, {...opts, known: this.moved.get(receipt), maxAttempts}))
+    // Given back to its old place: this process's listings no longer say what comes first;
+    // given back for later: this process's claims promote it when it is due.
+    const {cursor} = this.queue(queue)
+    cursor.invalidate()
+    if (r.notBefore !== undefined) cursor.nextSweepAt = Math.min(cursor.nextSweepAt, r.notBefore)
+    return r
   }
 
   async renew(queue: string, receipt: string, leaseMs?: number) {
     const q = this.writable(queue)
-    const r = this.settle(receipt, () => renewLease(q, receipt, leaseMs ?? readQueueConfig(q).leaseMs, this.moved.get(receipt)), false)
+    const r = this.settle(receipt, () => renewLease(q, receipt, leaseMs ?? this.policy(queue).leaseMs, this.moved.get(receipt)), false)
     this.moved.set(receipt, r.path)
     return r.leaseUntil
   }
@@ -214,7 +270,9 @@ export class SpoolBackend implements Backend {
   async setConfig(queue: string, patch: QueueConfigPatch) {
     const q = this.dirs(queue)
     createQueue(q)
-    return updateQueueConfig(q, patch)
+    const config = await updateQueueConfig(q, patch)
+    this.queue(queue).config = {at: Date.now(), value: config}
+    return config
   }
 
   async pause(queue: string) {
@@ -274,7 +332,6 @@ class SpoolDelivery implements Delivery {
   readonly leaseUntil: number
   readonly priority: number
   readonly receipt: string
-  readonly size: number
   readonly key?: string
   readonly headers?: Record<string, string>
   readonly expiresAt?: number
@@ -292,7 +349,6 @@ class SpoolDelivery implements Delivery {
     this.leaseUntil = claim.leaseUntil
     this.priority = claim.priority
     this.receipt = claim.receipt
-    this.size = claim.bodySize
     this.loaded = claim.body
     const h = claim.header
     if (h.key !== undefined) this.key = h.key
@@ -301,14 +357,25 @@ class SpoolDelivery implements Delivery {
     if (h.topic !== undefined) this.topic = h.topic
   }
 
+  /** The body's size in bytes. */
+  get size(): number {
+    return this.claim.bodySize
+  }
+
+  /** Where the delivery's file is now (a renewal by this process may have moved it). */
+  private path(): string {
+    return this.moved.get(this.receipt) ?? this.claim.path
+  }
+
   get body(): Buffer {
     if (!this.loaded) {
+      const size = this.size
       const fd = this.bodyFd()
       try {
-        const buf = Buffer.allocUnsafe(this.size)
+        const buf = Buffer.allocUnsafe(size)
         let off = 0
-        while (off < this.size) {
-          const n = readSync(fd, buf, off, this.size - off, null)
+        while (off < size) {
+          const n = readSync(fd, buf, off, size - off, null)
           if (n === 0) break
           off += n
         }
@@ -321,12 +388,12 @@ class SpoolDelivery implements Delivery {
   }
 
   openBody(): Readable {
-    if (this.loaded) return Readable.from([this.loaded])
+    if (this.loaded) return lazy.stream().Readable.from([this.loaded])
     return createReadStream('', {autoClose: true, fd: this.bodyFd(), highWaterMark: 64 * 1024})
   }
 
   bodyFd(): number {
-    const path = this.moved.get(this.receipt) ?? this.claim.path
+    const path = this.path()
     const {fd} = openRegular(path)
     try {
       // Move the file position past the header, so that a reader of the fd sees the body only.

@@ -74,6 +74,20 @@ describe('symlinks planted in a spool are never followed', () => {
     })
   }
 
+  for (const state of ['new', 'cur', 'delay']) {
+    it(`a claim that is the first to meet a symlink in place of ${state}/ does not walk it`, async () => {
+      const {spool} = await queue()
+      const v = victim()
+      plantDirLink(join(spool, 'q', state), v.dir)
+      for (const args of [['pop', 'q'], ['pop', 'q', '--wait', '300ms'], ['consume', 'q', '--once', '--exec', 'true']]) {
+        const r = await mq(spool, args, T)
+        expect(r.timedOut, args.join(' ')).toBe(false)
+        expect(r.out + r.stderr, args.join(' ')).not.toMatch(/precious/)
+      }
+      expect(snapshot(v.dir)).toEqual(v.before)
+    })
+  }
+
   it('a symlink in place of bad/ is a clear error (78), and nothing is moved through it', async () => {
     const {spool} = await queue()
     const v = victim()
