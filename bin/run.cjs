@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // CommonJS on purpose: an ES module entry point costs ~5 ms more to start (README, Performance).
-// The hot commands (push, pop, ack, nack) first try a pre-bundled path that does not load oclif
+// The hot verbs (push, pop, ack, nack, consume) first try a pre-bundled path that does not load oclif
 // (src/cli/fast.ts); it declines anything unusual, and oclif then runs the command line.
 'use strict'
-const hot = ['push', 'pop', 'ack', 'nack'].includes(process.argv[2]) && !process.env.MQ_NO_FAST
+const hot = ['push', 'pop', 'ack', 'nack', 'consume'].includes(process.argv[2]) && !process.env.MQ_NO_FAST
 const fast = hot ? require('../dist/fast.cjs').runFast(process.argv.slice(2)) : Promise.resolve(false)
 fast.then(async (done) => {
   if (done) return

@@ -1,8 +1,10 @@
 import {Command, Flags} from '@oclif/core'
 
 import {type Backend} from './backend.js'
+import {type Verb} from './cli/grammar.js'
 import {openCliBackend} from './cli/open-backend.js'
 import {reportError} from './cli/report-error.js'
+import {runVerb} from './cli/verbs.js'
 
 /**
  * What every mq command shares: --spool/--url and --json, opening the engine, and the one
@@ -32,6 +34,16 @@ export abstract class BaseCommand extends Command {
   protected async finally(err: Error | undefined): Promise<void> {
     await this.openedBackend?.close()
     return super.finally(err)
+  }
+
+  /**
+   * For the verbs declared in src/cli/grammar.ts: their own parser and action, the ones the fast
+   * path runs (oclif only dispatched here, and renders --help).
+   */
+  protected async runGrammar(verb: Verb): Promise<undefined> {
+    this.parsed = true
+    await runVerb(verb, this.argv)
+    return undefined
   }
 
   /** One JSON document per line on stdout, uncoloured: for machines. */

@@ -18,6 +18,11 @@ export interface ConsumeOptions extends RetryPolicy {
   graceMs: number
   /** Exit once nothing is ready and nothing runs. */
   once?: boolean
+  /**
+   * Exit once nothing is ready, delayed or in flight in the queue (other consumers' messages
+   * and due retries included), and nothing runs here.
+   */
+  drain?: boolean
   /** Claim at most this many messages, finish them, exit. */
   maxMessages?: number
   /** Exit after this long with nothing ready and nothing running. */
@@ -29,6 +34,9 @@ export interface ConsumeOptions extends RetryPolicy {
   onEvent?: (e: ConsumeEvent) => void
   onNotice?: (line: string) => void
 }
+
+/** The reason given to abort(): an ordinary value (no DOMException built per finished job). */
+const WAKE = Symbol('wake')
 
 export type ConsumeResult = 'ack' | 'dead' | 'lost' | 'released' | 'retry'
 
@@ -58,6 +66,8 @@ export interface ConsumeSummary {
   processed: number
   acked: number
   failed: number
+  /** Deliveries that ended in the dead letters. */
+  dead: number
   /** True when stopped by a second signal (handlers killed, leases released). */
   forced: boolean
 }
@@ -74,7 +84,7 @@ export interface ConsumeSummary {
  * without the grace.
  */
 export class Consumer {
-  readonly summary: ConsumeSummary = {acked: 0, failed: 0, forced: false, processed: 0}
+  readonly summary: ConsumeSummary = {acked: 0, dead: 0, failed: 0, forced: false, processed: 0}
   private readonly jobs = new Set<Job>()
   private stopping = false
   private wake = new AbortController()
@@ -82,10 +92,15 @@ export class Consumer {
   private claimed = 0
   private idleSince = Date.now()
 
+  /** The handlers' base environment, copied once (process.env is slow to copy per message). */
+  private readonly baseEnv: NodeJS.ProcessEnv
+
   constructor(
     private readonly backend: Backend,
     private readonly opts: ConsumeOptions,
-  ) {}
+  ) {
+    this.baseEnv = {...opts.env}
+  }
 
   get inflight(): number {
     return this.jobs.size
@@ -99,7 +114,7 @@ export class Consumer {
         await Promise.race([...this.jobs].map((j) => j.done))
         continue
       }
-      this.wake = new AbortController()
+      if (this.wake.signal.aborted) this.wake = new AbortController()
       // Wait for a message; a finishing handler or stop() cuts the wait short (this.wake).
       const waitMs =
         this.jobs.size > 0 || (!this.opts.once && this.opts.idleExitMs === undefined)
@@ -107,8 +122,13 @@ export class Consumer {
           : this.opts.once
             ? 0
             : Math.max(0, this.opts.idleExitMs! - (Date.now() - this.idleSince))
+      // --drain: while anything is delayed or in flight elsewhere, wait for it (a claim wakes
+      // when a delay falls due or a lease runs out), looking again every second; stop when the
+      // queue is empty.
+      if (this.opts.drain && this.jobs.size === 0 && !(await this.queueBusy())) break
+      const wait = this.opts.drain && this.jobs.size === 0 ? Math.min(waitMs, 1000) : waitMs
       const d = await this.backend
-        .claim(this.opts.queue, {leaseMs: this.opts.leaseMs, signal: this.wake.signal, waitMs})
+        .claim(this.opts.queue, {leaseMs: this.opts.leaseMs, signal: this.wake.signal, waitMs: wait})
         .catch((error: unknown) => {
           // Paused, and not waiting (--once): nothing is claimable now, which --once treats as done.
           if (error instanceof QueuePausedError) return null
@@ -119,7 +139,7 @@ export class Consumer {
         this.start(d)
         continue
       }
-      if (this.stopping || this.jobs.size > 0) continue
+      if (this.stopping || this.jobs.size > 0 || this.opts.drain) continue
       if (this.opts.once) break
       if (this.opts.idleExitMs !== undefined && Date.now() - this.idleSince >= this.opts.idleExitMs) break
     }
@@ -128,11 +148,18 @@ export class Consumer {
     return this.summary
   }
 
+  /** Whether the queue still has anything ready, delayed or in flight (for --drain). */
+  private async queueBusy(): Promise<boolean> {
+    if (!(await this.backend.exists(this.opts.queue))) return false
+    const [s] = await this.backend.stats(this.opts.queue)
+    return s.ready + s.delayed + s.inflight > 0
+  }
+
   /** Graceful stop: claim nothing more; running handlers get graceMs, then are stopped. */
   stop(): void {
     if (this.stopping) return
     this.stopping = true
-    this.wake.abort()
+    this.wake.abort(WAKE)
     if (this.jobs.size > 0) {
       this.opts.onNotice?.(`mq: stopping: waiting up to ${this.opts.graceMs}ms for ${this.jobs.size} running handler(s)`)
       this.graceTimer = setTimeout(() => {
@@ -148,7 +175,7 @@ export class Consumer {
   forceStop(): void {
     this.summary.forced = true
     this.stopping = true
-    this.wake.abort()
+    this.wake.abort(WAKE)
     for (const j of this.jobs) {
       j.shutdown = true
       j.handler?.kill()
@@ -160,7 +187,7 @@ export class Consumer {
     job.done = this.process(job).finally(() => {
       this.jobs.delete(job)
       this.idleSince = Date.now()
-      this.wake.abort() // a slot is free, and --once may now be finished
+      this.wake.abort(WAKE) // a slot is free, and --once may now be finished
     })
     this.jobs.add(job)
   }
@@ -200,7 +227,7 @@ export class Consumer {
     job.handler = runHandler({
       argv: opts.argv,
       stdin,
-      env: handlerEnv(opts.env, d),
+      env: handlerEnv(this.baseEnv, d),
       killAfterMs: opts.killAfterMs,
       output: typeof opts.output === 'object' ? {file: join(opts.output.dir, `${d.id}.${d.attempt}.log`)} : opts.output,
       timeoutMs: opts.timeoutMs,
@@ -213,6 +240,7 @@ export class Consumer {
       this.summary.processed++
       if (result === 'ack') this.summary.acked++
       else if (result !== 'released') this.summary.failed++
+      if (result === 'dead') this.summary.dead++
       opts.onEvent?.({
         attempt: d.attempt,
         durationMs: outcome.durationMs,

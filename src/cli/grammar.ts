@@ -1,0 +1,282 @@
+import {parseDuration, parseTime} from '../duration.js'
+import {UsageError} from '../errors.js'
+import {validateQueueName} from '../queue-name.js'
+
+/**
+ * The command-line grammar, declared once per verb and read by one parser (parseCommandLine).
+ * The oclif command classes derive their flags from these declarations (for --help, the
+ * manifest and completion: src/cli/oclif-flags.ts) and call the same parser in run(), and the
+ * fast path (src/cli/fast.ts) calls it too: a command line means the same thing whichever path
+ * runs it, by construction.
+ *
+ * The grammar, as getopt_long(3) reads it:
+ *   --name VALUE, --name=VALUE, -c VALUE, -cVALUE     a flag with a value
+ *   --name, -c, -bc (several one-letter booleans)     a boolean
+ *   --                                                 the end of flags: the rest are arguments
+ *   -                                                  an argument (stdin)
+ * A flag given twice is a usage error unless it is repeatable (then one value per use). An
+ * unknown flag is a usage error that suggests the nearest known one. So are a missing
+ * argument and an extra one.
+ */
+export type FlagType = 'boolean' | 'duration' | 'enum' | 'integer' | 'string' | 'time'
+
+export interface FlagSpec {
+  type: FlagType
+  description: string
+  /** One-letter alias ("-p"); "0" for push's -0, as xargs -0. */
+  char?: string
+  /** Repeatable: one value per use, collected in order. */
+  multiple?: boolean
+  /** integer: bounds; duration: the least milliseconds. */
+  min?: number
+  max?: number
+  /** enum: the values allowed. */
+  options?: readonly string[]
+  /** Flags that may not be given with this one. */
+  exclusive?: readonly string[]
+  /** How the default reads in --help ("5m", "the queue's"). */
+  defaultHelp?: string
+  /** What the value is called in --help (DURATION, FILE...). */
+  helpValue?: string
+  /** Refused with this message (a flag that moved elsewhere); not shown in --help. */
+  refuse?: string
+}
+
+export interface ArgSpec {
+  name: string
+  description: string
+  required?: boolean
+  /** A queue or topic name (validated), or free text. */
+  kind?: 'queue' | 'text'
+  /** Takes every remaining argument (at least one when required). */
+  variadic?: boolean
+}
+
+export interface VerbSpec {
+  args: readonly ArgSpec[]
+  flags: Record<string, FlagSpec>
+  /** Words after "--" are kept apart (consume's PROGRAM ARGS...) rather than taken as arguments. */
+  rest?: boolean
+}
+
+/** Flags every command takes. */
+export const COMMON_FLAGS: Record<string, FlagSpec> = {
+  json: {description: 'print machine-readable JSON on stdout (errors as JSON on stderr)', type: 'boolean'},
+  spool: {description: 'spool directory [default: $MQ_SPOOL, else $XDG_STATE_HOME/mq, else ~/.local/state/mq]', helpValue: 'DIR', type: 'string'},
+  url: {description: 'engine URL, e.g. file:///var/spool/mq [default: $MQ_URL]', helpValue: 'URL', type: 'string'},
+}
+
+const QUEUE: ArgSpec = {description: 'queue name', kind: 'queue', name: 'queue', required: true}
+const MOVED_MAX_ATTEMPTS = "--max-attempts is the queue's setting now, the same for every consumer: mq config QUEUE --max-attempts N"
+
+/** The hot verbs: the fast path runs these without loading oclif. */
+export const VERBS = {
+  ack: {
+    args: [QUEUE, {description: 'receipt printed by pop (or a message id); several may be given', name: 'receipt', required: true, variadic: true}],
+    flags: {},
+  },
+  consume: {
+    args: [QUEUE],
+    flags: {
+      exec: {char: 'e', description: 'handler program and arguments, split like a shell would but run without one', exclusive: ['shell'], helpValue: '"PROGRAM ARGS"', type: 'string'},
+      shell: {description: 'handler as a shell line, run with /bin/sh -c', helpValue: 'LINE', type: 'string'},
+      concurrency: {char: 'j', defaultHelp: '1', description: 'handlers running at once', min: 1, type: 'integer'},
+      lease: {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'},
+      'max-attempts': {description: 'moved: mq config QUEUE --max-attempts N', refuse: MOVED_MAX_ATTEMPTS, type: 'string'},
+      backoff: {defaultHelp: '5s', description: 'delay before the first retry; doubled per attempt, with jitter', type: 'duration'},
+      'backoff-max': {defaultHelp: '1h', description: 'longest retry delay', type: 'duration'},
+      timeout: {description: 'stop a handler running longer than this (a failed attempt)', type: 'duration'},
+      'kill-after': {defaultHelp: '10s', description: 'after SIGTERM (timeout or shutdown), SIGKILL this much later', type: 'duration'},
+      grace: {defaultHelp: '30s', description: 'on SIGTERM/SIGINT, how long running handlers may finish', type: 'duration'},
+      once: {description: 'process what is ready, then exit 0', exclusive: ['drain'], type: 'boolean'},
+      drain: {description: 'work until nothing is ready, delayed or in flight; exit 0, or 65 if any message it handled was dead-lettered', type: 'boolean'},
+      'max-messages': {description: 'process at most N messages, then exit 0', min: 1, type: 'integer'},
+      'idle-exit': {description: 'exit 0 after this long with nothing to do', type: 'duration'},
+      'log-dir': {description: "write each delivery's stdout and stderr to DIR/ID.ATTEMPT.log", helpValue: 'DIR', type: 'string'},
+    },
+    rest: true,
+  },
+  nack: {
+    args: [QUEUE, {description: 'receipt printed by pop (or a message id)', name: 'receipt', required: true}],
+    flags: {
+      delay: {description: 'not deliverable again before this long from now', type: 'duration'},
+    },
+  },
+  pop: {
+    args: [QUEUE],
+    flags: {
+      lease: {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'},
+      'max-attempts': {description: 'moved: mq config QUEUE --max-attempts N', refuse: MOVED_MAX_ATTEMPTS, type: 'string'},
+      wait: {description: 'wait up to this long for a message (e.g. 30s)', type: 'duration'},
+      output: {char: 'o', description: 'write the body to this file; print only the receipt', helpValue: 'FILE', type: 'string'},
+      base64: {description: 'with --json: always give the body as base64', type: 'boolean'},
+    },
+  },
+  push: {
+    args: [QUEUE, {description: 'message body ("-" or absent: read stdin)', kind: 'text', name: 'body'}],
+    flags: {
+      batch: {char: 'b', description: 'read many messages from stdin, one per line', type: 'boolean'},
+      null: {char: '0', description: 'with --batch: records end with NUL instead of newline (also -0)', type: 'boolean'},
+      priority: {char: 'p', description: 'priority 0-9, larger is claimed first', max: 9, min: 0, type: 'integer'},
+      delay: {description: 'not deliverable before this long from now (e.g. 30s, 10m)', exclusive: ['at'], type: 'duration'},
+      at: {description: 'not deliverable before this time (ISO 8601, or @EPOCH-SECONDS)', helpValue: 'TIME', type: 'time'},
+      'allow-empty': {description: 'accept an empty body from stdin', type: 'boolean'},
+      key: {char: 'k', description: 'idempotency key: while it holds, a second push with it makes no message (exit 4, first id printed)', type: 'string'},
+      'key-ttl': {defaultHelp: '24h', description: 'how long the key holds', type: 'duration'},
+      ttl: {description: 'expiry: not delivered later than this long from now (dead-lettered instead)', type: 'duration'},
+      wait: {description: 'if the queue is full, wait up to this long for room', type: 'duration'},
+      header: {char: 'H', description: 'user header NAME=VALUE (repeatable); handlers see MQ_HEADER_NAME', helpValue: 'NAME=VALUE', multiple: true, type: 'string'},
+    },
+  },
+} satisfies Record<string, VerbSpec>
+
+export type Verb = keyof typeof VERBS
+
+export interface Parsed {
+  args: Record<string, string | string[] | undefined>
+  flags: Record<string, boolean | number | string | string[] | undefined>
+  /** Words after "--", for verbs that keep them. */
+  rest: string[]
+}
+
+/** Parses a verb's command line (without the verb). Every mistake is a UsageError (64). */
+export function parseCommandLine(verb: string, spec: VerbSpec, argv: readonly string[]): Parsed {
+  const all: Record<string, FlagSpec> = {...COMMON_FLAGS, ...spec.flags}
+  const byChar = new Map<string, string>()
+  for (const [name, f] of Object.entries(all)) if (f.char) byChar.set(f.char, name)
+  const flags: Parsed['flags'] = {}
+  const positional: string[] = []
+  let rest: string[] = []
+  const set = (name: string, raw: string | true) => {
+    const f = all[name]
+    if (f.refuse) throw new UsageError(f.refuse)
+    const value = raw === true ? true : convert(name, f, raw)
+    if (f.multiple) (flags[name] = (flags[name] as string[] | undefined) ?? []) && (flags[name] as unknown[]).push(value)
+    else if (flags[name] !== undefined) throw new UsageError(`--${name} was given twice`)
+    else flags[name] = value
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]
+    const valueFor = (name: string, inline?: string): string => {
+      if (inline !== undefined) return inline
+      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`)
+      return argv[++i]
+    }
+    if (word === '--') {
+      if (spec.rest) rest = argv.slice(i + 1)
+      else positional.push(...argv.slice(i + 1))
+      break
+    }
+    if (word.startsWith('--')) {
+      const eq = word.indexOf('=')
+      const name = eq < 0 ? word.slice(2) : word.slice(2, eq)
+      const inline = eq < 0 ? undefined : word.slice(eq + 1)
+      const f = all[name]
+      if (!f) throw unknownFlag(word.slice(0, eq < 0 ? undefined : eq), Object.keys(all))
+      if (f.type === 'boolean') {
+        if (inline !== undefined) throw new UsageError(`--${name} takes no value`)
+        set(name, true)
+      } else set(name, valueFor(name, inline))
+      continue
+    }
+    if (word.startsWith('-') && word !== '-') {
+      // -c VALUE, -cVALUE, or a run of one-letter booleans (-b0).
+      for (let j = 1; j < word.length; j++) {
+        const name = byChar.get(word[j])
+        if (!name) throw unknownFlag(`-${word[j]}`, [...byChar.keys()].map((c) => `-${c}`))
+        if (all[name].type === 'boolean') {
+          set(name, true)
+          continue
+        }
+        set(name, valueFor(name, j + 1 < word.length ? word.slice(j + 1) : undefined))
+        break
+      }
+      continue
+    }
+    positional.push(word)
+  }
+  for (const [name, f] of Object.entries(all)) {
+    if (flags[name] === undefined || !f.exclusive) continue
+    for (const other of f.exclusive) if (flags[other] !== undefined) throw new UsageError(`--${name} and --${other} cannot be given together`)
+  }
+  const args: Parsed['args'] = {}
+  let k = 0
+  for (const a of spec.args) {
+    if (a.variadic) {
+      const words = positional.slice(k)
+      k = positional.length
+      if (a.required && words.length === 0) throw new UsageError(`missing ${a.name.toUpperCase()}`, `mq ${verb} --help`)
+      args[a.name] = a.kind === 'queue' ? words.map((w) => validateQueueName(w)) : words
+      continue
+    }
+    const word = positional[k++]
+    if (word === undefined) {
+      if (a.required) throw new UsageError(`missing ${a.name.toUpperCase()}`, `mq ${verb} --help`)
+      continue
+    }
+    args[a.name] = a.kind === 'queue' ? validateQueueName(word) : word
+  }
+  if (k < positional.length) {
+    const extra = positional.slice(k).map((w) => JSON.stringify(w)).join(' ')
+    throw new UsageError(`unexpected argument${positional.length - k > 1 ? 's' : ''} ${extra}`, spec.rest ? `a handler's arguments go after --: mq ${verb} QUEUE --exec PROG -- ARGS` : `mq ${verb} --help`)
+  }
+  return {args, flags, rest}
+}
+
+function convert(name: string, f: FlagSpec, raw: string): number | string {
+  switch (f.type) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name}: not a whole number: ${JSON.stringify(raw)}`)
+      const n = Number(raw)
+      if ((f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)) {
+        const range = f.max === undefined ? `at least ${f.min}` : `${f.min ?? '...'} to ${f.max}`
+        throw new UsageError(`--${name}: ${raw} is out of range (${range})`)
+      }
+      return n
+    }
+    case 'duration': {
+      return parseDuration(raw, name, f.min)
+    }
+    case 'time': {
+      return parseTime(raw, name)
+    }
+    case 'enum': {
+      if (!f.options!.includes(raw)) throw new UsageError(`--${name}: expected one of ${f.options!.join(', ')}, got ${JSON.stringify(raw)}`)
+      return raw
+    }
+    default: {
+      return raw
+    }
+  }
+}
+
+/** "unknown flag --lase (did you mean --lease?)": the nearest known name, when one is near. */
+function unknownFlag(given: string, known: string[]): UsageError {
+  const names = known.map((k) => (k.startsWith('-') ? k : `--${k}`))
+  const near = closest(given, names)
+  return new UsageError(`unknown flag ${given}`, near ? `did you mean ${near}?` : 'see --help')
+}
+
+/** The candidate within edit distance 2 (and less than half the word) of `word`, if any. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestD = Number.POSITIVE_INFINITY
+  for (const c of candidates) {
+    const d = editDistance(word, c)
+    if (d < bestD) {
+      best = c
+      bestD = d
+    }
+  }
+  return bestD <= Math.min(2, Math.floor(word.length / 2)) ? best : undefined
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({length: b.length + 1}, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    prev = cur
+  }
+  return prev[b.length]
+}

@@ -1,0 +1,60 @@
+import {describe, expect, it} from 'vitest'
+
+import {closest, parseCommandLine, VERBS} from '../../../src/cli/grammar.js'
+import Consume from '../../../src/commands/consume.js'
+import Push from '../../../src/commands/push.js'
+
+const parse = (verb: keyof typeof VERBS, ...argv: string[]) => parseCommandLine(verb, VERBS[verb], argv)
+
+describe('the command-line grammar (one declaration, one parser)', () => {
+  it('reads flags as getopt_long does: --name VALUE, --name=VALUE, -c VALUE, -cVALUE, runs of booleans', () => {
+    expect(parse('push', 'q', '--priority', '3', 'x').flags.priority).toBe(3)
+    expect(parse('push', 'q', '--priority=3', 'x').flags.priority).toBe(3)
+    expect(parse('push', 'q', '-p', '3', 'x').flags.priority).toBe(3)
+    expect(parse('push', 'q', '-p3', 'x').flags.priority).toBe(3)
+    expect(parse('push', 'q', '-b0').flags).toMatchObject({batch: true, null: true})
+    expect(parse('pop', 'q', '--lease', '2m').flags.lease).toBe(120_000)
+    expect(parse('push', 'q', '-').args.body).toBe('-')
+  })
+
+  it('a repeatable flag takes one value per use; the next word is an argument', () => {
+    const p = parse('push', 'q', '--header', 'a=1', 'x', '-H', 'b=2')
+    expect(p.flags.header).toEqual(['a=1', 'b=2'])
+    expect(p.args.body).toBe('x')
+  })
+
+  it.each([
+    [['push', 'q', '-p', '3', '-p', '4', 'x'], /--priority was given twice/],
+    [['pop', 'q', '--lease', '1m', '--lease', '2m'], /--lease was given twice/],
+    [['pop', 'q', '--leas', '1m'], /unknown flag --leas/],
+    [['push', 'q', '--priority', '12', 'x'], /--priority: 12 is out of range \(0 to 9\)/],
+    [['push', 'q', '--delay', '1m', '--at', '@0', 'x'], /--delay and --at cannot be given together/],
+    [['push'], /missing QUEUE/],
+    [['consume', 'a', 'b', '--exec', 'cat'], /unexpected argument "b"/],
+    [['pop', 'q', '-o'], /--output needs a value/],
+    [['pop', 'q', '--max-attempts', '3'], /the queue's setting now/],
+    [['push', 'q', '--batch=yes'], /--batch takes no value/],
+  ])('%j is a usage error', (argv, message) => {
+    const [verb, ...rest] = argv as [keyof typeof VERBS, ...string[]]
+    expect(() => parseCommandLine(verb, VERBS[verb], rest)).toThrow(expect.objectContaining({exitCode: 64, message: expect.stringMatching(message)}))
+  })
+
+  it('suggests the nearest flag for a mistyped one', () => {
+    expect(() => parse('pop', 'q', '--leas', '1m')).toThrow(expect.objectContaining({hint: 'did you mean --lease?'}))
+    expect(closest('pish', ['push', 'pop', 'peek'])).toBe('push')
+    expect(closest('xyzzy', ['push', 'pop'])).toBeUndefined()
+  })
+
+  it("keeps consume's words after -- for the handler, flags included", () => {
+    const p = parse('consume', 'q', '--exec', './h', '--', '--verbose', '-x')
+    expect(p.rest).toEqual(['--verbose', '-x'])
+    expect(p.flags.exec).toBe('./h')
+  })
+
+  it('oclif describes what the grammar declares (names, letters), for --help and completion', () => {
+    for (const [Cmd, verb] of [[Push, 'push'], [Consume, 'consume']] as const) {
+      expect(Object.keys(Cmd.flags).sort()).toEqual(Object.keys(VERBS[verb].flags).sort())
+      for (const [name, f] of Object.entries(VERBS[verb].flags)) if (/^[a-z]$/i.test(f.char ?? '')) expect((Cmd.flags as Record<string, {char?: string}>)[name].char).toBe(f.char)
+    }
+  })
+})
