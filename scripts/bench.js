@@ -7,8 +7,8 @@
 // Floors: `node -e 0` for start-up; plain Node loops doing the same filesystem work (durable
 // create+fsync+rename; rename-claim+rename-ack) for throughput. Reports medians over several
 // runs with the interquartile range as spread. Needs `npm install` (which builds dist/).
-import {spawnSync} from 'node:child_process'
-import {closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -20,8 +20,8 @@ const {SpoolBackend} = await import(join(ROOT, 'dist', 'backends', 'spool', 'ind
 const {bucketsOf, timeHex} = await import(join(ROOT, 'dist', 'message-id.js'))
 
 const cfg = quick
-  ? {backlog: 100_000, batch: 2000, claims: 2000, coldRuns: 11, popRuns: 7, repeats: 3}
-  : {backlog: 1_000_000, batch: 10_000, claims: 10_000, coldRuns: 31, popRuns: 15, repeats: 5}
+  ? {backlog: 100_000, batch: 2000, claims: 2000, coldRuns: 11, consume: 300, popRuns: 7, repeats: 3}
+  : {backlog: 1_000_000, batch: 10_000, claims: 10_000, coldRuns: 31, consume: 1000, popRuns: 15, repeats: 5}
 const work = mkdtempSync(join(process.env.MQ_BENCH_DIR ?? tmpdir(), 'mq-bench-'))
 const started = Date.now()
 const rows = []
@@ -52,7 +52,8 @@ function timed(cmd, args, opts = {}) {
 /** Peak RSS (KiB) of `node bin/run.cjs ARGS`, read by a preloaded hook at exit (no external tool). */
 function peakRss(args, spool) {
   const hook = join(work, 'rss-hook.cjs')
-  writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(process.env.MQ_BENCH_RSS, String(process.resourceUsage().maxRSS)))`)
+  // VmHWM: this address space's peak (exec starts a new one; ru_maxrss would carry the parent's across fork and exec).
+  writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(process.env.MQ_BENCH_RSS, /VmHWM:\\s*(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]))`)
   const out = join(work, 'rss.txt')
   timed(process.execPath, ['--require', hook, BIN, ...args], {env: {MQ_BENCH_RSS: out, MQ_SPOOL: spool}, ok: [0, 3]})
   return Number(spawnSync('cat', [out]).stdout.toString())
@@ -64,7 +65,7 @@ function row(name, mq, floor, unit, higherIsBetter, note = '') {
 }
 
 // ---------- 1. cold start ----------
-say(`1/5 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push (fsynced)`)
+say(`1/7 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push (fsynced)`)
 {
   const spool = join(work, 'cold')
   const node = []
@@ -73,14 +74,14 @@ say(`1/5 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push (fsynced
     node.push(timed(process.execPath, ['-e', '0']).ms)
     push.push(timed(process.execPath, [BIN, 'push', 'cold', 'hello'], {env: {MQ_SPOOL: spool}}).ms)
   }
-  row('cold `mq push` vs `node -e 0`', push, node, 'ms', false, 'budget <= 1.5x')
+  row('cold `mq push` vs `node -e 0`', push, node, 'ms', false, 'budget <= 1.25x')
   const pop = []
   for (let i = 0; i < cfg.coldRuns; i++) pop.push(timed(process.execPath, [BIN, 'pop', 'cold'], {env: {MQ_SPOOL: spool}}).ms)
   row('cold `mq pop` vs `node -e 0`', pop, node, 'ms', false)
 }
 
 // ---------- 2. batch push ----------
-say(`2/5 batch push: ${cfg.batch} messages, ${cfg.repeats} runs each of mq push --batch and a plain durable Node loop`)
+say(`2/7 batch push: ${cfg.batch} messages, ${cfg.repeats} runs each of mq push --batch and a plain durable Node loop`)
 {
   const input = Array.from({length: cfg.batch}, (_, i) => `message number ${i} with a little payload`).join('\n')
   // The floor: what a careful program does per message, in a process of its own (start-up included on both sides).
@@ -105,53 +106,142 @@ say(`2/5 batch push: ${cfg.batch} messages, ${cfg.repeats} runs each of mq push 
   row(`\`mq push --batch\` (${cfg.batch}) vs durable Node loop`, mq, floor, 'msg/s', true, 'budget >= 0.8x')
 }
 
-// ---------- 3. claim + ack ----------
-say(`3/5 claim + ack: ${cfg.claims} messages, library calls and a plain rename loop`)
+// ---------- 3. claims in one process ----------
+say(`3/7 claim + ack in one process: ${cfg.claims} messages through the library, and bare renames of the same files`)
+/** A spool with `ready` messages, and `inflight` more claimed under long leases by another client. */
+async function prepared(name, ready, inflight = 0) {
+  const spool = join(work, name)
+  const b = new SpoolBackend(spool)
+  const body = Buffer.from('x'.repeat(40))
+  for (let i = 0; i < ready + inflight; i += 1000) await b.push('c', Array.from({length: Math.min(1000, ready + inflight - i)}, () => ({body})))
+  for (let i = 0; i < inflight; i++) await b.claim('c', {leaseMs: 3_600_000})
+  spawnSync('sync', ['-f', spool]) // both sides start on settled files, not under writeback
+  return spool
+}
+/** Claims and acks `n` messages with a fresh client; msg/s. */
+async function claimAck(spool, n) {
+  const b = new SpoolBackend(spool)
+  const t = performance.now()
+  for (let i = 0; i < n; i++) {
+    const d = await b.claim('c', {leaseMs: 60_000})
+    await b.ack('c', d.receipt)
+  }
+  return (n / (performance.now() - t)) * 1000
+}
+/** The floor: the same two renames per message on the same kind of files, names known in advance, nothing listed or read. */
+function bareRenames(spool) {
+  const base = join(spool, 'c', 'new', '0')
+  const files = []
+  for (const b7 of readdirSync(base).sort()) for (const b10 of readdirSync(join(base, b7)).sort()) for (const n of readdirSync(join(base, b7, b10)).sort()) files.push([join(base, b7, b10, n), n])
+  const cur = join(spool, 'c', 'cur', 'floor')
+  mkdirSync(cur, {recursive: true})
+  const t = performance.now()
+  for (const [path, n] of files) {
+    renameSync(path, join(cur, n))
+    renameSync(join(cur, n), join(spool, 'c', 'done', n))
+  }
+  return (files.length / (performance.now() - t)) * 1000
+}
 {
   const mq = []
   const floor = []
-  const body = Buffer.from('x'.repeat(40))
+  const none = []
+  const busy = []
   for (let r = 0; r < cfg.repeats; r++) {
-    const spool = join(work, `claim-${r}`)
-    const b = new SpoolBackend(spool)
-    for (let i = 0; i < cfg.claims; i += 1000) await b.push('c', Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({body})))
-    let t = performance.now()
-    for (let i = 0; i < cfg.claims; i++) {
-      const d = await b.claim('c', {leaseMs: 60_000})
-      await b.ack('c', d.receipt)
-    }
-    mq.push((cfg.claims / (performance.now() - t)) * 1000)
-    // Floor: the same two renames per message, names known in advance, nothing listed.
-    const dir = join(work, `rename-${r}`)
-    for (const s of ['new', 'cur', 'done']) mkdirSync(join(dir, s), {recursive: true})
-    for (let i = 0; i < cfg.claims; i++) closeSync(openSync(join(dir, 'new', `m${i}`), 'w'))
-    t = performance.now()
-    for (let i = 0; i < cfg.claims; i++) {
-      renameSync(join(dir, 'new', `m${i}`), join(dir, 'cur', `m${i}`))
-      renameSync(join(dir, 'cur', `m${i}`), join(dir, 'done', `m${i}`))
-    }
-    floor.push((cfg.claims / (performance.now() - t)) * 1000)
-    rmSync(spool, {force: true, recursive: true})
-    rmSync(dir, {force: true, recursive: true})
+    mq.push(await claimAck(await prepared(`claim-${r}`, cfg.claims), cfg.claims))
+    floor.push(bareRenames(await prepared(`rename-${r}`, cfg.claims)))
+    // Claims with 10,000 messages in flight (held by another client) vs with none: ms per claim + ack.
+    none.push(1000 / (await claimAck(await prepared(`none-${r}`, 2000), 2000)))
+    busy.push(1000 / (await claimAck(await prepared(`busy-${r}`, 2000, 10_000), 2000)))
+    for (const d of [`claim-${r}`, `rename-${r}`, `none-${r}`, `busy-${r}`]) rmSync(join(work, d), {force: true, recursive: true})
   }
-  row('claim + ack (library) vs rename loop', mq, floor, 'msg/s', true, 'one process')
+  row('claim + ack (library) vs bare renames of the same files', mq, floor, 'msg/s', true, 'budget >= 0.3x')
+  row('claim + ack (library) with 10,000 in flight vs none', busy, none, 'ms', false, 'budget <= 1.3x')
+}
+
+// ---------- 4. cold claims ----------
+say(`4/7 cold claims: ${cfg.popRuns} runs each of mq pop with 10,000 messages in flight and with none`)
+{
+  const none = await prepared('cold-none', 200)
+  const busy = await prepared('cold-busy', 200, 10_000)
+  const pNone = []
+  const pBusy = []
+  for (let i = 0; i < cfg.popRuns * 2; i++) {
+    pNone.push(timed(process.execPath, [BIN, 'pop', 'c', '-o', '/dev/null'], {env: {MQ_SPOOL: none}}).ms)
+    pBusy.push(timed(process.execPath, [BIN, 'pop', 'c', '-o', '/dev/null'], {env: {MQ_SPOOL: busy}}).ms)
+  }
+  row('cold `mq pop` with 10,000 in flight vs none', pBusy, pNone, 'ms', false, 'budget <= 1.1x')
   // Through the CLI: one process per pop and per ack, as a shell loop pays it.
-  const spool = join(work, 'cli-claim')
-  timed(process.execPath, [BIN, 'push', 'c', '--batch'], {env: {MQ_SPOOL: spool}, input: Array.from({length: 20}, (_, i) => `m${i}`).join('\n')})
   const cli = []
   for (let i = 0; i < 20; i++) {
     const t = performance.now()
-    const receipt = timed(process.execPath, [BIN, 'pop', 'c', '-o', '/dev/null'], {env: {MQ_SPOOL: spool}}).out.toString().trim()
-    timed(process.execPath, [BIN, 'ack', 'c', receipt], {env: {MQ_SPOOL: spool}})
+    const receipt = timed(process.execPath, [BIN, 'pop', 'c', '-o', '/dev/null'], {env: {MQ_SPOOL: none}}).out.toString().trim()
+    timed(process.execPath, [BIN, 'ack', 'c', receipt], {env: {MQ_SPOOL: none}})
     cli.push(1000 / (performance.now() - t))
   }
   const nodeRate = []
   for (let i = 0; i < 20; i++) nodeRate.push(1000 / (2 * timed(process.execPath, ['-e', '0']).ms))
   row('`mq pop` + `mq ack` (2 processes) vs 2x `node -e 0`', cli, nodeRate, 'msg/s', true, 'shell-loop rate')
+  rmSync(none, {force: true, recursive: true})
+  rmSync(busy, {force: true, recursive: true})
+}
+
+// ---------- 5. the worker ----------
+say(`5/7 the worker: mq consume over ${cfg.consume} messages with /bin/true, beside a plain spawn loop`)
+/** Rate (msg/s) between the first and the last of `n` completions whose times `lines` reports. */
+const rateOf = (times) => ((times.length - 1) / (times.at(-1) - times[0])) * 1000
+/** mq consume --json over n messages: the time each event line arrives here (start-up excluded). */
+function consumeRun(n, j) {
+  const spool = join(work, `consume-${j}`)
+  timed(process.execPath, [BIN, 'push', 'q', '--batch'], {env: {MQ_SPOOL: spool}, input: Array.from({length: n}, (_, i) => `m${i}`).join('\n')})
+  spawnSync('sync', ['-f', spool])
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'consume', 'q', '--once', '--json', '-j', String(j), '--exec', '/bin/true'], {env: {...env, MQ_SPOOL: spool}, stdio: ['ignore', 'pipe', 'ignore']})
+    const times = []
+    let buf = ''
+    child.stdout.on('data', (c) => {
+      buf += c
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        buf = buf.slice(i + 1)
+        times.push(performance.now())
+      }
+    })
+    child.on('error', reject)
+    child.on('close', () => {
+      rmSync(spool, {force: true, recursive: true})
+      if (times.length !== n) reject(new Error(`consume reported ${times.length} of ${n}`))
+      else resolve(rateOf(times))
+    })
+  })
+}
+// The floor: a plain Node loop spawning the same program the same way: its own process group,
+// an environment like a handler's, the body on stdin; j at a time. Timed the same way.
+const spawnFloor = `
+  const {spawn} = require('child_process'); const n = +process.argv[1], j = +process.argv[2]
+  const body = Buffer.from('m1'); const times = []; let started = 0
+  const next = () => {
+    if (started >= n) return; started++
+    const env = {...process.env, MQ_QUEUE: 'q', MQ_ID: '01a2083023780000-0b8c0d2f1acb4082', MQ_ATTEMPT: '1',
+      MQ_ENQUEUED_AT: new Date().toISOString(), MQ_PRIORITY: '0', MQ_RECEIPT: '01a2083023780000-0b8c0d2f1acb4082,a1,t00000000,l1'}
+    const c = spawn('/bin/true', [], {detached: true, env, stdio: ['pipe', 'ignore', 'pipe']})
+    c.stdin.on('error', () => {}); c.stdin.end(body); c.stderr.on('data', () => {})
+    c.on('close', () => { times.push(performance.now()); if (times.length === n) console.log(((n - 1) / (times.at(-1) - times[0])) * 1000); else next() })
+  }
+  for (let i = 0; i < j; i++) next()`
+{
+  for (const j of [2, 8]) {
+    const mq = []
+    const floor = []
+    for (let r = 0; r < cfg.repeats; r++) {
+      mq.push(await consumeRun(cfg.consume, j))
+      floor.push(Number(spawnSync(process.execPath, ['-e', spawnFloor, String(cfg.consume), String(j)], {env}).stdout.toString()))
+    }
+    row(`\`mq consume -j ${j} --exec /bin/true\` vs a spawn loop (-j ${j})`, mq, floor, 'msg/s', true, j === 2 ? 'budget >= 0.7x' : '')
+  }
 }
 
 // ---------- 4 + 5. backlog and memory ----------
-say(`4/5 backlog: filling queues of 1k and ${cfg.backlog.toLocaleString()} ready messages (written directly in the spool format)`)
+say(`6/7 backlog: filling queues of 1k and ${cfg.backlog.toLocaleString()} ready messages (written directly in the spool format)`)
 /** Files n ready messages the way a foreign producer would (mq-spool(5)): 4 per ms, as a busy producer makes them. */
 function fill(spool, queue, n) {
   const root = join(spool, queue)
@@ -193,7 +283,7 @@ function fill(spool, queue, n) {
   for (let i = 0; i < 3; i++) stSmall.push(timed(process.execPath, [BIN, 'stats', 'q', '--json'], {env: {MQ_SPOOL: small}}).ms)
   row(`\`mq stats\` at ${cfg.backlog.toLocaleString()} vs at 1k`, stLarge, stSmall, 'ms', false, `counts every file: ready=${JSON.parse(st.out).ready}`)
 
-  say('5/5 memory: peak RSS at both backlogs')
+  say('7/7 memory: peak RSS at both backlogs')
   const mem = (args) => [peakRss(args, large) / 1024, peakRss(args, small) / 1024]
   for (const [label, args] of [
     ['pop', ['pop', 'q', '-o', '/dev/null']],
@@ -208,7 +298,7 @@ function fill(spool, queue, n) {
 }
 
 function peakRssNode() {
-  const r = spawnSync(process.execPath, ['-e', 'process.on("exit",()=>process.stdout.write(String(process.resourceUsage().maxRSS)))'])
+  const r = spawnSync(process.execPath, ['-e', 'process.on("exit",()=>process.stdout.write(/VmHWM:\\s*(\\d+)/.exec(require("fs").readFileSync("/proc/self/status","utf8"))[1]))'])
   return Number(r.stdout.toString()) / 1024
 }
 

@@ -1,3 +1,7 @@
+import {isatty} from 'node:tty'
+
+import {guardStdio} from './stdio.js'
+
 /**
  * Output for humans: stderr only, colour and spinners only on a TTY. chalk and ora are loaded
  * lazily so that the hot commands (push, pop, ack) never pay for them on a pipe.
@@ -5,7 +9,7 @@
 
 /** Colour on stderr: a TTY, and neither NO_COLOR nor TERM=dumb. */
 export function stderrColor(): boolean {
-  return Boolean(process.stderr.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
+  return isatty(2) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
 }
 
 /**
@@ -14,7 +18,7 @@ export function stderrColor(): boolean {
  */
 export function spinnerAllowed(): boolean {
   return (
-    Boolean(process.stderr.isTTY) &&
+    isatty(2) &&
     (process.stderr.columns ?? 0) > 0 &&
     !process.env.CI &&
     process.env.TERM !== 'dumb'
@@ -51,6 +55,7 @@ export interface Spinner {
 /** An ora spinner on stderr when spinnerAllowed(), else an object that does nothing. */
 export async function startSpinner(text: string): Promise<Spinner | undefined> {
   if (!spinnerAllowed()) return undefined
+  guardStdio()
   const {default: ora} = await import('ora')
   const s = ora({discardStdin: false, stream: process.stderr, text}).start()
   return {

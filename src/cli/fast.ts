@@ -1,4 +1,3 @@
-import {guardStdio} from '../stdio.js'
 import {reportError} from './report-error.js'
 import {isVerb, runVerb} from './verbs.js'
 
@@ -13,7 +12,6 @@ import {isVerb, runVerb} from './verbs.js'
 export async function runFast(argv: string[]): Promise<boolean> {
   const [verb, ...rest] = argv
   if (!isVerb(verb) || helpAsked(rest)) return false
-  guardStdio()
   try {
     await runVerb(verb, rest)
   } catch (error) {

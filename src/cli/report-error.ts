@@ -1,5 +1,6 @@
 import {MqError, ioError} from '../errors.js'
 import {EXIT} from '../exit-codes.js'
+import {writeStderr} from '../stdio.js'
 
 /**
  * The one place where an error becomes an exit status and one line on stderr (or a small
@@ -13,11 +14,11 @@ export function reportError(err: Error, json: boolean): number {
   const message = mapped.message.includes('\n') ? usageLine(mapped.message) : mapped.message
   process.exitCode = mapped.exitCode
   if (json) {
-    process.stderr.write(JSON.stringify({error: {code: mapped.code, exitCode: mapped.exitCode, message}}) + '\n')
+    writeStderr(JSON.stringify({error: {code: mapped.code, exitCode: mapped.exitCode, message}}) + '\n')
   } else {
-    process.stderr.write(`mq: ${message}${mapped.hint ? ` (${mapped.hint})` : ''}\n`)
+    writeStderr(`mq: ${message}${mapped.hint ? ` (${mapped.hint})` : ''}\n`)
   }
-  if (mapped.exitCode === EXIT.SOFTWARE && process.env.MQ_DEBUG) process.stderr.write(`${err.stack}\n`)
+  if (mapped.exitCode === EXIT.SOFTWARE && process.env.MQ_DEBUG) writeStderr(`${err.stack}\n`)
   return mapped.exitCode
 }
 

@@ -1,7 +1,6 @@
 import {type Backend} from '../backend.js'
 import {writeStdout} from '../stdio.js'
 import {ackAction, nackAction} from './actions/ack.js'
-import {consumeAction, consumeHandler} from './actions/consume.js'
 import {popAction} from './actions/pop.js'
 import {pushAction} from './actions/push.js'
 import {parseCommandLine, type Parsed, type Verb, VERBS} from './grammar.js'
@@ -15,7 +14,11 @@ const bool = (f: F, k: string) => Boolean(f[k])
 /** What each hot verb does with its parsed command line (the actions are shared with nothing else). */
 const ACTIONS: Record<Verb, (b: Backend, p: Parsed) => Promise<unknown>> = {
   ack: (b, {args, flags}) => ackAction(b, args.queue as string, args.receipt as string[], bool(flags, 'json')),
-  consume: (b, {args, flags, rest}) => consumeAction(b, consumeRequest(args.queue as string, flags, rest), consumeHandler({exec: str(flags, 'exec'), rest, shell: str(flags, 'shell')})),
+  // Imported when used: the worker brings child_process, which the other verbs need not load.
+  consume: async (b, {args, flags, rest}) => {
+    const {consumeAction, consumeHandler} = await import('./actions/consume.js')
+    return consumeAction(b, consumeRequest(args.queue as string, flags, rest), consumeHandler({exec: str(flags, 'exec'), rest, shell: str(flags, 'shell')}))
+  },
   nack: (b, {args, flags}) => nackAction(b, args.queue as string, args.receipt as string, num(flags, 'delay') ?? 0),
   pop: (b, {args, flags}) =>
     popAction(b, {base64: bool(flags, 'base64'), json: bool(flags, 'json'), leaseMs: num(flags, 'lease'), output: str(flags, 'output'), queue: args.queue as string, waitMs: num(flags, 'wait')}),
@@ -68,7 +71,7 @@ function consumeRequest(queue: string, f: F, rest: string[]) {
  */
 export async function runVerb(verb: Verb, argv: readonly string[]): Promise<void> {
   const parsed = parseCommandLine(verb, VERBS[verb], argv)
-  if (verb === 'consume') consumeHandler({exec: str(parsed.flags, 'exec'), rest: parsed.rest, shell: str(parsed.flags, 'shell')})
+  if (verb === 'consume') (await import('./actions/consume.js')).consumeHandler({exec: str(parsed.flags, 'exec'), rest: parsed.rest, shell: str(parsed.flags, 'shell')})
   const backend = await openCliBackend({spool: str(parsed.flags, 'spool'), url: str(parsed.flags, 'url')})
   try {
     const result = await ACTIONS[verb](backend, parsed)

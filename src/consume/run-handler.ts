@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {ioError} from '../errors.js'
+import {writeStderr} from '../stdio.js'
 import {type HandlerOutcome} from './decide.js'
 
 export const STDERR_TAIL_BYTES = 2048
@@ -134,7 +135,7 @@ export function runHandler(opts: HandlerOptions): HandlerRun {
   })
 
   child.stderr!.on('data', (chunk: Buffer) => {
-    if (typeof opts.output !== 'object') process.stderr.write(chunk)
+    if (typeof opts.output !== 'object') writeStderr(chunk)
     else if (logFd !== undefined) {
       try {
         writeSync(logFd, chunk) // the log file gets stderr as well as stdout

@@ -167,8 +167,10 @@ export function claimNext(q: QueueDirs, opts: ClaimOptions, cur: ClaimCursor = n
 function sweep(q: QueueDirs, now: number, cur: ClaimCursor): void {
   const moved = reclaimExpired(q, now) + promoteDue(q, now)
   if (moved > 0) cur.invalidate()
+  // From bucket names alone: a bucket's start bounds its times from below (to within 256 ms).
+  // A bucket that started already holds times within the next 256 ms.
   const next = Math.min(nextLeaseExpiry(q) ?? Number.POSITIVE_INFINITY, nextDue(q) ?? Number.POSITIVE_INFINITY)
-  cur.nextSweepAt = Math.min(next, now + SWEEP_EVERY_MS)
+  cur.nextSweepAt = Math.min(next <= now ? now + 256 : next, now + SWEEP_EVERY_MS)
   cur.sweptAt = now
 }
 

@@ -3,6 +3,7 @@ import {QueueDirs} from './layout.js'
 import {bucketsOf, timeHex} from '../message-id.js'
 import {formatName, type MessageName, readyName} from './message-name.js'
 import {readyDir} from './paths.js'
+import {firstBucketStart} from './reclaim.js'
 import {leafBuckets, messageFiles} from './walk.js'
 
 const delayedRule = (m: MessageName) => (m.notBefore === undefined ? 'delayed file without a not-before field' : undefined)
@@ -28,8 +29,16 @@ export function promoteDue(q: QueueDirs, now: number = Date.now()): number {
   return n
 }
 
-/** The earliest not-before time waiting in delay/ (reads only the first non-empty bucket). */
+/**
+ * When the earliest delayed message can fall due: the start of delay/'s first bucket (bucket
+ * names bound their not-before times from below, to within 256 ms), read from names alone.
+ */
 export function nextDue(q: QueueDirs): number | undefined {
+  return firstBucketStart(q, q.delay)
+}
+
+/** The exact earliest not-before time in delay/ (reads the first non-empty bucket): for waiters. */
+export function exactNextDue(q: QueueDirs): number | undefined {
   for (const dir of leafBuckets(q, q.delay, {repair: false, what: 'delay'})) {
     let next: number | undefined
     for (const {m} of messageFiles(q, dir, false, delayedRule)) if (next === undefined || m.notBefore! < next) next = m.notBefore
@@ -37,4 +46,3 @@ export function nextDue(q: QueueDirs): number | undefined {
   }
   return undefined
 }
-

@@ -35,8 +35,28 @@ export function reclaimExpired(q: QueueDirs, now: number = Date.now()): number {
   return n
 }
 
-/** The earliest lease deadline in cur/ (reads its first non-empty bucket), for waiters. */
+/**
+ * When the earliest lease in cur/ can end, for waiters and for scheduling the next sweep: the
+ * start of its first bucket (a bucket's name bounds its deadlines from below, to within 256 ms),
+ * read from bucket names alone, whatever is in flight. Flat format-1 claims are read whole.
+ */
 export function nextLeaseExpiry(q: QueueDirs): number | undefined {
+  let next: number | undefined
+  for (const {m} of messageFiles(q, q.cur, false, claimedRule, true)) if (next === undefined || m.leaseUntil! < next) next = m.leaseUntil
+  const first = firstBucketStart(q, q.cur)
+  return next === undefined ? first : first === undefined ? next : Math.min(next, first)
+}
+
+/** The start time of the first B7/B10 bucket under root, from names only (undefined: none). */
+export function firstBucketStart(q: QueueDirs, root: string): number | undefined {
+  for (const dir of leafBuckets(q, root, {filesAtTop: true, repair: false, what: 'time'})) {
+    return Number.parseInt(dir.slice(dir.lastIndexOf('/') + 1), 16) * 256
+  }
+  return undefined
+}
+
+/** The exact earliest lease deadline in cur/ (reads the first non-empty bucket): for waiters. */
+export function exactNextLeaseExpiry(q: QueueDirs): number | undefined {
   let next: number | undefined
   const consider = (files: MessageEntry[]) => {
     for (const {m} of files) if (next === undefined || m.leaseUntil! < next) next = m.leaseUntil

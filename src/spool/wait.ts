@@ -4,8 +4,8 @@ import {join} from 'node:path'
 import {createQueue} from './create-queue.js'
 import {listDir} from './fs.js'
 import {QueueDirs} from './layout.js'
-import {nextDue} from './promote.js'
-import {nextLeaseExpiry} from './reclaim.js'
+import {exactNextDue} from './promote.js'
+import {exactNextLeaseExpiry} from './reclaim.js'
 
 /** How often a waiter looks again with no event: inotify can miss events (NFS, overflow). */
 export const POLL_MS = 1000
@@ -33,7 +33,7 @@ export class Wakeup {
         // Vanished between readdir and watch (a drained bucket): the poll covers it.
       }
     }
-    this.timeHint = [nextDue(q), nextLeaseExpiry(q)].filter((t): t is number => t !== undefined)
+    this.timeHint = [exactNextDue(q), exactNextLeaseExpiry(q)].filter((t): t is number => t !== undefined)
   }
 
   /** The earliest time something will become ready without a push (delays, leases). */

@@ -1,5 +1,6 @@
 import {type Command} from '@oclif/core'
 
+import {setStdoutSink} from '../../src/stdio.js'
 import {ROOT} from './helpers.js'
 
 type Write = typeof process.stdout.write
@@ -27,6 +28,7 @@ export async function runIn(
   const saved = [process.stdout.write, process.stderr.write] as const
   process.stdout.write = capture(out)
   process.stderr.write = capture(err)
+  setStdoutSink((b) => out.push(b)) // data the commands write to fd 1 directly
   let result: unknown
   let error: unknown
   try {
@@ -35,6 +37,7 @@ export async function runIn(
     error = error_
   } finally {
     ;[process.stdout.write, process.stderr.write] = saved
+    setStdoutSink(undefined)
   }
   const exitCode = Number(process.exitCode ?? 0)
   process.exitCode = undefined

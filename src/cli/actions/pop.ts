@@ -1,7 +1,9 @@
 import {type Backend} from '../../backend.js'
 import {encodeBody} from '../../body.js'
 import {EXIT} from '../../exit-codes.js'
-import {pipeToFile, pipeToStdout, writeStdout} from '../../stdio.js'
+import {closeSync} from 'node:fs'
+
+import {copyToFile, copyToStdout, writeFileOut, writeStdout} from '../../stdio.js'
 
 export interface PopRequest {
   queue: string
@@ -25,8 +27,19 @@ export async function popAction(backend: Backend, r: PopRequest): Promise<undefi
     process.exitCode = EXIT.EMPTY
     return undefined
   }
+  /** The body to a file or stdout, from the message's own file where the engine keeps one. */
+  const handOver = (toFile?: string) => {
+    if (!d.bodyFd) return toFile ? writeFileOut(d.body, toFile) : writeStdout(d.body)
+    const fd = d.bodyFd()
+    try {
+      if (toFile) copyToFile(fd, toFile)
+      else copyToStdout(fd)
+    } finally {
+      closeSync(fd)
+    }
+  }
   try {
-    if (r.output) await pipeToFile(d.openBody(), r.output)
+    if (r.output) await handOver(r.output)
     if (r.json) {
       const json = {
         attempt: d.attempt,
@@ -43,7 +56,7 @@ export async function popAction(backend: Backend, r: PopRequest): Promise<undefi
       await writeStdout(JSON.stringify(json) + '\n')
     } else {
       await writeStdout(d.receipt + '\n')
-      if (!r.output) await pipeToStdout(d.openBody())
+      if (!r.output) await handOver()
     }
   } catch (error) {
     await backend.release(r.queue, d.receipt, {uncount: true}).catch(() => {})

@@ -3,6 +3,7 @@ import {UsageError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
 import {type PushInput} from '../../backend.js'
 import {readRecords, stdinBody} from '../../stdin.js'
+import {writeStdoutSync} from '../../stdio.js'
 
 export interface PushRequest {
   queue: string
@@ -47,7 +48,7 @@ export async function pushAction(backend: Backend, r: PushRequest): Promise<unkn
     for await (const group of readRecords(r.null ? 0 : 10, 1000)) {
       const pushed = await backend.push(r.queue, group.map((body) => ({...template, body})), opts)
       if (r.json) ids.push(...pushed.map((p) => p.id))
-      else process.stdout.write(pushed.map((p) => p.id).join('\n') + '\n')
+      else writeStdoutSync(pushed.map((p) => p.id).join('\n') + '\n')
     }
     return {ids, queue: r.queue}
   }
@@ -57,10 +58,10 @@ export async function pushAction(backend: Backend, r: PushRequest): Promise<unkn
   if (pushed.duplicate) {
     // Scripts test for 4; the id printed is the first message's.
     process.exitCode = EXIT.DUPLICATE
-    if (!r.json) process.stdout.write(pushed.id + '\n')
+    if (!r.json) writeStdoutSync(pushed.id + '\n')
     return {duplicate: true, id: pushed.id, key: r.key, queue: r.queue}
   }
-  if (!r.json) process.stdout.write(pushed.id + '\n')
+  if (!r.json) writeStdoutSync(pushed.id + '\n')
   return {id: pushed.id, queue: r.queue, state: pushed.state}
 }
 
