@@ -185,6 +185,13 @@ export interface QueueConfig {
 /** A change to a queue's config: a value sets it, null removes it (back to the default or no limit). */
 export type QueueConfigPatch = {[K in keyof QueueConfig]?: number | null}
 
+export interface Requeued {
+  /** The ids moved back to ready, in id order. */
+  requeued: string[]
+  /** Those of them whose expiry had passed: they come back without one. */
+  expiryCleared: string[]
+}
+
 export interface GcOptions {
   /** Remove acked messages kept longer than this. */
   doneOlderThanMs: number
@@ -269,8 +276,12 @@ export interface Backend {
   /** Returns false when the queue was not paused. */
   resume(queue: string): Promise<boolean>
   purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void): Promise<Record<PurgeState, number>>
-  /** Dead letters back to ready (all, or the given ids), delivery count reset; returns the ids moved. */
-  requeue(queue: string, ids?: string[]): Promise<string[]>
+  /**
+   * Dead letters back to ready (all, or the given ids), delivery count reset; a message whose
+   * expiry has passed comes back without it (it would only die again at once: a requeue is a
+   * decision to deliver it late). Returns the ids moved, and which of them lost their expiry.
+   */
+  requeue(queue: string, ids?: string[]): Promise<Requeued>
   gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<GcResult>
 
   /** From now on, pushes to `topic` reach `queue` too; false when it already did. */

@@ -1,10 +1,10 @@
 import {Command, Flags} from '@oclif/core'
 
 import {type Backend} from './backend.js'
-import {type Verb} from './cli/grammar.js'
+import {type CommandName, COMMON_FLAGS} from './cli/grammar.js'
 import {openCliBackend} from './cli/open-backend.js'
 import {reportError} from './cli/report-error.js'
-import {runVerb} from './cli/verbs.js'
+import {runCommand} from './cli/run-command.js'
 
 /**
  * What every mq command shares: --spool/--url and --json, opening the engine, and the one
@@ -12,14 +12,8 @@ import {runVerb} from './cli/verbs.js'
  */
 export abstract class BaseCommand extends Command {
   static baseFlags = {
-    spool: Flags.string({
-      description: 'spool directory [default: $MQ_SPOOL, else $XDG_STATE_HOME/mq, else ~/.local/state/mq]',
-      helpGroup: 'GLOBAL',
-    }),
-    url: Flags.string({
-      description: 'engine URL, e.g. file:///var/spool/mq [default: $MQ_URL]',
-      helpGroup: 'GLOBAL',
-    }),
+    spool: Flags.string({description: COMMON_FLAGS.spool.description, helpGroup: 'GLOBAL', helpValue: COMMON_FLAGS.spool.helpValue}),
+    url: Flags.string({description: COMMON_FLAGS.url.description, helpGroup: 'GLOBAL', helpValue: COMMON_FLAGS.url.helpValue}),
   }
 
   static enableJsonFlag = true
@@ -37,12 +31,12 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * For the verbs declared in src/cli/grammar.ts: their own parser and action, the ones the fast
-   * path runs (oclif only dispatched here, and renders --help).
+   * Every command is declared in src/cli/grammar.ts and run by src/cli/run-command.ts: the
+   * parser and the action the fast path runs too (oclif only dispatched here, and renders --help).
    */
-  protected async runGrammar(verb: Verb): Promise<undefined> {
+  protected async runGrammar(name: Exclude<CommandName, 'help' | 'version'>): Promise<undefined> {
     this.parsed = true
-    await runVerb(verb, this.argv)
+    await runCommand(name, this.argv)
     return undefined
   }
 

@@ -121,7 +121,7 @@ export class SpoolIOError extends MqError {
           ? EXIT.CANT_CREATE
           : EXIT.IO
     // Node's text is "ENOTDIR: not a directory, stat '/x'": keep only the middle.
-    const why = cause.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[^']*'( -> '[^']*')?$/, '')
+    const why = cause.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '[^']*'( -> '[^']*')?)?$/, '')
     super(errno ? errno.toLowerCase() : 'io', exit, `${op} ${path}: ${why}`)
     this.errno = errno
     this.cause = cause

@@ -1,6 +1,7 @@
-import {isatty} from 'node:tty'
-
 import {guardStdio} from './stdio.js'
+
+/** Whether stderr is a terminal (without creating process.stderr's stream to ask). */
+const isatty = (fd: number) => process.getBuiltinModule('node:tty').isatty(fd)
 
 /**
  * Output for humans: stderr only, colour and spinners only on a TTY. chalk and ora are loaded
@@ -57,13 +58,22 @@ export async function startSpinner(text: string): Promise<Spinner | undefined> {
   if (!spinnerAllowed()) return undefined
   guardStdio()
   const {default: ora} = await import('ora')
-  const s = ora({discardStdin: false, stream: process.stderr, text}).start()
+  // NO_COLOR (or TERM=dumb) also takes the spinner's own colour away.
+  const s = ora({color: stderrColor() ? 'cyan' : false, discardStdin: false, isEnabled: true, stream: process.stderr, text}).start() // enabled: spinnerAllowed() decided
+  let renderedAt = 0
   return {
     clear: () => s.clear(),
     render: () => s.render(),
     stop: () => s.stop(),
     update(t: string) {
       s.text = t
+      // Work that keeps the event loop busy (purge, gc, a long batch) starves ora's own timer:
+      // draw from here, at most every 80 ms.
+      const now = Date.now()
+      if (now - renderedAt >= 80) {
+        renderedAt = now
+        s.render()
+      }
     },
   }
 }

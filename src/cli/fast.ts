@@ -1,19 +1,19 @@
 import {reportError} from './report-error.js'
-import {isVerb, runVerb} from './verbs.js'
+import {isVerb, runCommand} from './run-command.js'
 
 /**
  * The fast path for the hot verbs (push, pop, ack, nack, consume). Loading @oclif/core costs
  * about as much as starting Node itself, shell loops pay it per message, and a consumer that
  * carries it spawns its handlers more slowly (a larger process forks more slowly). So
  * bin/run.cjs hands these verbs here first. The grammar and the actions are the ones the oclif
- * commands use (grammar.ts, verbs.ts), so both paths answer alike by construction; only --help
+ * commands use (grammar.ts, run-command.ts), so both paths answer alike by construction; only --help
  * is left to oclif, which renders it. Returns false, having done nothing, for oclif to take.
  */
 export async function runFast(argv: string[]): Promise<boolean> {
   const [verb, ...rest] = argv
   if (!isVerb(verb) || helpAsked(rest)) return false
   try {
-    await runVerb(verb, rest)
+    await runCommand(verb, rest)
   } catch (error) {
     reportError(error as Error, rest.includes('--json'))
   }

@@ -130,7 +130,78 @@ export const VERBS = {
   },
 } satisfies Record<string, VerbSpec>
 
+const OPTIONAL_QUEUE: ArgSpec = {description: 'queue name (default: every queue)', kind: 'queue', name: 'queue'}
+const FORCE: FlagSpec = {char: 'f', description: 'do not ask (needed when not on a terminal, as from cron)', type: 'boolean'}
+
+/** Every other command: oclif dispatches them (and renders their --help); the same parser reads them. */
+export const ADMIN = {
+  config: {
+    args: [QUEUE],
+    flags: {
+      'max-depth': {description: 'most messages ready + delayed + in flight', exclusive: ['no-max-depth'], min: 1, type: 'integer'},
+      'no-max-depth': {description: 'remove the bound', type: 'boolean'},
+      'max-attempts': {defaultHelp: '5', description: 'deliveries before a message is dead-lettered instead of delivered again', min: 1, type: 'integer'},
+      lease: {defaultHelp: '5m', description: 'the lease of a claim that asks for none', min: 1, type: 'duration'},
+    },
+  },
+  gc: {
+    args: [OPTIONAL_QUEUE],
+    flags: {
+      'done-older-than': {defaultHelp: '1h', description: 'remove acked messages kept longer than this', type: 'duration'},
+      'tmp-older-than': {defaultHelp: '1h', description: 'remove partial writes of dead producers older than this', type: 'duration'},
+      force: FORCE,
+    },
+  },
+  help: {
+    args: [{description: 'the command to explain', kind: 'text', name: 'command', variadic: true}],
+    flags: {},
+  },
+  pause: {args: [QUEUE], flags: {}},
+  peek: {
+    args: [QUEUE],
+    flags: {
+      count: {char: 'n', defaultHelp: '10', description: 'how many messages at most', min: 1, type: 'integer'},
+      state: {defaultHelp: 'ready', description: 'which messages', options: ['ready', 'delayed', 'inflight', 'dead', 'done'], type: 'enum'},
+      base64: {description: 'with --json: always give bodies as base64', type: 'boolean'},
+    },
+  },
+  purge: {
+    args: [QUEUE],
+    flags: {
+      state: {defaultHelp: 'ready', description: 'which messages (repeatable)', multiple: true, options: ['ready', 'delayed', 'dead', 'done', 'all'], type: 'enum'},
+      force: FORCE,
+    },
+  },
+  queues: {args: [], flags: {}},
+  requeue: {
+    args: [QUEUE, {description: 'message ids (default: every dead letter)', kind: 'text', name: 'id', variadic: true}],
+    flags: {},
+  },
+  resume: {args: [QUEUE], flags: {}},
+  stats: {
+    args: [OPTIONAL_QUEUE],
+    flags: {
+      prometheus: {description: "print Prometheus text exposition format (for node_exporter's textfile collector)", exclusive: ['json'], type: 'boolean'},
+      textfile: {description: 'with --prometheus: write the metrics to FILE, atomically (a temp file beside it, then rename)', helpValue: 'FILE', type: 'string'},
+    },
+  },
+  subscribe: {
+    args: [{description: 'topic name', kind: 'queue', name: 'topic', required: true}, QUEUE],
+    flags: {},
+  },
+  topics: {args: [], flags: {}},
+  unsubscribe: {
+    args: [{description: 'topic name', kind: 'queue', name: 'topic', required: true}, QUEUE],
+    flags: {},
+  },
+  version: {args: [], flags: {}},
+} satisfies Record<string, VerbSpec>
+
+/** Every command's grammar. */
+export const COMMANDS: Record<CommandName, VerbSpec> = {...VERBS, ...ADMIN}
+
 export type Verb = keyof typeof VERBS
+export type CommandName = keyof typeof VERBS | keyof typeof ADMIN
 
 export interface Parsed {
   args: Record<string, string | string[] | undefined>

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {VERBS} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags} from '../cli/oclif-flags.js'
+import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
 
 /** Declared in src/cli/grammar.ts, run by src/cli/verbs.ts (the fast path runs the same). */
 export default class Ack extends BaseCommand {
@@ -12,7 +12,7 @@ Unknown receipts, double acks and acks after the lease expired and the message w
 
   static args = oclifArgs(VERBS.ack)
   static flags = oclifFlags(VERBS.ack)
-  static strict = false
+  static strict = oclifStrict(VERBS.ack)
 
   async run(): Promise<unknown> {
     return this.runGrammar('ack')

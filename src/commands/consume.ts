@@ -1,6 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {VERBS} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags} from '../cli/oclif-flags.js'
+import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
 
 /** Declared in src/cli/grammar.ts, run by src/cli/verbs.ts (the fast path runs the same). */
 export default class Consume extends BaseCommand {
@@ -10,14 +10,15 @@ The lease is renewed while the handler runs. SIGTERM or SIGINT stops claiming, l
 
   static examples = [
     '<%= config.bin %> consume jobs --exec ./handler.sh',
-    '<%= config.bin %> consume jobs -j 4 --timeout 10m --exec "convert --quality 80"',
-    '<%= config.bin %> consume jobs --shell \'jq .url | xargs curl -fsS\'',
+    '<%= config.bin %> consume uploads -j 4 --timeout 10m --shell \'gzip -9 > "archive/$MQ_ID.gz"\'',
+    '<%= config.bin %> consume jobs --shell \'jq -r .url | xargs curl -fsS\'',
+    '<%= config.bin %> consume tests --drain -j 2 --exec ./run-one-test.sh',
     '<%= config.bin %> consume jobs --idle-exit 30s -- ./handler.sh --verbose',
   ]
 
   static args = oclifArgs(VERBS.consume)
   static flags = oclifFlags(VERBS.consume)
-  static strict = false
+  static strict = oclifStrict(VERBS.consume)
 
   async run(): Promise<unknown> {
     return this.runGrammar('consume')

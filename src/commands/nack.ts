@@ -1,6 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {VERBS} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags} from '../cli/oclif-flags.js'
+import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
 
 /** Declared in src/cli/grammar.ts, run by src/cli/verbs.ts (the fast path runs the same). */
 export default class Nack extends BaseCommand {
@@ -11,7 +11,7 @@ export default class Nack extends BaseCommand {
 
   static args = oclifArgs(VERBS.nack)
   static flags = oclifFlags(VERBS.nack)
-  static strict = false
+  static strict = oclifStrict(VERBS.nack)
 
   async run(): Promise<unknown> {
     return this.runGrammar('nack')

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {VERBS} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags} from '../cli/oclif-flags.js'
+import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
 
 /** Declared in src/cli/grammar.ts, run by src/cli/verbs.ts (the fast path runs the same). */
 export default class Pop extends BaseCommand {
@@ -17,7 +17,7 @@ With -o FILE the body goes to FILE and only the receipt is printed. An empty que
 
   static args = oclifArgs(VERBS.pop)
   static flags = oclifFlags(VERBS.pop)
-  static strict = false
+  static strict = oclifStrict(VERBS.pop)
 
   async run(): Promise<unknown> {
     return this.runGrammar('pop')

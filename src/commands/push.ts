@@ -1,6 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {VERBS} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags} from '../cli/oclif-flags.js'
+import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
 
 /** Declared in src/cli/grammar.ts, run by src/cli/verbs.ts (the fast path runs the same). */
 export default class Push extends BaseCommand {
@@ -19,7 +19,7 @@ An id is printed only once the message is on disk (file and directory fsynced).`
 
   static args = oclifArgs(VERBS.push)
   static flags = oclifFlags(VERBS.push)
-  static strict = false
+  static strict = oclifStrict(VERBS.push)
 
   async run(): Promise<unknown> {
     return this.runGrammar('push')

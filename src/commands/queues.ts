@@ -1,13 +1,18 @@
 import {BaseCommand} from '../base-command.js'
+import {ADMIN} from '../cli/grammar.js'
+import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
 
+/** Declared in src/cli/grammar.ts, run by src/cli/run-command.ts. */
 export default class Queues extends BaseCommand {
-  static summary = 'List the queues, with their ready and in-flight counts.'
+  static summary = 'List the queues and the topics: what each name is, what is in it, who hears it.'
+
   static examples = ['<%= config.bin %> queues', '<%= config.bin %> queues --json']
 
+  static args = oclifArgs(ADMIN.queues)
+  static flags = oclifFlags(ADMIN.queues)
+  static strict = oclifStrict(ADMIN.queues)
+
   async run(): Promise<unknown> {
-    const {flags} = await this.parse(Queues)
-    const all = await (await this.backend(flags)).stats()
-    if (!flags.json) for (const s of all) process.stdout.write(`${s.queue}\t${s.ready}\t${s.inflight}${s.paused ? '\tpaused' : ''}\n`)
-    return all.map((s) => ({inflight: s.inflight, paused: s.paused, queue: s.queue, ready: s.ready}))
+    return this.runGrammar('queues')
   }
 }

@@ -1,24 +1,19 @@
-import {Args} from '@oclif/core'
-
-import {queueArg} from '../args.js'
 import {BaseCommand} from '../base-command.js'
+import {ADMIN} from '../cli/grammar.js'
+import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
 
+/** Declared in src/cli/grammar.ts, run by src/cli/run-command.ts. */
 export default class Requeue extends BaseCommand {
   static summary = 'Move dead letters back to ready (redrive).'
-  static description = `Every dead letter of the queue, or only the ids given, becomes ready again with its delivery count reset to 0; its dead-letter reason is removed. Prints the ids moved.`
+  static description = `Every dead letter of the queue, or only the ids given, becomes ready again with its delivery count reset to 0; its dead-letter reason is removed. A message whose expiry (push --ttl) has passed comes back without it, since it would only die again at once. Prints the ids moved; an id that is not a dead letter of the queue is reported and makes the status 66, after the others are moved.`
 
-  static examples = ['<%= config.bin %> requeue jobs', '<%= config.bin %> requeue jobs 01a1fdeea6280000-57f7f6f9af0ab5dd']
-  static strict = false
-  static args = {
-    queue: queueArg({required: true}),
-    id: Args.string({description: 'message ids (default: every dead letter)'}),
-  }
+  static examples = ['<%= config.bin %> requeue jobs', '<%= config.bin %> requeue jobs "$(<%= config.bin %> peek jobs --state dead --json | jq -r \'.[0].id\')"']
+
+  static args = oclifArgs(ADMIN.requeue)
+  static flags = oclifFlags(ADMIN.requeue)
+  static strict = oclifStrict(ADMIN.requeue)
 
   async run(): Promise<unknown> {
-    const {argv, flags} = await this.parse(Requeue)
-    const [queue, ...ids] = argv as string[]
-    const moved = await (await this.backend(flags)).requeue(queue, ids.length > 0 ? ids : undefined)
-    if (!flags.json && moved.length > 0) process.stdout.write(moved.join('\n') + '\n')
-    return {queue, requeued: moved}
+    return this.runGrammar('requeue')
   }
 }

@@ -1,4 +1,5 @@
 import {type Failure} from '../backend.js'
+import {formatDuration} from '../duration.js'
 
 /** How a handler run ended. */
 export interface HandlerOutcome {
@@ -74,7 +75,7 @@ export function describeOutcome(o: HandlerOutcome): string {
       return `killed by ${o.signal}`
     }
     case 'timeout': {
-      return `timed out after ${o.timeoutMs}ms`
+      return `timed out after ${formatDuration(o.timeoutMs ?? 0)}`
     }
     default: {
       return `could not run the handler: ${o.error}`

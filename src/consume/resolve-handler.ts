@@ -14,6 +14,7 @@ export function handlerArgv(exec: string | undefined, shellLine: string | undefi
   let argv: string[]
   if (shellLine !== undefined) argv = ['/bin/sh', '-c', shellLine, 'mq-handler']
   else if (exec !== undefined) {
+    checkQuotes(exec)
     const words = parse(exec, (name) => `$${name}`)
     if (words.some((w) => typeof w !== 'string'))
       throw new UsageError('--exec runs a program without a shell; for pipes, redirections or globs use --shell')
@@ -23,6 +24,20 @@ export function handlerArgv(exec: string | undefined, shellLine: string | undefi
   if (argv.length === 0) throw new UsageError('no handler: give --exec PROGRAM, --shell LINE, or -- PROGRAM ARGS...')
   findProgram(argv[0])
   return argv
+}
+
+/** An unterminated quote or a trailing backslash is a usage error (shell-quote would guess). */
+function checkQuotes(line: string): void {
+  let quote: string | undefined
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]
+    if (c === '\\' && quote !== "'") {
+      if (++i >= line.length) throw new UsageError('--exec ends with a backslash')
+    } else if (quote) {
+      if (c === quote) quote = undefined
+    } else if (c === '"' || c === "'") quote = c
+  }
+  if (quote) throw new UsageError(`--exec has an unterminated ${quote === '"' ? 'double' : 'single'} quote: ${JSON.stringify(line)}`)
 }
 
 /** Fails early (exit 69) if the program is not there to run, instead of failing every message. */

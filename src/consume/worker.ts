@@ -2,6 +2,7 @@ import {join} from 'node:path'
 
 import {type Backend, type Delivery} from '../backend.js'
 import {NotInFlightError, QueuePausedError} from '../errors.js'
+import {formatDuration} from '../duration.js'
 import {decide, describeOutcome, type HandlerOutcome, type RetryPolicy} from './decide.js'
 import {bodyStdin, type HandlerRun, runHandler} from './run-handler.js'
 
@@ -161,7 +162,7 @@ export class Consumer {
     this.stopping = true
     this.wake.abort(WAKE)
     if (this.jobs.size > 0) {
-      this.opts.onNotice?.(`mq: stopping: waiting up to ${this.opts.graceMs}ms for ${this.jobs.size} running handler(s)`)
+      this.opts.onNotice?.(`mq: stopping: waiting up to ${formatDuration(this.opts.graceMs)} for ${this.jobs.size} running handler(s)`)
       this.graceTimer = setTimeout(() => {
         for (const j of this.jobs) {
           j.shutdown = true

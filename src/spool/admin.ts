@@ -1,8 +1,10 @@
 import {lstatSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {type Requeued} from '../backend.js'
 import {ioError, isErrno} from '../errors.js'
 import {reasonPath} from './dead-letter.js'
+import {readHeaderAt} from './header.js'
 import {kindOf, listEntries, moveFile, replaceFileDurably, fsyncPath} from './fs.js'
 import {sweepKeys} from './keys.js'
 import {QueueDirs} from './layout.js'
@@ -120,20 +122,34 @@ export function purgeQueue(q: QueueDirs, states: PurgeState[], onProgress?: (n: 
 
 /**
  * requeue (redrive): move dead letters back to ready, with their delivery count reset to 0
- * and their reason removed. Only the given ids, or all. Returns the ids moved.
+ * and their reason removed. Only the given ids, or all. A message whose expiry has passed
+ * comes back without it (name field "x"; the file itself never changes): it would only die
+ * again at once. Returns the ids moved.
  */
-export function requeueDead(q: QueueDirs, ids?: string[]): string[] {
-  const moved: string[] = []
+export function requeueDead(q: QueueDirs, ids?: string[], now: number = Date.now()): Requeued {
+  const out: Requeued = {expiryCleared: [], requeued: []}
   const wanted = ids ? new Set(ids) : undefined
   for (const {m, path} of deadFiles(q, true).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (wanted && !wanted.has(m.id)) continue
-    const fresh: MessageName = {...m, attempt: 0}
+    const expired = m.header && !m.noExpiry && expiredAt(path, m.header, now)
+    const fresh: MessageName = {...m, attempt: 0, ...(expired ? {noExpiry: true} : {})}
     if (moveFile(path, readyDir(q, fresh), formatName(fresh), undefined, q.perms)) {
-      moved.push(m.id)
+      out.requeued.push(m.id)
+      if (expired) out.expiryCleared.push(m.id)
       unlinkQuietly(reasonPath(q, m.id))
     }
   }
-  return moved
+  return out
+}
+
+/** Whether a message file's header expiry has passed. */
+function expiredAt(path: string, hasHeader: boolean, now: number): boolean {
+  try {
+    const e = readHeaderAt(path, hasHeader).header.expiresAt
+    return e !== undefined && e <= now
+  } catch {
+    return false // unreadable here: the claim decides
+  }
 }
 
 export interface GcOptions {

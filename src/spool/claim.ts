@@ -275,6 +275,7 @@ function tryClaim(q: QueueDirs, src: string, m: MessageName, now: number, opts: 
   } finally {
     closeSync(opened.fd)
   }
+  if (m.noExpiry) delete start.header.expiresAt
   if (start.header.expiresAt !== undefined && start.header.expiresAt <= now) {
     // Not delivered: the dead letter keeps the count of deliveries made before.
     deadLetter(q, path, {...claimed, attempt: m.attempt}, {at: now, attempts: m.attempt, lastError: 'expired before delivery', reason: 'expired'})

@@ -123,7 +123,7 @@ function describe(q: QueueDirs, path: string, m: MessageName, state: MessageStat
   if (m.notBefore !== undefined) info.notBefore = m.notBefore
   if (header.key !== undefined) info.key = header.key
   if (header.headers !== undefined) info.headers = header.headers
-  if (header.expiresAt !== undefined) info.expiresAt = header.expiresAt
+  if (header.expiresAt !== undefined && !m.noExpiry) info.expiresAt = header.expiresAt
   if (header.topic !== undefined) info.topic = header.topic
   if (state === 'dead') {
     const reason = readDeadReason(q, m.id)

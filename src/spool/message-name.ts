@@ -12,6 +12,7 @@ import {ID_LENGTH, isMessageId} from '../message-id.js'
  *          | "t" TOK  this delivery's token, 8 hex digits (files in cur/, mq-spool 2)
  *          | "l" MS   lease deadline, ms since epoch (files in cur/)
  *          | "h"      the file starts with a one-line JSON header (see header.ts)
+ *          | "x"      the header's expiresAt no longer applies (cleared by requeue)
  *
  * Fields are written in the order a, p, n, t, l, h and only when not default; a reader accepts
  * any order. A bare ID is a valid name: that is all a foreign producer has to write.
@@ -25,6 +26,8 @@ export interface MessageName {
   token?: string
   leaseUntil?: number
   header: boolean
+  /** The header's expiry was cleared (requeue of a message that had expired). */
+  noExpiry?: boolean
 }
 
 
@@ -36,6 +39,7 @@ export function formatName(m: MessageName): string {
   if (m.token !== undefined) s += `,t${m.token}`
   if (m.leaseUntil !== undefined) s += `,l${m.leaseUntil}`
   if (m.header) s += ',h'
+  if (m.noExpiry) s += ',x'
   return s
 }
 
@@ -50,6 +54,10 @@ export function parseName(name: string): MessageName | null {
     const key = field[0]
     if (key === 'h' && field.length === 1) {
       m.header = true
+      continue
+    }
+    if (key === 'x' && field.length === 1) {
+      m.noExpiry = true
       continue
     }
     if (key === 't') {
@@ -88,5 +96,5 @@ export function parseName(name: string): MessageName | null {
 
 /** The same message with its transient fields (token, lease, not-before) cleared: its name in new/. */
 export function readyName(m: MessageName): MessageName {
-  return {attempt: m.attempt, header: m.header, id: m.id, priority: m.priority}
+  return {attempt: m.attempt, header: m.header, id: m.id, priority: m.priority, ...(m.noExpiry ? {noExpiry: true} : {})}
 }

@@ -493,6 +493,17 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           const [dead] = await b.peek('q', {limit: 5, state: 'dead'})
           expect(dead).toMatchObject({id: p.id, reason: {reason: 'expired'}})
         })
+        it('a requeued message whose expiry passed comes back without it (it would only die again)', async () => {
+          const {b} = await setup()
+          const [p] = await b.push('q', [{...text('late'), expiresAt: Date.now() + 100}])
+          await sleep(250)
+          expect(await b.claim('q')).toBeNull() // dead-lettered: expired
+          expect(await b.requeue('q')).toEqual({expiryCleared: [p.id], requeued: [p.id]})
+          const d = (await b.claim('q'))!
+          expect(d).toMatchObject({attempt: 1, id: p.id})
+          expect(d.expiresAt).toBeUndefined()
+          expect(d.body.toString()).toBe('late')
+        })
         it('a message within its expiry is delivered with it', async () => {
           const {b} = await setup()
           const expiresAt = Date.now() + 60_000
@@ -727,10 +738,10 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       await b.deadLetter('q', da.receipt)
       const db = (await b.claim('q'))!
       await b.deadLetter('q', db.receipt)
-      expect(await b.requeue('q', [db.id])).toEqual([db.id])
-      expect(await b.requeue('q', ['0000000000000000-0000000000000000'])).toEqual([])
+      expect(await b.requeue('q', [db.id])).toEqual({expiryCleared: [], requeued: [db.id]})
+      expect((await b.requeue('q', ['0000000000000000-0000000000000000'])).requeued).toEqual([])
       expect((await b.claim('q'))).toMatchObject({attempt: 1, id: db.id})
-      expect(await b.requeue('q')).toEqual([da.id])
+      expect((await b.requeue('q')).requeued).toEqual([da.id])
       expect((await b.peek('q', {limit: 5, state: 'dead'}))).toEqual([])
     })
 

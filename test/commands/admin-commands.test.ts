@@ -77,14 +77,18 @@ describe('administration commands, in process', () => {
     for (const q of ['billing', 'audit']) expect(JSON.parse((await runIn(Pop, [q, '--json', '--spool', spool])).stdout).id).toBe(id)
     expect((await runIn(Unsubscribe, ['orders', 'nobody', '--spool', spool])).exitCode).toBe(EXIT.NO_INPUT)
     const queues = JSON.parse((await runIn(Queues, ['--json', '--spool', spool])).stdout)
-    expect(queues.map((q: {queue: string}) => q.queue)).toEqual(['audit', 'billing'])
+    expect(queues).toEqual([
+      {inflight: 1, kind: 'queue', paused: false, queue: 'audit', ready: 0},
+      {inflight: 1, kind: 'queue', paused: false, queue: 'billing', ready: 0},
+      {kind: 'topic', subscribers: ['audit', 'billing'], topic: 'orders'},
+    ])
   })
 
   it('requeue and gc report what they did', async () => {
     const spool = tempSpool()
     expect((await runIn(Requeue, ['q', '--json', '--spool', spool])).exitCode).toBe(EXIT.NO_INPUT) // no such queue
     await runIn(Push, ['q', 'x', '--spool', spool])
-    expect(JSON.parse((await runIn(Requeue, ['q', '--json', '--spool', spool])).stdout)).toEqual({queue: 'q', requeued: []})
+    expect(JSON.parse((await runIn(Requeue, ['q', '--json', '--spool', spool])).stdout)).toEqual({expiryCleared: [], notDead: [], queue: 'q', requeued: []})
     expect((await runIn(Gc, ['q', '--spool', spool])).exitCode).toBe(EXIT.USAGE) // deletes: needs --force off a TTY
     const gc = JSON.parse((await runIn(Gc, ['q', '--force', '--json', '--spool', spool])).stdout)
     expect(gc).toEqual({queue: 'q', removed: {done: 0, keys: 0, tmp: 0}})

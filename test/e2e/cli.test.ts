@@ -108,7 +108,7 @@ describe('mq, spawned as a user runs it', () => {
   it('an unknown command is a usage error (64) in one line', async () => {
     const r = await run(process.execPath, [BIN, 'pish', 'q', 'x'])
     expect(r.code).toBe(64)
-    expect(r.stderr).toBe('mq: unknown command "pish" (see mq --help)\n')
+    expect(r.stderr).toBe('mq: unknown command "pish" (did you mean "mq push"?)\n')
   })
 
   it('--help works for every command', async () => {

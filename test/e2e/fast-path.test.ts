@@ -29,6 +29,15 @@ describe('the fast path and oclif answer alike', () => {
     [['ack', 'q', 'not-a-receipt']],
     [['ack', 'q', '019a6c3f2b100003-9f2c4e01a7b3d566,a1,l1', '--json']],
     [['nack', 'q', '019a6c3f2b100003-9f2c4e01a7b3d566']],
+    // the command lines where the two parsers used to disagree (issue 11)
+    [['push', 'q', '-p', '3', '-p', '4', 'x']],
+    [['push', 'q', '--header', 'a=1', 'x']],
+    [['push', 'q', '-b0']],
+    [['pop', 'q', '--lease', '1m', '--lease', '2m']],
+    [['pop', 'q', '-o']],
+    [['push', 'q', '-p3', 'x']],
+    [['push', 'q', '--priority=3', '--', '-x']],
+    [['consume', 'q', '--exec', 'cat', 'extra']],
   ])('%j', async (args) => {
     const {fast, slow} = await both(tempSpool(), args)
     expect(fast.code).toBe(slow.code)
@@ -43,5 +52,21 @@ describe('the fast path and oclif answer alike', () => {
     const batch = await both(spool, ['push', 'q', '-b'], 'a\nb\n')
     expect(batch.fast.out.trim().split('\n')).toHaveLength(2)
     expect(batch.slow.out.trim().split('\n')).toHaveLength(2)
+  })
+
+  it('the four command lines the issue names mean one thing, on both paths', async () => {
+    for (const env of [{}, {MQ_NO_FAST: '1'}]) {
+      const spool = tempSpool()
+      expect((await mq(spool, ['push', 'q', '-p', '3', '-p', '4', 'x'], {env})).code).toBe(64)
+      expect((await mq(spool, ['pop', 'q', '--lease', '1m', '--lease', '2m'], {env})).code).toBe(64)
+      // --header takes one value: x is the body
+      expect((await mq(spool, ['push', 'q', '--header', 'a=1', 'x'], {env})).code).toBe(0)
+      const popped = await mq(spool, ['pop', 'q', '--json'], {env})
+      expect(JSON.parse(popped.out)).toMatchObject({body: 'x', headers: {a: '1'}})
+      // -b0 is -b -0: a NUL-separated batch
+      const batch = await mq(spool, ['push', 'n', '-b0'], {env, input: 'one\0two\0'})
+      expect(batch.code).toBe(0)
+      expect(batch.out.trim().split('\n')).toHaveLength(2)
+    }
   })
 })

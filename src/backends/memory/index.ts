@@ -20,6 +20,7 @@ import {
   type QueueStats,
   type Released,
   type ReleaseOptions,
+  type Requeued,
 } from '../../backend.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, UsageError} from '../../errors.js'
@@ -414,16 +415,20 @@ export class MemoryBackend implements Backend {
 
   async requeue(queue: string, ids?: string[]) {
     const q = this.existing(queue)
-    const moved: string[] = []
+    const out: Requeued = {expiryCleared: [], requeued: []}
     for (const m of [...q.messages.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (m.state !== 'dead' || (ids && !ids.includes(m.id))) continue
       m.state = 'ready'
       m.attempt = 0
       delete m.reason
-      moved.push(m.id)
+      if (m.expiresAt !== undefined && m.expiresAt <= Date.now()) {
+        delete m.expiresAt // it would only die again at once
+        out.expiryCleared.push(m.id)
+      }
+      out.requeued.push(m.id)
     }
     this.store.wake()
-    return moved
+    return out
   }
 
   async gc(queue: string, opts: GcOptions) {

@@ -4,7 +4,7 @@ import {type Backend} from '../../backend.js'
 import {handlerArgv} from '../../consume/resolve-handler.js'
 import {prepareLogDir} from '../../consume/run-handler.js'
 import {type ConsumeEvent, Consumer} from '../../consume/worker.js'
-import {formatDuration} from '../../duration.js'
+import {formatAge} from '../../duration.js'
 import {EXIT} from '../../exit-codes.js'
 import {palette, startSpinner} from '../../output.js'
 import {writeStderr, writeStdout} from '../../stdio.js'
@@ -52,6 +52,7 @@ export async function consumeAction(backend: Backend, r: ConsumeRequest, handler
     spinner?.render()
   }
 
+  let outputClosed: unknown
   const consumer: Consumer = new Consumer(backend, {
     argv: handler,
     backoffMs: r.backoffMs ?? 5000,
@@ -66,8 +67,12 @@ export async function consumeAction(backend: Backend, r: ConsumeRequest, handler
     maxMessages: r.maxMessages,
     onEvent(e: ConsumeEvent) {
       if (r.json) {
-        // A reader that went away (a closed pipe) stops the worker gracefully.
-        writeStdout(JSON.stringify(e) + '\n').catch(() => consumer.stop())
+        // A reader that went away (a closed pipe) stops the worker as SIGTERM would (running
+        // handlers finish, their results are settled), then the error is reported: exit 74.
+        writeStdout(JSON.stringify(e) + '\n').catch((error: unknown) => {
+          outputClosed ??= error
+          consumer.stop()
+        })
       } else log(humanLine(e, c))
       spinner?.update(`${r.queue}: ${consumer.summary.processed} processed, ${consumer.summary.failed} failed, ${consumer.inflight - 1} running`)
     },
@@ -94,6 +99,7 @@ export async function consumeAction(backend: Backend, r: ConsumeRequest, handler
     const summary = await consumer.run()
     if (summary.forced && lastSignal) process.exitCode = 128 + (lastSignal === 'SIGINT' ? 2 : 15)
     else if (r.drain && summary.dead > 0) process.exitCode = EXIT.DATA
+    if (outputClosed) throw outputClosed
     if (!r.json) log(`mq: ${r.queue}: ${summary.processed} processed, ${summary.acked} acked, ${summary.failed} failed${summary.dead ? `, ${summary.dead} dead-lettered` : ''}`)
     return undefined
   } finally {
@@ -107,9 +113,9 @@ function humanLine(e: ConsumeEvent, c: Awaited<ReturnType<typeof palette>>): str
   const paint = {ack: c.green, dead: c.red, lost: c.yellow, released: c.dim, retry: c.yellow}[e.result]
   const extra =
     e.result === 'retry'
-      ? ` (${e.detail}; again in ${formatDuration(e.retryInMs ?? 0)})`
+      ? ` (${e.detail}; again in ${formatAge(e.retryInMs ?? 0)})`
       : e.detail && e.result !== 'ack'
         ? ` (${e.detail})`
         : ''
-  return `${e.queue} ${e.id} ${paint(e.result)} attempt ${e.attempt} ${formatDuration(e.durationMs)}${extra}`
+  return `${e.queue} ${e.id} ${paint(e.result)} attempt ${e.attempt} ${formatAge(e.durationMs)}${extra}`
 }

@@ -1,9 +1,10 @@
-import {type Backend} from '../../backend.js'
-import {encodeBody} from '../../body.js'
-import {EXIT} from '../../exit-codes.js'
 import {closeSync} from 'node:fs'
 
-import {copyToFile, copyToStdout, writeFileOut, writeStdout} from '../../stdio.js'
+import {type Backend} from '../../backend.js'
+import {encodeBody} from '../../body.js'
+import {NotInFlightError} from '../../errors.js'
+import {EXIT} from '../../exit-codes.js'
+import {copyToFile, copyToStdout, OutputClosedError, writeFileOut, writeStdout} from '../../stdio.js'
 
 export interface PopRequest {
   queue: string
@@ -19,7 +20,9 @@ export interface PopRequest {
  * `mq pop`: claim one message and print it (receipt line + body, or JSON). The body is streamed
  * from where the engine keeps it (memory stays flat for any size), except under --json, which
  * needs it whole. If the body cannot be handed over (stdout closed, -o on a full disk), the
- * message is given back at once, uncounted, instead of waiting out its lease; the error follows.
+ * message is given back at once, uncounted, instead of waiting out its lease; the error follows
+ * (74). If the reader already settled the delivery with the receipt it read, the pipe closing is
+ * its choice, not a failure: exit 0.
  */
 export async function popAction(backend: Backend, r: PopRequest): Promise<undefined> {
   const d = await backend.claim(r.queue, {leaseMs: r.leaseMs, waitMs: r.waitMs ?? 0})
@@ -52,6 +55,8 @@ export async function popAction(backend: Backend, r: PopRequest): Promise<undefi
         receipt: d.receipt,
         ...(d.key === undefined ? {} : {key: d.key}),
         ...(d.headers === undefined ? {} : {headers: d.headers}),
+        ...(d.expiresAt === undefined ? {} : {expiresAt: new Date(d.expiresAt).toISOString()}),
+        ...(d.topic === undefined ? {} : {topic: d.topic}),
       }
       await writeStdout(JSON.stringify(json) + '\n')
     } else {
@@ -59,7 +64,14 @@ export async function popAction(backend: Backend, r: PopRequest): Promise<undefi
       if (!r.output) await handOver()
     }
   } catch (error) {
-    await backend.release(r.queue, d.receipt, {uncount: true}).catch(() => {})
+    try {
+      await backend.release(r.queue, d.receipt, {uncount: true})
+    } catch (releaseError) {
+      // The reader took the receipt and settled the delivery before it stopped reading
+      // (`mq pop q | { read -r r; mq ack q "$r"; }` with a body it did not want): done.
+      if (releaseError instanceof NotInFlightError && error instanceof OutputClosedError) return undefined
+      throw error
+    }
     throw Object.assign(error as Error, {hint: 'the message was given back, this delivery uncounted'})
   }
   return undefined

@@ -3,7 +3,8 @@ import {UsageError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
 import {type PushInput} from '../../backend.js'
 import {readRecords, stdinBody} from '../../stdin.js'
-import {writeStdoutSync} from '../../stdio.js'
+import {spinnerAllowed, startSpinner} from '../../output.js'
+import {writeStderr, writeStdoutSync} from '../../stdio.js'
 
 export interface PushRequest {
   queue: string
@@ -45,20 +46,37 @@ export async function pushAction(backend: Backend, r: PushRequest): Promise<unkn
   if (r.batch || r.null) {
     if (r.body !== undefined && r.body !== '-') throw new UsageError('--batch reads stdin; do not give a BODY argument')
     const ids: string[] = []
-    for await (const group of readRecords(r.null ? 0 : 10, 1000)) {
-      const pushed = await backend.push(r.queue, group.map((body) => ({...template, body})), opts)
-      if (r.json) ids.push(...pushed.map((p) => p.id))
-      else writeStdoutSync(pushed.map((p) => p.id).join('\n') + '\n')
+    // On a terminal, a long batch shows how far it got (stderr; stdout has the ids).
+    const spinner = spinnerAllowed() ? await startSpinner(`${r.queue}: 0 pushed`) : undefined
+    let n = 0
+    try {
+      for await (const group of readRecords(r.null ? 0 : 10, 1000)) {
+        const pushed = await backend.push(r.queue, group.map((body) => ({...template, body})), opts)
+        n += pushed.length
+        spinner?.update(`${r.queue}: ${n} pushed`)
+        if (r.json) ids.push(...pushed.map((p) => p.id))
+        else {
+          spinner?.clear()
+          writeStdoutSync(pushed.map((p) => p.id).join('\n') + '\n')
+        }
+      }
+    } finally {
+      spinner?.stop()
     }
+    // The count the spinner showed last may be a group behind: the total, for the person watching.
+    if (spinner) writeStderr(`mq: ${r.queue}: ${n} pushed\n`)
     return {ids, queue: r.queue}
   }
 
   const body = r.body === undefined || r.body === '-' ? await stdinBody(Boolean(r.allowEmpty)) : Buffer.from(r.body)
   const [pushed] = await backend.push(r.queue, [{...template, allowEmpty: r.allowEmpty, body}], opts)
   if (pushed.duplicate) {
-    // Scripts test for 4; the id printed is the first message's.
+    // Scripts test for 4; the id printed is the first message's. People read why.
     process.exitCode = EXIT.DUPLICATE
-    if (!r.json) writeStdoutSync(pushed.id + '\n')
+    if (!r.json) {
+      writeStdoutSync(pushed.id + '\n')
+      writeStderr(`mq: ${r.queue}: the key ${JSON.stringify(r.key)} is held by message ${pushed.id}, pushed earlier; nothing pushed (exit 4)\n`)
+    }
     return {duplicate: true, id: pushed.id, key: r.key, queue: r.queue}
   }
   if (!r.json) writeStdoutSync(pushed.id + '\n')

@@ -1,0 +1,213 @@
+import {type Backend, type MessageInfo, type MessageState, type PurgeState, type QueueConfigPatch, type QueueStats} from '../../backend.js'
+import {encodeBody} from '../../body.js'
+import {confirmOrForce} from '../../confirm.js'
+import {formatAge, formatDuration} from '../../duration.js'
+import {NoInputError, UsageError} from '../../errors.js'
+import {EXIT} from '../../exit-codes.js'
+import {palette, startSpinner} from '../../output.js'
+import {writeStderr, writeStdoutSync, writeTextFileAtomically} from '../../stdio.js'
+
+/** Times in JSON are ISO 8601 strings, everywhere. */
+export const iso = (ms: number) => new Date(ms).toISOString()
+
+/** Rows as aligned columns (the width without colour codes). */
+function table(rows: string[][]): string {
+  const plain = (s: string) => s.replaceAll(/\u001B\[[0-9;]*m/g, '')
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => plain(r[i] ?? '').length)))
+  return rows.map((r) => r.map((cell, i) => cell + ' '.repeat(widths[i] - plain(cell).length)).join('  ').trimEnd()).join('\n') + '\n'
+}
+
+/** A message as JSON: ISO times, the body as UTF-8 or base64 (body.ts). */
+export function messageJson(m: MessageInfo, base64 = false): Record<string, unknown> {
+  return {
+    attempt: m.attempt,
+    ...(m.body ? encodeBody(m.body, base64) : {}),
+    enqueuedAt: iso(m.enqueuedAt),
+    id: m.id,
+    priority: m.priority,
+    size: m.size,
+    state: m.state,
+    ...(m.notBefore === undefined ? {} : {notBefore: iso(m.notBefore)}),
+    ...(m.leaseUntil === undefined ? {} : {leaseUntil: iso(m.leaseUntil)}),
+    ...(m.expiresAt === undefined ? {} : {expiresAt: iso(m.expiresAt)}),
+    ...(m.key === undefined ? {} : {key: m.key}),
+    ...(m.headers === undefined ? {} : {headers: m.headers}),
+    ...(m.topic === undefined ? {} : {topic: m.topic}),
+    ...(m.reason ? {reason: {...m.reason, at: iso(m.reason.at)}} : {}),
+  }
+}
+
+export async function peekAction(b: Backend, r: {queue: string; state: MessageState; count: number; base64: boolean; json: boolean}): Promise<unknown> {
+  const infos = await b.peek(r.queue, {bodies: true, limit: r.count, state: r.state})
+  if (r.json) return infos.map((m) => messageJson(m, r.base64))
+  const c = await palette()
+  const now = Date.now()
+  let out = ''
+  for (const m of infos) {
+    const preview = m.body ? JSON.stringify(m.body.subarray(0, 60).toString('utf8')) : ''
+    const extra =
+      m.state === 'dead' && m.reason
+        ? ` ${c.red(m.reason.reason)}${m.reason.lastError ? ` (${m.reason.lastError})` : ''}`
+        : m.notBefore
+          ? ` due in ${formatAge(Math.max(0, m.notBefore - now))}`
+          : m.leaseUntil
+            ? ` lease ${m.leaseUntil > now ? `ends in ${formatAge(m.leaseUntil - now)}` : c.yellow('expired')}`
+            : ''
+    out += `${m.id}  a=${m.attempt} p=${m.priority} age=${formatAge(now - m.enqueuedAt)} ${m.size}B${extra}  ${c.dim(preview)}\n`
+  }
+  writeStdoutSync(out)
+  return undefined
+}
+
+type Stats = QueueStats & {bad?: number}
+
+/** Stats with the engine's own findings beside them (the spool's quarantined files: "bad"). */
+async function statsWithDiagnostics(b: Backend, queue?: string): Promise<Stats[]> {
+  const all: Stats[] = await b.stats(queue)
+  if (b.diagnostics) for (const s of all) s.bad = await b.diagnostics.quarantined(s.queue)
+  return all
+}
+
+export async function statsAction(b: Backend, r: {queue?: string; prometheus: boolean; textfile?: string; json: boolean}): Promise<unknown> {
+  if (r.textfile && !r.prometheus) throw new UsageError('--textfile writes the --prometheus format: give both')
+  const all = await statsWithDiagnostics(b, r.queue)
+  if (r.prometheus) {
+    const text = toPrometheus(all)
+    if (r.textfile) writeTextFileAtomically(r.textfile, text)
+    else writeStdoutSync(text)
+    return undefined
+  }
+  if (r.json) return r.queue ? all[0] : all
+  const c = await palette()
+  const rows = [['QUEUE', 'READY', 'INFLIGHT', 'DELAYED', 'DONE', 'DEAD', 'BAD', 'OLDEST']]
+  for (const s of all) {
+    rows.push([
+      s.queue + (s.paused ? ' (paused)' : ''),
+      String(s.ready),
+      String(s.inflight),
+      String(s.delayed),
+      String(s.done),
+      s.dead ? c.red(String(s.dead)) : '0',
+      s.bad ? c.yellow(String(s.bad)) : s.bad === undefined ? '-' : '0',
+      s.oldestReadyAgeMs === null ? '-' : formatAge(s.oldestReadyAgeMs),
+    ])
+  }
+  writeStdoutSync(table(rows))
+  return undefined
+}
+
+/** Prometheus text format: one gauge family per figure, labelled by queue (and state). */
+export function toPrometheus(all: Stats[]): string {
+  const lines = ['# HELP mq_messages Messages in a queue, by state.', '# TYPE mq_messages gauge']
+  for (const s of all)
+    for (const state of ['ready', 'inflight', 'delayed', 'done', 'dead', 'bad'] as const)
+      if (s[state] !== undefined) lines.push(`mq_messages{queue="${s.queue}",state="${state}"} ${s[state]}`)
+  lines.push('# HELP mq_oldest_ready_age_seconds Age of the oldest ready message (0 when none is ready).', '# TYPE mq_oldest_ready_age_seconds gauge')
+  for (const s of all) lines.push(`mq_oldest_ready_age_seconds{queue="${s.queue}"} ${(s.oldestReadyAgeMs ?? 0) / 1000}`)
+  lines.push('# HELP mq_paused 1 when the queue is paused.', '# TYPE mq_paused gauge')
+  for (const s of all) lines.push(`mq_paused{queue="${s.queue}"} ${s.paused ? 1 : 0}`)
+  return lines.join('\n') + '\n'
+}
+
+/** Queues and topics, one line each: what a name is, and what is in it or who hears it. */
+export async function queuesAction(b: Backend, r: {json: boolean}): Promise<unknown> {
+  const [all, topics] = await Promise.all([b.stats(), b.topics()])
+  const subs = await Promise.all(topics.map(async (t) => ({subscribers: (await b.subscribers(t)) ?? [], topic: t})))
+  if (r.json) return [...all.map((s) => ({inflight: s.inflight, kind: 'queue', paused: s.paused, queue: s.queue, ready: s.ready})), ...subs.map((t) => ({kind: 'topic', ...t}))]
+  const rows = [['NAME', 'KIND', 'READY', 'INFLIGHT', 'NOTE']]
+  for (const s of all) rows.push([s.queue, 'queue', String(s.ready), String(s.inflight), s.paused ? 'paused' : ''])
+  for (const t of subs) rows.push([t.topic, 'topic', '-', '-', t.subscribers.length ? `-> ${t.subscribers.join(', ')}` : 'no subscribers'])
+  writeStdoutSync(table(rows))
+  return undefined
+}
+
+export async function topicsAction(b: Backend, r: {json: boolean}): Promise<unknown> {
+  const topics = await b.topics()
+  const subs = await Promise.all(topics.map(async (t) => ({subscribers: (await b.subscribers(t)) ?? [], topic: t})))
+  if (r.json) return subs
+  const rows = [['TOPIC', 'SUBSCRIBERS']]
+  for (const t of subs) rows.push([t.topic, t.subscribers.length ? t.subscribers.join(' ') : '(none: pushes are refused)'])
+  writeStdoutSync(table(rows))
+  return undefined
+}
+
+export async function configAction(b: Backend, r: {queue: string; maxDepth?: number; noMaxDepth: boolean; maxAttempts?: number; leaseMs?: number; json: boolean}): Promise<unknown> {
+  const patch: QueueConfigPatch = {}
+  if (r.maxDepth !== undefined) patch.maxDepth = r.maxDepth
+  if (r.noMaxDepth) patch.maxDepth = null
+  if (r.maxAttempts !== undefined) patch.maxAttempts = r.maxAttempts
+  if (r.leaseMs !== undefined) patch.leaseMs = r.leaseMs
+  const config = Object.keys(patch).length > 0 ? await b.setConfig(r.queue, patch) : await b.getConfig(r.queue)
+  if (!r.json) writeStdoutSync(`max-depth ${config.maxDepth ?? 'none'}\nmax-attempts ${config.maxAttempts}\nlease ${formatDuration(config.leaseMs)}\n`)
+  return {leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, maxDepth: config.maxDepth ?? null, queue: r.queue}
+}
+
+export async function subscribeAction(b: Backend, r: {topic: string; queue: string}): Promise<unknown> {
+  if (r.topic === r.queue) throw new UsageError(`${r.topic}: a topic cannot subscribe to itself`)
+  if ((await b.subscribers(r.queue)) !== undefined) throw new UsageError(`${r.queue} is a topic: only a queue can subscribe (topics do not chain)`)
+  const created = await b.subscribe(r.topic, r.queue)
+  return {queue: r.queue, subscribed: true, topic: r.topic, was: created ? 'new' : 'already'}
+}
+
+export async function purgeAction(b: Backend, r: {queue: string; states: PurgeState[]; force: boolean; json: boolean}): Promise<unknown> {
+  const [s] = await b.stats(r.queue)
+  const total = r.states.reduce((n, st) => n + s[st], 0)
+  const what = r.states.map((st) => `${s[st]} ${st}`).join(', ')
+  if (!(await confirmOrForce(`Delete ${total} message${total === 1 ? '' : 's'} (${what}) of ${r.queue}?`, r.force))) throw new UsageError('not confirmed; nothing deleted')
+  const spinner = r.json ? undefined : await startSpinner(`purging ${r.queue}: 0 of ${total} deleted`)
+  try {
+    const counts = await b.purge(r.queue, r.states, (n) => spinner?.update(`purging ${r.queue}: ${n} of ${total} deleted`))
+    spinner?.stop()
+    if (!r.json) writeStderr(`mq: ${r.queue}: purged ${r.states.map((st) => `${counts[st]} ${st}`).join(', ')}\n`)
+    return {purged: counts, queue: r.queue}
+  } finally {
+    spinner?.stop()
+  }
+}
+
+/**
+ * requeue: dead letters back to ready. Ids that are not dead letters of the queue are reported
+ * (66) after the others are moved. A message whose expiry has passed comes back without it
+ * (it would only die again at once): the engines clear it.
+ */
+export async function requeueAction(b: Backend, r: {queue: string; ids: string[]; json: boolean}): Promise<unknown> {
+  const {expiryCleared, requeued} = await b.requeue(r.queue, r.ids.length > 0 ? r.ids : undefined)
+  const notDead = r.ids.filter((id) => !requeued.includes(id))
+  if (!r.json && requeued.length > 0) writeStdoutSync(requeued.join('\n') + '\n')
+  if (!r.json && expiryCleared.length > 0)
+    writeStderr(`mq: ${r.queue}: ${expiryCleared.length} of them had expired (push --ttl): requeued without an expiry\n`)
+  if (notDead.length > 0) {
+    const error = new NoInputError(`${r.queue}: not a dead letter of this queue: ${notDead.join(', ')}`, 'mq peek QUEUE --state dead lists them')
+    if (!r.json) throw error
+    process.exitCode = EXIT.NO_INPUT
+    writeStderr(JSON.stringify({error: {code: error.code, exitCode: error.exitCode, message: error.message}}) + '\n')
+  }
+  return {expiryCleared, notDead, queue: r.queue, requeued}
+}
+
+export async function gcAction(b: Backend, r: {queue?: string; doneOlderThanMs: number; tmpOlderThanMs: number; force: boolean; json: boolean}): Promise<unknown> {
+  const all = await b.stats(r.queue)
+  const done = all.reduce((n, s) => n + s.done, 0)
+  const what = `Remove acked messages kept over ${formatDuration(r.doneOlderThanMs)} (of ${done} kept) and partial writes older than ${formatDuration(r.tmpOlderThanMs)} in ${r.queue ?? `${all.length} queue${all.length === 1 ? '' : 's'}`}?`
+  if (!(await confirmOrForce(what, r.force))) throw new UsageError('not confirmed; nothing removed')
+  const spinner = r.json ? undefined : await startSpinner('gc')
+  const opts = {doneOlderThanMs: r.doneOlderThanMs, tmpOlderThanMs: r.tmpOlderThanMs}
+  const results = []
+  try {
+    for (const {queue} of all) {
+      const g = await b.gc(queue, opts, (n) => spinner?.update(`gc ${queue}: ${n} removed`))
+      const removed = {done: g.done, keys: g.keys, tmp: (g as {tmp?: number}).tmp ?? 0}
+      results.push({queue, removed})
+      spinner?.clear()
+      if (!r.json) writeStderr(`mq: ${queue}: removed ${removed.done} done, ${removed.tmp} tmp, ${removed.keys} keys\n`)
+    }
+    // Partial writes outside queues (a topic's fan-out pushes whose producer died).
+    if (!r.queue && b.diagnostics) {
+      const n = await b.diagnostics.sweepAbandoned(opts.tmpOlderThanMs)
+      if (!r.json && n > 0) writeStderr(`mq: topics: removed ${n} tmp\n`)
+    }
+  } finally {
+    spinner?.stop()
+  }
+  return r.queue ? results[0] : results
+}
