@@ -1,14 +1,12 @@
 import {Command, Flags} from '@oclif/core'
 
-import {type Backend} from './backend.js'
 import {type CommandName, COMMON_FLAGS} from './cli/grammar.js'
-import {openCliBackend} from './cli/open-backend.js'
 import {reportError} from './cli/report-error.js'
 import {runCommand} from './cli/run-command.js'
 
 /**
- * What every mq command shares: --spool/--url and --json, opening the engine, and the one
- * place where errors become an exit status and one line on stderr.
+ * What every mq command shares: --spool/--url and --json, and the one place where errors
+ * become an exit status and one line on stderr.
  */
 export abstract class BaseCommand extends Command {
   static baseFlags = {
@@ -18,18 +16,6 @@ export abstract class BaseCommand extends Command {
 
   static enableJsonFlag = true
 
-  private openedBackend?: Backend
-
-  protected async backend(flags: {spool?: string; url?: string}): Promise<Backend> {
-    this.openedBackend ??= await openCliBackend(flags)
-    return this.openedBackend
-  }
-
-  protected async finally(err: Error | undefined): Promise<void> {
-    await this.openedBackend?.close()
-    return super.finally(err)
-  }
-
   /**
    * Every command is declared in src/cli/grammar.ts and run by src/cli/run-command.ts: the
    * parser and the action the fast path runs too (oclif only dispatched here, and renders --help).
@@ -38,11 +24,6 @@ export abstract class BaseCommand extends Command {
     this.parsed = true
     await runCommand(name, this.argv)
     return undefined
-  }
-
-  /** One JSON document per line on stdout, uncoloured: for machines. */
-  logJson(json: unknown): void {
-    process.stdout.write(JSON.stringify(json) + '\n')
   }
 
   /** Every error ends here (see cli/report-error.ts); nothing is rethrown. */

@@ -34,7 +34,9 @@ export interface FlagSpec {
   options?: readonly string[]
   /** Flags that may not be given with this one. */
   exclusive?: readonly string[]
-  /** How the default reads in --help ("5m", "the queue's"). */
+  /** The value when the flag is absent (durations in ms); --help shows it as typed. */
+  default?: number | string | readonly string[]
+  /** How a default that is not a value reads in --help ("the queue's"). */
   defaultHelp?: string
   /** What the value is called in --help (DURATION, FILE...). */
   helpValue?: string
@@ -80,14 +82,14 @@ export const VERBS = {
     flags: {
       exec: {char: 'e', description: 'handler program and arguments, split like a shell would but run without one', exclusive: ['shell'], helpValue: '"PROGRAM ARGS"', type: 'string'},
       shell: {description: 'handler as a shell line, run with /bin/sh -c', helpValue: 'LINE', type: 'string'},
-      concurrency: {char: 'j', defaultHelp: '1', description: 'handlers running at once', min: 1, type: 'integer'},
+      concurrency: {char: 'j', default: 1, description: 'handlers running at once', min: 1, type: 'integer'},
       lease: {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'},
       'max-attempts': {description: 'moved: mq config QUEUE --max-attempts N', refuse: MOVED_MAX_ATTEMPTS, type: 'string'},
-      backoff: {defaultHelp: '5s', description: 'delay before the first retry; doubled per attempt, with jitter', type: 'duration'},
-      'backoff-max': {defaultHelp: '1h', description: 'longest retry delay', type: 'duration'},
+      backoff: {default: 5000, description: 'delay before the first retry; doubled per attempt, with jitter', type: 'duration'},
+      'backoff-max': {default: 3_600_000, description: 'longest retry delay', type: 'duration'},
       timeout: {description: 'stop a handler running longer than this (a failed attempt)', type: 'duration'},
-      'kill-after': {defaultHelp: '10s', description: 'after SIGTERM (timeout or shutdown), SIGKILL this much later', type: 'duration'},
-      grace: {defaultHelp: '30s', description: 'on SIGTERM/SIGINT, how long running handlers may finish', type: 'duration'},
+      'kill-after': {default: 10_000, description: 'after SIGTERM (timeout or shutdown), SIGKILL this much later', type: 'duration'},
+      grace: {default: 30_000, description: 'on SIGTERM/SIGINT, how long running handlers may finish', type: 'duration'},
       once: {description: 'process what is ready, then exit 0', exclusive: ['drain'], type: 'boolean'},
       drain: {description: 'work until nothing is ready, delayed or in flight; exit 0, or 65 if any message it handled was dead-lettered', type: 'boolean'},
       'max-messages': {description: 'process at most N messages, then exit 0', min: 1, type: 'integer'},
@@ -99,7 +101,7 @@ export const VERBS = {
   nack: {
     args: [QUEUE, {description: 'receipt printed by pop (or a message id)', name: 'receipt', required: true}],
     flags: {
-      delay: {description: 'not deliverable again before this long from now', type: 'duration'},
+      delay: {default: 0, description: 'not deliverable again before this long from now', type: 'duration'},
     },
   },
   pop: {
@@ -122,7 +124,7 @@ export const VERBS = {
       at: {description: 'not deliverable before this time (ISO 8601, or @EPOCH-SECONDS)', helpValue: 'TIME', type: 'time'},
       'allow-empty': {description: 'accept an empty body from stdin', type: 'boolean'},
       key: {char: 'k', description: 'idempotency key: while it holds, a second push with it makes no message (exit 4, first id printed)', type: 'string'},
-      'key-ttl': {defaultHelp: '24h', description: 'how long the key holds', type: 'duration'},
+      'key-ttl': {default: 86_400_000, description: 'how long the key holds', type: 'duration'},
       ttl: {description: 'expiry: not delivered later than this long from now (dead-lettered instead)', type: 'duration'},
       wait: {description: 'if the queue is full, wait up to this long for room', type: 'duration'},
       header: {char: 'H', description: 'user header NAME=VALUE (repeatable); handlers see MQ_HEADER_NAME', helpValue: 'NAME=VALUE', multiple: true, type: 'string'},
@@ -147,8 +149,8 @@ export const ADMIN = {
   gc: {
     args: [OPTIONAL_QUEUE],
     flags: {
-      'done-older-than': {defaultHelp: '1h', description: 'remove acked messages kept longer than this', type: 'duration'},
-      'tmp-older-than': {defaultHelp: '1h', description: 'remove partial writes of dead producers older than this', type: 'duration'},
+      'done-older-than': {default: 3_600_000, description: 'remove acked messages kept longer than this', type: 'duration'},
+      'tmp-older-than': {default: 3_600_000, description: 'remove partial writes of dead producers older than this', type: 'duration'},
       force: FORCE,
     },
   },
@@ -160,15 +162,15 @@ export const ADMIN = {
   peek: {
     args: [QUEUE],
     flags: {
-      count: {char: 'n', defaultHelp: '10', description: 'how many messages at most', min: 1, type: 'integer'},
-      state: {defaultHelp: 'ready', description: 'which messages', options: ['ready', 'delayed', 'inflight', 'dead', 'done'], type: 'enum'},
+      count: {char: 'n', default: 10, description: 'how many messages at most', min: 1, type: 'integer'},
+      state: {default: 'ready', description: 'which messages', options: ['ready', 'delayed', 'inflight', 'dead', 'done'], type: 'enum'},
       base64: {description: 'with --json: always give bodies as base64', type: 'boolean'},
     },
   },
   purge: {
     args: [QUEUE],
     flags: {
-      state: {defaultHelp: 'ready', description: 'which messages (repeatable)', multiple: true, options: ['ready', 'delayed', 'dead', 'done', 'all'], type: 'enum'},
+      state: {default: ['ready'], description: 'which messages (repeatable)', multiple: true, options: ['ready', 'delayed', 'dead', 'done', 'all'], type: 'enum'},
       force: FORCE,
     },
   },
@@ -208,6 +210,11 @@ export interface Parsed {
   flags: Record<string, boolean | number | string | string[] | undefined>
   /** Words after "--", for verbs that keep them. */
   rest: string[]
+  /**
+   * What the command is asked to do: arguments and flags by camelCase name (--key-ttl is
+   * keyTtl), defaults filled in, and rest: the actions take this as their request.
+   */
+  input: Record<string, any>
 }
 
 /** Parses a verb's command line (without the verb). Every mistake is a UsageError (64). */
@@ -291,7 +298,11 @@ export function parseCommandLine(verb: string, spec: VerbSpec, argv: readonly st
     const extra = positional.slice(k).map((w) => JSON.stringify(w)).join(' ')
     throw new UsageError(`unexpected argument${positional.length - k > 1 ? 's' : ''} ${extra}`, spec.rest ? `a handler's arguments go after --: mq ${verb} QUEUE --exec PROG -- ARGS` : `mq ${verb} --help`)
   }
-  return {args, flags, rest}
+  const camel = (name: string) => name.replaceAll(/-(\w)/g, (_, c: string) => c.toUpperCase())
+  const input: Parsed['input'] = {rest}
+  for (const [name, f] of Object.entries(all)) input[camel(name)] = flags[name] ?? f.default
+  for (const [name, value] of Object.entries(args)) input[camel(name)] = value
+  return {args, flags, input, rest}
 }
 
 function convert(name: string, f: FlagSpec, raw: string): number | string {

@@ -1,5 +1,6 @@
 import {Args, Flags, type Interfaces} from '@oclif/core'
 
+import {formatDuration} from '../duration.js'
 import {type ArgSpec, type FlagSpec, type VerbSpec} from './grammar.js'
 
 /**
@@ -18,11 +19,12 @@ function oclifFlag(f: FlagSpec): Interfaces.FlagInput[string] {
   const char = f.char && /^[a-zA-Z]$/.test(f.char) ? (f.char as 'a') : undefined
   const common = {char, description: f.description, hidden: Boolean(f.refuse), ...(f.exclusive ? {exclusive: [...f.exclusive]} : {})}
   if (f.type === 'boolean') return Flags.boolean(common)
+  const help = f.defaultHelp ?? (f.type === 'duration' && typeof f.default === 'number' ? formatDuration(f.default) : f.default?.toString())
   const value = {
     ...common,
     helpValue: f.helpValue ?? (f.type === 'duration' ? 'DURATION' : f.type === 'integer' ? 'N' : undefined),
     ...(f.options ? {options: [...f.options]} : {}),
-    ...(f.defaultHelp ? {defaultHelp: async () => f.defaultHelp} : {}),
+    ...(help === undefined ? {} : {defaultHelp: async () => help}),
   }
   return f.multiple ? Flags.string({...value, multiple: true}) : Flags.string(value)
 }

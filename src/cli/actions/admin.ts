@@ -37,7 +37,7 @@ export function messageJson(m: MessageInfo, base64 = false): Record<string, unkn
   }
 }
 
-export async function peekAction(b: Backend, r: {queue: string; state: MessageState; count: number; base64: boolean; json: boolean}): Promise<unknown> {
+export async function peekAction(b: Backend, r: {queue: string; state: MessageState; count: number; base64?: boolean; json?: boolean}): Promise<unknown> {
   const infos = await b.peek(r.queue, {bodies: true, limit: r.count, state: r.state})
   if (r.json) return infos.map((m) => messageJson(m, r.base64))
   const c = await palette()
@@ -68,7 +68,7 @@ async function statsWithDiagnostics(b: Backend, queue?: string): Promise<Stats[]
   return all
 }
 
-export async function statsAction(b: Backend, r: {queue?: string; prometheus: boolean; textfile?: string; json: boolean}): Promise<unknown> {
+export async function statsAction(b: Backend, r: {queue?: string; prometheus?: boolean; textfile?: string; json?: boolean}): Promise<unknown> {
   if (r.textfile && !r.prometheus) throw new UsageError('--textfile writes the --prometheus format: give both')
   const all = await statsWithDiagnostics(b, r.queue)
   if (r.prometheus) {
@@ -110,7 +110,7 @@ export function toPrometheus(all: Stats[]): string {
 }
 
 /** Queues and topics, one line each: what a name is, and what is in it or who hears it. */
-export async function queuesAction(b: Backend, r: {json: boolean}): Promise<unknown> {
+export async function queuesAction(b: Backend, r: {json?: boolean}): Promise<unknown> {
   const [all, topics] = await Promise.all([b.stats(), b.topics()])
   const subs = await Promise.all(topics.map(async (t) => ({subscribers: (await b.subscribers(t)) ?? [], topic: t})))
   if (r.json) return [...all.map((s) => ({inflight: s.inflight, kind: 'queue', paused: s.paused, queue: s.queue, ready: s.ready})), ...subs.map((t) => ({kind: 'topic', ...t}))]
@@ -121,7 +121,7 @@ export async function queuesAction(b: Backend, r: {json: boolean}): Promise<unkn
   return undefined
 }
 
-export async function topicsAction(b: Backend, r: {json: boolean}): Promise<unknown> {
+export async function topicsAction(b: Backend, r: {json?: boolean}): Promise<unknown> {
   const topics = await b.topics()
   const subs = await Promise.all(topics.map(async (t) => ({subscribers: (await b.subscribers(t)) ?? [], topic: t})))
   if (r.json) return subs
@@ -131,12 +131,12 @@ export async function topicsAction(b: Backend, r: {json: boolean}): Promise<unkn
   return undefined
 }
 
-export async function configAction(b: Backend, r: {queue: string; maxDepth?: number; noMaxDepth: boolean; maxAttempts?: number; leaseMs?: number; json: boolean}): Promise<unknown> {
+export async function configAction(b: Backend, r: {queue: string; maxDepth?: number; noMaxDepth?: boolean; maxAttempts?: number; lease?: number; json?: boolean}): Promise<unknown> {
   const patch: QueueConfigPatch = {}
   if (r.maxDepth !== undefined) patch.maxDepth = r.maxDepth
   if (r.noMaxDepth) patch.maxDepth = null
   if (r.maxAttempts !== undefined) patch.maxAttempts = r.maxAttempts
-  if (r.leaseMs !== undefined) patch.leaseMs = r.leaseMs
+  if (r.lease !== undefined) patch.leaseMs = r.lease
   const config = Object.keys(patch).length > 0 ? await b.setConfig(r.queue, patch) : await b.getConfig(r.queue)
   if (!r.json) writeStdoutSync(`max-depth ${config.maxDepth ?? 'none'}\nmax-attempts ${config.maxAttempts}\nlease ${formatDuration(config.leaseMs)}\n`)
   return {leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, maxDepth: config.maxDepth ?? null, queue: r.queue}
@@ -149,16 +149,17 @@ export async function subscribeAction(b: Backend, r: {topic: string; queue: stri
   return {queue: r.queue, subscribed: true, topic: r.topic, was: created ? 'new' : 'already'}
 }
 
-export async function purgeAction(b: Backend, r: {queue: string; states: PurgeState[]; force: boolean; json: boolean}): Promise<unknown> {
+export async function purgeAction(b: Backend, r: {queue: string; state: Array<PurgeState | 'all'>; force?: boolean; json?: boolean}): Promise<unknown> {
+  const states: PurgeState[] = r.state.includes('all') ? ['ready', 'delayed', 'dead', 'done'] : [...new Set(r.state as PurgeState[])]
   const [s] = await b.stats(r.queue)
-  const total = r.states.reduce((n, st) => n + s[st], 0)
-  const what = r.states.map((st) => `${s[st]} ${st}`).join(', ')
-  if (!(await confirmOrForce(`Delete ${total} message${total === 1 ? '' : 's'} (${what}) of ${r.queue}?`, r.force))) throw new UsageError('not confirmed; nothing deleted')
+  const total = states.reduce((n, st) => n + s[st], 0)
+  const what = states.map((st) => `${s[st]} ${st}`).join(', ')
+  if (!(await confirmOrForce(`Delete ${total} message${total === 1 ? '' : 's'} (${what}) of ${r.queue}?`, Boolean(r.force)))) throw new UsageError('not confirmed; nothing deleted')
   const spinner = r.json ? undefined : await startSpinner(`purging ${r.queue}: 0 of ${total} deleted`)
   try {
-    const counts = await b.purge(r.queue, r.states, (n) => spinner?.update(`purging ${r.queue}: ${n} of ${total} deleted`))
+    const counts = await b.purge(r.queue, states, (n) => spinner?.update(`purging ${r.queue}: ${n} of ${total} deleted`))
     spinner?.stop()
-    if (!r.json) writeStderr(`mq: ${r.queue}: purged ${r.states.map((st) => `${counts[st]} ${st}`).join(', ')}\n`)
+    if (!r.json) writeStderr(`mq: ${r.queue}: purged ${states.map((st) => `${counts[st]} ${st}`).join(', ')}\n`)
     return {purged: counts, queue: r.queue}
   } finally {
     spinner?.stop()
@@ -170,9 +171,10 @@ export async function purgeAction(b: Backend, r: {queue: string; states: PurgeSt
  * (66) after the others are moved. A message whose expiry has passed comes back without it
  * (it would only die again at once): the engines clear it.
  */
-export async function requeueAction(b: Backend, r: {queue: string; ids: string[]; json: boolean}): Promise<unknown> {
-  const {expiryCleared, requeued} = await b.requeue(r.queue, r.ids.length > 0 ? r.ids : undefined)
-  const notDead = r.ids.filter((id) => !requeued.includes(id))
+export async function requeueAction(b: Backend, r: {queue: string; id?: string[]; json?: boolean}): Promise<unknown> {
+  const ids = r.id ?? []
+  const {expiryCleared, requeued} = await b.requeue(r.queue, ids.length > 0 ? ids : undefined)
+  const notDead = ids.filter((id) => !requeued.includes(id))
   if (!r.json && requeued.length > 0) writeStdoutSync(requeued.join('\n') + '\n')
   if (!r.json && expiryCleared.length > 0)
     writeStderr(`mq: ${r.queue}: ${expiryCleared.length} of them had expired (push --ttl): requeued without an expiry\n`)
@@ -185,13 +187,13 @@ export async function requeueAction(b: Backend, r: {queue: string; ids: string[]
   return {expiryCleared, notDead, queue: r.queue, requeued}
 }
 
-export async function gcAction(b: Backend, r: {queue?: string; doneOlderThanMs: number; tmpOlderThanMs: number; force: boolean; json: boolean}): Promise<unknown> {
+export async function gcAction(b: Backend, r: {queue?: string; doneOlderThan: number; tmpOlderThan: number; force?: boolean; json?: boolean}): Promise<unknown> {
   const all = await b.stats(r.queue)
   const done = all.reduce((n, s) => n + s.done, 0)
-  const what = `Remove acked messages kept over ${formatDuration(r.doneOlderThanMs)} (of ${done} kept) and partial writes older than ${formatDuration(r.tmpOlderThanMs)} in ${r.queue ?? `${all.length} queue${all.length === 1 ? '' : 's'}`}?`
-  if (!(await confirmOrForce(what, r.force))) throw new UsageError('not confirmed; nothing removed')
+  const what = `Remove acked messages kept over ${formatDuration(r.doneOlderThan)} (of ${done} kept) and partial writes older than ${formatDuration(r.tmpOlderThan)} in ${r.queue ?? `${all.length} queue${all.length === 1 ? '' : 's'}`}?`
+  if (!(await confirmOrForce(what, Boolean(r.force)))) throw new UsageError('not confirmed; nothing removed')
   const spinner = r.json ? undefined : await startSpinner('gc')
-  const opts = {doneOlderThanMs: r.doneOlderThanMs, tmpOlderThanMs: r.tmpOlderThanMs}
+  const opts = {doneOlderThanMs: r.doneOlderThan, tmpOlderThanMs: r.tmpOlderThan}
   const results = []
   try {
     for (const {queue} of all) {

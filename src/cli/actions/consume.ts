@@ -9,23 +9,24 @@ import {EXIT} from '../../exit-codes.js'
 import {palette, startSpinner} from '../../output.js'
 import {writeStderr, writeStdout} from '../../stdio.js'
 
+/** `mq consume`'s command line, as parsed (durations in ms, defaults filled in by the grammar). */
 export interface ConsumeRequest {
   queue: string
   exec?: string
   shell?: string
   /** Words after "--": the handler's argv (appended to --exec). */
   rest: string[]
-  concurrency?: number
-  leaseMs?: number
-  backoffMs?: number
-  maxBackoffMs?: number
-  timeoutMs?: number
-  killAfterMs?: number
-  graceMs?: number
+  concurrency: number
+  lease?: number
+  backoff: number
+  backoffMax: number
+  timeout?: number
+  killAfter: number
+  grace: number
   once?: boolean
   drain?: boolean
   maxMessages?: number
-  idleExitMs?: number
+  idleExit?: number
   logDir?: string
   json?: boolean
 }
@@ -55,15 +56,15 @@ export async function consumeAction(backend: Backend, r: ConsumeRequest, handler
   let outputClosed: unknown
   const consumer: Consumer = new Consumer(backend, {
     argv: handler,
-    backoffMs: r.backoffMs ?? 5000,
-    concurrency: r.concurrency ?? 1,
+    backoffMs: r.backoff,
+    concurrency: r.concurrency,
     drain: r.drain,
     env: process.env,
-    graceMs: r.graceMs ?? 30_000,
-    idleExitMs: r.idleExitMs,
-    killAfterMs: r.killAfterMs ?? 10_000,
-    leaseMs: r.leaseMs,
-    maxBackoffMs: r.maxBackoffMs ?? 3_600_000,
+    graceMs: r.grace,
+    idleExitMs: r.idleExit,
+    killAfterMs: r.killAfter,
+    leaseMs: r.lease,
+    maxBackoffMs: r.backoffMax,
     maxMessages: r.maxMessages,
     onEvent(e: ConsumeEvent) {
       if (r.json) {
@@ -80,7 +81,7 @@ export async function consumeAction(backend: Backend, r: ConsumeRequest, handler
     once: r.once,
     output: r.logDir ? {dir: resolve(r.logDir)} : r.json ? 'stderr' : 'stdout',
     queue: r.queue,
-    timeoutMs: r.timeoutMs,
+    timeoutMs: r.timeout,
   })
 
   let signals = 0

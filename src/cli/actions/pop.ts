@@ -8,9 +8,10 @@ import {copyToFile, copyToStdout, OutputClosedError, writeFileOut, writeStdout} 
 
 export interface PopRequest {
   queue: string
-  /** Default: the queue's lease. */
-  leaseMs?: number
-  waitMs?: number
+  /** ms; default: the queue's lease. */
+  lease?: number
+  /** ms */
+  wait?: number
   output?: string
   base64?: boolean
   json?: boolean
@@ -25,7 +26,7 @@ export interface PopRequest {
  * its choice, not a failure: exit 0.
  */
 export async function popAction(backend: Backend, r: PopRequest): Promise<undefined> {
-  const d = await backend.claim(r.queue, {leaseMs: r.leaseMs, waitMs: r.waitMs ?? 0})
+  const d = await backend.claim(r.queue, {leaseMs: r.lease, waitMs: r.wait ?? 0})
   if (!d) {
     process.exitCode = EXIT.EMPTY
     return undefined
