@@ -243,6 +243,11 @@ export interface Backend {
   readonly capabilities: Capabilities
   /** Engine-specific findings, where an engine has any. */
   readonly diagnostics?: Diagnostics
+  /**
+   * Lines for people about promises the engine's setup weakens (a server that keeps nothing on
+   * disk, or evicts keys). `mq stats` prints them on stderr. Engines with nothing to say omit it.
+   */
+  warnings?(): Promise<string[]>
 
   /** Durably enqueue (to every subscriber, if `queue` is a topic); returns once every message is stored. */
   push(queue: string, messages: PushInput[], opts?: PushOptions): Promise<Pushed[]>

@@ -140,3 +140,23 @@ export function ioError(op: string, path: string, error: unknown): Error {
 export function isErrno(error: unknown, ...codes: string[]): boolean {
   return Boolean(error && typeof error === 'object' && codes.includes((error as NodeJS.ErrnoException).code ?? ''))
 }
+
+/**
+ * A queue server (Redis, PostgreSQL) cannot be reached, or went away during a command (69).
+ * Nothing is retried behind the caller's back: the command fails within seconds, saying where.
+ */
+export class ServerUnavailableError extends MqError {
+  constructor(where: string, why: string) {
+    super('unavailable', EXIT.UNAVAILABLE, `${where}: ${why}`, 'is the server running, and is the URL right?')
+  }
+}
+
+/**
+ * A push was stored on the primary, but fewer replicas than the URL asked for (replicas=N)
+ * confirmed it in time (75). The message exists; a retry with the same --key makes no second copy.
+ */
+export class ReplicationTimeoutError extends MqError {
+  constructor(where: string, ids: string[], got: number, wanted: number, timeoutMs: number) {
+    super('replication_timeout', EXIT.TEMP_FAIL, `${where}: ${ids.length === 1 ? ids[0] : `${ids.length} messages`}: stored, but ${got} of ${wanted} replicas confirmed within ${timeoutMs}ms`, 'retry with the same --key, or lower replicas=')
+  }
+}

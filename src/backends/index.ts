@@ -14,6 +14,7 @@ export interface OpenOptions {
  *
  *   file:///var/spool/mq     the spool in that directory (an absolute path)
  *   memory:  memory:NAME     the in-memory reference engine (one process; NAME shares a store)
+ *   redis://host:6379/0      a Redis server (rediss:// for TLS); options in src/backends/redis/
  *
  * Without a URL, the spool: `opts.spool`, else $MQ_SPOOL, else $XDG_STATE_HOME/mq, else
  * ~/.local/state/mq.
@@ -39,8 +40,13 @@ export async function openBackend(url: string | undefined, opts: OpenOptions = {
       const {MemoryBackend} = await import('./memory/index.js')
       return new MemoryBackend(decodeURIComponent(parsed.pathname))
     }
+    case 'redis:':
+    case 'rediss:': {
+      const {RedisBackend} = await import('./redis/index.js')
+      return new RedisBackend(url)
+    }
     default: {
-      throw new ConfigError(`unsupported backend URL scheme ${parsed.protocol} (supported: file:, memory:)`)
+      throw new ConfigError(`unsupported backend URL scheme ${parsed.protocol} (supported: file:, memory:, redis:, rediss:)`)
     }
   }
 }

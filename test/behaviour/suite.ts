@@ -1,5 +1,5 @@
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it} from 'vitest'
 
 import {type Backend, type Capabilities} from '../../src/backend.js'
 import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, UsageError} from '../../src/errors.js'
@@ -65,8 +65,24 @@ export function behaviourSuite(engine: EngineUnderTest): void {
     if (caps[c]) supported()
     else if (unsupported) it(`says "not supported" for ${c}`, unsupported)
   }
-  const setup = async () => {
+  // Every client a test opens is closed after it (a server engine's connections, above all).
+  const opened: Backend[] = []
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((b) => b.close()))
+  })
+  const fresh = async (): Promise<Store> => {
     const store = await engine.fresh()
+    return {
+      ...store,
+      async open() {
+        const b = await store.open()
+        opened.push(b)
+        return b
+      },
+    }
+  }
+  const setup = async () => {
+    const store = await fresh()
     return {b: await store.open(), store}
   }
 

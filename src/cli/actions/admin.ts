@@ -71,6 +71,8 @@ async function statsWithDiagnostics(b: Backend, queue?: string): Promise<Stats[]
 export async function statsAction(b: Backend, r: {queue?: string; prometheus?: boolean; textfile?: string; json?: boolean}): Promise<unknown> {
   if (r.textfile && !r.prometheus) throw new UsageError('--textfile writes the --prometheus format: give both')
   const all = await statsWithDiagnostics(b, r.queue)
+  // What the engine's setup weakens (a Redis server that keeps nothing on disk...): for people.
+  for (const line of (await b.warnings?.()) ?? []) writeStderr(`mq: warning: ${line}\n`)
   if (r.prometheus) {
     const text = toPrometheus(all)
     if (r.textfile) writeTextFileAtomically(r.textfile, text)
