@@ -3,6 +3,7 @@
 //
 //   npm run bench              full run (1M-message backlog; ~3-4 minutes on a 2-core VM)
 //   npm run bench -- --quick   smoke run (100k backlog, fewer repeats; ~40 s)
+//   npm run bench -- --only spool|redis   one engine's rows
 //
 // Floors: `node -e 0` for start-up; plain Node loops doing the same filesystem work (durable
 // create+fsync+rename; rename-claim+rename-ack) for throughput. Reports medians over several
@@ -64,6 +65,9 @@ function row(name, mq, floor, unit, higherIsBetter, note = '') {
   rows.push({floor: `${fmt(med(floor))} (${spread(floor)})`, mq: `${fmt(med(mq))} (${spread(mq)})`, name, note, ratio: `${ratio.toFixed(2)}x`, unit})
 }
 
+// `--only redis`: the server engines' rows alone (scripts/bench-servers.js).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+if (only === undefined || only === 'spool') {
 // ---------- 1. cold start ----------
 say(`1/7 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push (fsynced)`)
 {
@@ -295,6 +299,14 @@ function fill(spool, queue, n) {
   }
   const nodeRss = peakRssNode()
   rows.push({floor: '', mq: fmt(nodeRss), name: 'peak RSS `node -e 0` (reference)', note: '', ratio: '', unit: 'MiB'})
+}
+
+}
+
+// ---------- the server engines ----------
+if (only === undefined || only === 'redis') {
+  const {benchRedis} = await import('./bench-servers.js')
+  await benchRedis({BIN, ROOT, cfg, row, say, timed})
 }
 
 function peakRssNode() {

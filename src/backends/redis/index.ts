@@ -338,7 +338,7 @@ export class RedisBackend implements Backend {
     const until = Date.now() + waitMs
     const lease = req.leaseMs === undefined ? '' : String(req.leaseMs)
     for (;;) {
-      const reply = await this.call((r) => r.mqClaimBuffer(this.base(queue), randomBytesFast(8).toString('hex'), lease))
+      const reply = await this.call((r) => r.mqClaimBuffer(this.base(queue), lazy.crypto().randomBytes(8).toString('hex'), lease))
       const tag = String(reply[0])
       if (tag === 'ok') return delivery(queue, reply)
       if (tag === 'paused' && waitMs <= 0) throw new QueuePausedError(queue)

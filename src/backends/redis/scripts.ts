@@ -211,11 +211,12 @@ return {depth(), tonumber(maxd)}
  * of the message stale.
  */
 export const CLAIM = `${PRELUDE}
-if redis.call('HGET', META, 'paused') == '1' then return {'paused'} end
+local conf = redis.call('HMGET', META, 'paused', 'maxAttempts', 'leaseMs')
+if conf[1] == '1' then return {'paused'} end
 local now = now_ms()
 sweep(now)
-local maxa = cfg('maxAttempts', ${DEFAULT_MAX_ATTEMPTS})
-local lease = tonumber(ARGV[2]) or cfg('leaseMs', ${DEFAULT_LEASE_MS})
+local maxa = tonumber(conf[2]) or ${DEFAULT_MAX_ATTEMPTS}
+local lease = tonumber(ARGV[2]) or tonumber(conf[3]) or ${DEFAULT_LEASE_MS}
 while true do
   local best, bestrank, bestp
   for p = 0, ${MAX_PRIORITY} do

@@ -1,0 +1,132 @@
+// The server engines' part of `npm run bench` (scripts/bench.js calls benchRedis): each figure
+// beside a floor measured in the same run against the same private server.
+//
+// Redis: a redis-server of the benchmark's own on a free port (--save '' --appendonly no).
+//   - `mq push --batch` vs a raw ioredis pipeline writing the same hashes and sorted sets, each
+//     a process of its own (start-up included on both sides, as for the spool)
+//   - claim + ack in one process (the library) vs BullMQ's Worker processing no-op jobs
+//   - cold `mq push --url redis://...` vs `node -e 0`
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const {port} = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function startRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'mq-bench-redis-'))
+  const port = await freePort()
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', join(dir, 'log')], {stdio: 'ignore'})
+  for (let i = 0; i < 200; i++) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') break
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return {
+    port,
+    stop() {
+      child.kill('SIGKILL')
+      rmSync(dir, {force: true, recursive: true})
+    },
+  }
+}
+
+/**
+ * Runs the Redis rows. `h` carries the benchmark's helpers: timed, row, say, cfg, ROOT, BIN.
+ * Returns false (having added nothing) where no redis-server is installed.
+ */
+export async function benchRedis(h) {
+  const {BIN, ROOT, cfg, row, say, timed} = h
+  if (spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli'], {stdio: 'ignore'}).status !== 0) {
+    say('redis: skipped (no redis-server or redis-cli on PATH)')
+    return false
+  }
+  const server = await startRedis()
+  const base = `redis://127.0.0.1:${server.port}/0`
+  let n = 0
+  const url = () => `${base}?prefix=b${n++}`
+  try {
+    // ---- cold push ----
+    say(`redis 1/3 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push --url redis://`)
+    const node = []
+    const push = []
+    const u = url()
+    for (let i = 0; i < cfg.coldRuns; i++) {
+      node.push(timed(process.execPath, ['-e', '0']).ms)
+      push.push(timed(process.execPath, [BIN, 'push', 'cold', 'hello'], {env: {MQ_URL: u}}).ms)
+    }
+    row('redis: cold `mq push --url redis://` vs `node -e 0`', push, node, 'ms', false, 'reported')
+
+    // ---- batch push ----
+    say(`redis 2/3 batch push: ${cfg.batch} messages, ${cfg.repeats} runs each of mq push --batch and a raw ioredis pipeline`)
+    const input = Array.from({length: cfg.batch}, (_, i) => `message number ${i} with a little payload`).join('\n')
+    const floorScript = `
+      const {Redis} = require(${JSON.stringify(join(ROOT, 'node_modules', 'ioredis'))})
+      const r = new Redis({port: +process.argv[1], host: '127.0.0.1'})
+      const n = +process.argv[2], pre = process.argv[3]
+      const p = r.pipeline()
+      for (let i = 0; i < n; i++) {
+        const id = String(i).padStart(16, '0') + '-0000000000000000'
+        p.hset(pre + ':{q}:m:' + id, 'b', 'message number ' + i + ' with a little payload', 'p', 0, 'a', 0, 's', 'ready')
+        p.zadd(pre + ':{q}:r:0', 0, id)
+      }
+      p.exec().then(() => r.quit())`
+    const mq = []
+    const floor = []
+    for (let r = 0; r < cfg.repeats; r++) {
+      floor.push((cfg.batch / timed(process.execPath, ['-e', floorScript, String(server.port), String(cfg.batch), `floor${r}`]).ms) * 1000)
+      mq.push((cfg.batch / timed(process.execPath, [BIN, 'push', 'b', '--batch'], {env: {MQ_URL: url()}, input}).ms) * 1000)
+    }
+    row(`redis: \`mq push --batch\` (${cfg.batch}) vs raw ioredis pipeline`, mq, floor, 'msg/s', true, 'budget >= 0.5x')
+
+    // ---- claim + ack vs BullMQ ----
+    say(`redis 3/3 claim + ack in one process: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a BullMQ Worker`)
+    const {RedisBackend} = await import(join(ROOT, 'dist', 'backends', 'redis', 'index.js'))
+    const {Queue, Worker} = await import('bullmq')
+    const ours = []
+    const bull = []
+    const body = Buffer.from('x'.repeat(40))
+    for (let r = 0; r < cfg.repeats; r++) {
+      const b = new RedisBackend(url())
+      for (let i = 0; i < cfg.claims; i += 1000) await b.push('c', Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({body})))
+      let t = performance.now()
+      for (let i = 0; i < cfg.claims; i++) {
+        const d = await b.claim('c', {leaseMs: 60_000})
+        await b.ack('c', d.receipt)
+      }
+      ours.push((cfg.claims / (performance.now() - t)) * 1000)
+      await b.close()
+
+      const connection = {host: '127.0.0.1', maxRetriesPerRequest: null, port: server.port}
+      const name = `bull${r}`
+      const queue = new Queue(name, {connection})
+      for (let i = 0; i < cfg.claims; i += 1000)
+        await queue.addBulk(Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({data: {body: 'x'.repeat(40)}, name: 'j', opts: {removeOnComplete: true}})))
+      let done = 0
+      t = performance.now()
+      await new Promise((resolve) => {
+        const w = new Worker(name, async () => {}, {concurrency: 1, connection})
+        w.on('completed', () => {
+          if (++done === cfg.claims) {
+            bull.push((cfg.claims / (performance.now() - t)) * 1000)
+            w.close().then(resolve)
+          }
+        })
+      })
+      await queue.close()
+    }
+    row(`redis: claim + ack (${cfg.claims}, one process) vs BullMQ Worker, no-op jobs`, ours, bull, 'msg/s', true, 'aim >= 1x')
+  } finally {
+    server.stop()
+  }
+  return true
+}
