@@ -15,6 +15,7 @@ export interface OpenOptions {
  *   file:///var/spool/mq     the spool in that directory (an absolute path)
  *   memory:  memory:NAME     the in-memory reference engine (one process; NAME shares a store)
  *   redis://host:6379/0      a Redis server (rediss:// for TLS); options in src/backends/redis/
+ *   postgres://user@host/db  a PostgreSQL database; options in src/backends/postgres/
  *
  * Without a URL, the spool: `opts.spool`, else $MQ_SPOOL, else $XDG_STATE_HOME/mq, else
  * ~/.local/state/mq.
@@ -45,8 +46,13 @@ export async function openBackend(url: string | undefined, opts: OpenOptions = {
       const {RedisBackend} = await import('./redis/index.js')
       return new RedisBackend(url)
     }
+    case 'postgres:':
+    case 'postgresql:': {
+      const {PostgresBackend} = await import('./postgres/index.js')
+      return new PostgresBackend(url)
+    }
     default: {
-      throw new ConfigError(`unsupported backend URL scheme ${parsed.protocol} (supported: file:, memory:, redis:, rediss:)`)
+      throw new ConfigError(`unsupported backend URL scheme ${parsed.protocol} (supported: file:, memory:, redis:, rediss:, postgres:)`)
     }
   }
 }

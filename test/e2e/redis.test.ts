@@ -3,7 +3,8 @@ import {createServer, type Server, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, FIXTURES, run, type RunResult, sleep, userEnv} from '../support/helpers.js'
+import {killNineTorture, mqAt} from '../support/chaos.js'
+import {BIN, FIXTURES, sleep, userEnv} from '../support/helpers.js'
 import {freePort, freshPrefix, IN_CI, redisUnavailable, type RedisServer, startRedis, withPrefix} from '../support/servers.js'
 
 // The command line on Redis, with real processes and a real redis-server of this file's own:
@@ -11,11 +12,6 @@ import {freePort, freshPrefix, IN_CI, redisUnavailable, type RedisServer, startR
 // an unreachable or mute server, replicas that do not answer, and the durability warning.
 const why = process.env.MQ_TEST_REDIS_URL ? 'these tests start and stop their own redis-server' : redisUnavailable()
 const H = (name: string) => join(FIXTURES, 'handlers', `${name}.sh`)
-
-/** `mq ARGS` with MQ_URL set, nothing else (no spool). */
-function mqAt(url: string, args: string[], opts: {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
-  return run(process.execPath, [BIN, ...args], {env: {MQ_SPOOL: '/nonexistent/mq-spool-unused', MQ_URL: url}, input: opts.input, timeoutMs: opts.timeoutMs ?? 30_000})
-}
 
 describe.skipIf(Boolean(why) && !IN_CI)(why ? `redis command line (skipped: ${why})` : 'redis command line', () => {
   let server: RedisServer
@@ -101,62 +97,7 @@ describe.skipIf(Boolean(why) && !IN_CI)(why ? `redis command line (skipped: ${wh
   })
 
   it('kill -9 of CLI producers and consumers at random: every printed id is acked once; redeliveries only of what was in flight', async () => {
-    const u = url()
-    const LEASE = '1s'
-    const confirmed: string[] = []
-    const acked = new Map<string, number>()
-    const deliveries: Array<{id: string; attempt: number}> = []
-    let consumerKills = 0
-    /** Runs mq, SIGKILLed after a random moment with probability `p`; resolves with what it printed. */
-    const chaos = (args: string[], p: number) =>
-      new Promise<{code: number | null; out: string; killed: boolean}>((resolve) => {
-        const child = spawn(process.execPath, [BIN, ...args], {env: userEnv({MQ_URL: u}), stdio: ['ignore', 'pipe', 'ignore']})
-        let out = ''
-        child.stdout.on('data', (c: Buffer) => (out += c))
-        let killed = false
-        const timer = Math.random() < p ? setTimeout(() => ((killed = child.kill('SIGKILL')), undefined), 60 + Math.random() * 250) : undefined
-        child.on('close', (code) => {
-          clearTimeout(timer)
-          resolve({code, killed: killed && code === null, out})
-        })
-      })
-    const producer = async (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const r = await chaos(['push', 't', `m${i}`], 0.3)
-        if (r.code === 0) confirmed.push(r.out.trim())
-      }
-    }
-    const consumer = async (rounds: number) => {
-      for (let i = 0; i < rounds; i++) {
-        const pop = await chaos(['pop', 't', '--json', '--lease', LEASE], 0.2)
-        if (pop.killed) consumerKills++
-        if (pop.code !== 0) continue
-        const d = JSON.parse(pop.out)
-        deliveries.push({attempt: d.attempt, id: d.id})
-        const ack = await chaos(['ack', 't', d.receipt], 0.2)
-        if (ack.killed) consumerKills++
-        if (ack.code === 0) acked.set(d.id, (acked.get(d.id) ?? 0) + 1)
-      }
-    }
-    await Promise.all([producer(25), producer(25), consumer(30), consumer(30)])
-    // Then drain what is left, leases of killed consumers included, with nobody killed.
-    for (;;) {
-      const pop = await mqAt(u, ['pop', 't', '--json', '--lease', LEASE, '--wait', '2500ms'])
-      if (pop.code === 3) break
-      expect(pop.code, pop.stderr).toBe(0)
-      const d = JSON.parse(pop.out)
-      deliveries.push({attempt: d.attempt, id: d.id})
-      expect((await mqAt(u, ['ack', 't', d.receipt])).code).toBe(0)
-      acked.set(d.id, (acked.get(d.id) ?? 0) + 1)
-    }
-    expect(confirmed.length).toBeGreaterThan(10)
-    for (const id of confirmed) expect(acked.get(id), id).toBe(1)
-    for (const n of acked.values()) expect(n).toBe(1)
-    // A message comes back only when a delivery of it was not acked: a killed pop or ack.
-    const redelivered = deliveries.filter((d) => d.attempt > 1).length
-    const unackedSeen = deliveries.length - acked.size
-    expect(redelivered).toBeLessThanOrEqual(consumerKills + unackedSeen)
-    expect(JSON.parse((await mqAt(u, ['stats', 't', '--json'])).out)).toMatchObject({dead: 0, delayed: 0, inflight: 0, ready: 0})
+    await killNineTorture(url())
   })
 
   it('a server with appendfsync always, killed -9 and restarted between push and pop: every printed id survives', async () => {

@@ -148,3 +148,91 @@ export function withPrefix(url: string, prefix: string): string {
   u.searchParams.set('prefix', prefix)
   return u.toString()
 }
+
+/** The PostgreSQL server the tests use (MQ_TEST_POSTGRES_URL), or why there is none. */
+export function postgresUnavailable(): string | undefined {
+  if (process.env.MQ_TEST_POSTGRES_URL) return undefined
+  return 'MQ_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)'
+}
+
+/** A schema name of its own, for one test; remembered so that the file can drop them all. */
+export function freshSchema(made: string[]): string {
+  const s = `t${process.pid}_${Date.now().toString(36)}_${n++}`
+  made.push(s)
+  return s
+}
+
+/** A URL with schema= set. */
+export function withSchema(url: string, schema: string): string {
+  const u = new URL(url)
+  u.searchParams.set('schema', schema)
+  return u.toString()
+}
+
+/** Drops the schemas a test file made (CASCADE: their tables and functions). */
+export async function dropSchemas(url: string, schemas: string[]): Promise<void> {
+  if (schemas.length === 0) return
+  const pg = (await import('pg')).default
+  const c = new pg.Client({connectionString: url})
+  await c.connect()
+  try {
+    for (const s of schemas.splice(0)) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
+  } finally {
+    await c.end()
+  }
+}
+
+export interface PostgresServer {
+  url: string
+  /** Stops it: mode immediate is a crash (no checkpoint; recovery replays the WAL at start). */
+  stop(mode?: 'fast' | 'immediate'): void
+  start(): void
+  destroy(): void
+}
+
+/** Why a private PostgreSQL cluster cannot be made here, or undefined. */
+export function privatePostgresUnavailable(): string | undefined {
+  if (!pgBin('initdb')) return 'no initdb (install Debian package postgresql)'
+  if (process.getuid?.() === 0 && spawnSync('id', ['postgres'], {stdio: 'ignore'}).status !== 0) return 'running as root without a postgres user for initdb'
+  return undefined
+}
+
+function pgBin(name: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `ls -d /usr/lib/postgresql/*/bin/${name} 2>/dev/null | sort -V | tail -1`])
+  const p = r.stdout?.toString().trim()
+  return p || undefined
+}
+
+/**
+ * A PostgreSQL cluster of the tests' own (initdb in a temp directory, a free port, its socket
+ * in that directory), for tests that crash the server. As root, it runs as the postgres user
+ * (initdb refuses root).
+ */
+export async function startPostgres(): Promise<PostgresServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'mq-pg-'))
+  const data = join(dir, 'data')
+  const asPg = process.getuid?.() === 0
+  const sh = (cmd: string) => {
+    const r = asPg ? spawnSync('runuser', ['-u', 'postgres', '--', 'sh', '-c', cmd], {encoding: 'utf8'}) : spawnSync('sh', ['-c', cmd], {encoding: 'utf8'})
+    if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}${r.stdout}`)
+  }
+  if (asPg) spawnSync('chown', ['postgres', dir])
+  const port = await freePort()
+  sh(`${pgBin('initdb')} -D ${data} -A trust -U postgres --no-sync >/dev/null`)
+  const start = () => sh(`${pgBin('pg_ctl')} -D ${data} -l ${join(dir, 'log')} -w -t 60 -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null`)
+  const stop = (mode: 'fast' | 'immediate' = 'fast') => sh(`${pgBin('pg_ctl')} -D ${data} -m ${mode} -w stop >/dev/null`)
+  start()
+  return {
+    destroy() {
+      try {
+        stop('immediate')
+      } catch {
+        // already stopped
+      }
+      rmSync(dir, {force: true, recursive: true})
+    },
+    start,
+    stop,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+  }
+}

@@ -1,0 +1,581 @@
+import type {Client as PgClient} from 'pg'
+
+import {
+  ALL_CAPABILITIES,
+  type Backend,
+  type Capabilities,
+  type ClaimRequest,
+  type DeadReason,
+  type Delivery,
+  type Failure,
+  type GcOptions,
+  type MessageInfo,
+  type MessageState,
+  type PeekRequest,
+  type PurgeState,
+  type Pushed,
+  type PushInput,
+  type PushOptions,
+  type QueueConfig,
+  type QueueConfigPatch,
+  type QueueStats,
+  type Released,
+  type ReleaseOptions,
+  type Requeued,
+} from '../../backend.js'
+import {formatDuration, parseDuration} from '../../duration.js'
+import {ConfigError, DataError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, ServerUnavailableError, UsageError} from '../../errors.js'
+import {lazy, randomBytesFast} from '../../lazy.js'
+import {ID_PATTERN} from '../../message-id.js'
+import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
+import {validateQueueName} from '../../queue-name.js'
+import {collect} from '../memory/index.js'
+import {INSTALL, SCHEMA_VERSION} from './schema.js'
+
+/**
+ * The PostgreSQL engine: every queue in a PostgreSQL (15 or later) database, shared by any
+ * number of processes and hosts. Each transition is one statement (./schema.ts, where the
+ * tables and functions are), so one transaction; time is the server's.
+ *
+ * URL: postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?OPTIONS] (or postgresql://). Options:
+ *   schema=NAME          the schema holding mq's tables (default "mq"); created on first use
+ *   connect_timeout=D    how long to try to connect (default 2s); then 69
+ *   command_timeout=D    how long to wait for any answer (default 10s); then 69
+ * Other options (sslmode, application_name...) go to node-postgres as they are.
+ */
+
+export const POSTGRES_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES}
+
+/** The longest one wait lasts before the claim looks again (the safety net under LISTEN). */
+const MAX_BLOCK_MS = 5000
+
+interface PgUrl {
+  connectionString: string
+  schema: string
+  connectTimeoutMs: number
+  commandTimeoutMs: number
+  display: string
+}
+
+export function parsePostgresUrl(url: string): PgUrl {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new ConfigError(`not a URL: ${JSON.stringify(url)}`)
+  }
+  const take = (name: string) => {
+    const v = u.searchParams.get(name) ?? undefined
+    u.searchParams.delete(name)
+    return v
+  }
+  const duration = (name: string, v: string | undefined, dflt: number) => {
+    if (v === undefined) return dflt
+    try {
+      return parseDuration(v, name, 1)
+    } catch (error) {
+      throw new ConfigError(`${url}: ${name}=: ${(error as Error).message}`)
+    }
+  }
+  const schema = take('schema') ?? 'mq'
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw new ConfigError(`${url}: schema= takes 1 to 41 lowercase letters, digits or "_"`)
+  const connectTimeoutMs = duration('connect_timeout', take('connect_timeout'), 2000)
+  const commandTimeoutMs = duration('command_timeout', take('command_timeout'), 10_000)
+  if (u.pathname === '' || u.pathname === '/') throw new ConfigError(`${url}: the path names a database (postgres://user@host/DATABASE)`)
+  const display = `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`
+  return {commandTimeoutMs, connectTimeoutMs, connectionString: u.toString(), display, schema}
+}
+
+interface Row {
+  queue: string
+  id: string
+  body: Buffer
+  priority: number
+  attempt: number
+  state: MessageState
+  enqueued_at: string
+  not_before: null | string
+  lease_until: null | string
+  token: null | string
+  expires_at: null | string
+  key: null | string
+  headers: null | string
+  topic: null | string
+  reason: null | string
+}
+
+export class PostgresBackend implements Backend {
+  readonly kind = 'postgres'
+  readonly capabilities = POSTGRES_CAPABILITIES
+  private readonly cfg: PgUrl
+  private readonly S: string
+  private readonly node = randomBytesFast(8).toString('hex')
+  private connecting?: Promise<PgClient>
+  private client?: PgClient
+  private listening = false
+  private waiters = new Set<(queue: string) => void>()
+  private lastError?: Error
+
+  constructor(url: string) {
+    this.cfg = parsePostgresUrl(url)
+    this.S = `"${this.cfg.schema}"`
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  private db(): Promise<PgClient> {
+    this.connecting ??= this.connect()
+    return this.connecting
+  }
+
+  private async connect(): Promise<PgClient> {
+    const pg = (await import('pg')).default
+    const client = new pg.Client({
+      connectionString: this.cfg.connectionString,
+      connectionTimeoutMillis: this.cfg.connectTimeoutMs,
+      query_timeout: this.cfg.commandTimeoutMs,
+    })
+    client.on('error', (error: Error) => {
+      this.lastError = error
+    })
+    client.on('notification', (n) => {
+      for (const w of [...this.waiters]) w(n.payload ?? '')
+    })
+    try {
+      await client.connect()
+    } catch (error) {
+      this.connecting = undefined
+      await client.end().catch(() => {})
+      throw this.failure(error)
+    }
+    this.client = client
+    await this.migrate(client)
+    return client
+  }
+
+  /**
+   * The schema, created on first use. RACE: two processes creating it at once: an advisory
+   * lock (per schema name) makes the second wait, then find it made.
+   */
+  private async migrate(c: PgClient): Promise<void> {
+    try {
+      const r = await c.query(`SELECT version FROM ${this.S}.schema_version`)
+      if (r.rows[0]?.version === SCHEMA_VERSION) return
+      if (r.rows[0]?.version > SCHEMA_VERSION) throw new ConfigError(`${this.cfg.display}: schema ${this.cfg.schema} is version ${r.rows[0].version}, newer than this mq (${SCHEMA_VERSION}): upgrade mq`)
+    } catch (error) {
+      if (error instanceof MqError) throw error
+      const code = (error as {code?: string}).code
+      if (code !== '42P01' && code !== '3F000') throw this.failure(error)
+    }
+    try {
+      await c.query('BEGIN')
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mq-schema:${this.cfg.schema}`])
+      await c.query(INSTALL(this.S))
+      await c.query(`DELETE FROM ${this.S}.schema_version`)
+      await c.query(`INSERT INTO ${this.S}.schema_version VALUES (${SCHEMA_VERSION})`)
+      await c.query('COMMIT')
+    } catch (error) {
+      await c.query('ROLLBACK').catch(() => {})
+      throw this.failure(error)
+    }
+  }
+
+  private failure(error: unknown): Error {
+    if (error instanceof MqError) return error
+    const e = error as Error & {code?: string; severity?: string}
+    if (e?.severity) return new ServerUnavailableError(this.cfg.display, `the server refused: ${e.message}`)
+    if (/timeout/i.test(e?.message ?? '')) {
+      const which = /connect/i.test(e.message) ? `connect within ${formatDuration(this.cfg.connectTimeoutMs)} (connect_timeout)` : `answer within ${formatDuration(this.cfg.commandTimeoutMs)} (command_timeout)`
+      return new ServerUnavailableError(this.cfg.display, `the server did not ${which}`)
+    }
+    const code = e?.code ?? (this.lastError as {code?: string} | undefined)?.code
+    return new ServerUnavailableError(this.cfg.display, `cannot reach the server (${code ?? e?.message ?? String(error)})`)
+  }
+
+  private async q<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
+    const c = await this.db()
+    try {
+      return (await c.query(text, values)).rows as T[]
+    } catch (error) {
+      throw this.failure(error)
+    }
+  }
+
+  private async existing(queue: string): Promise<void> {
+    validateQueueName(queue)
+    if (!(await this.exists(queue))) throw new NoSuchQueueError(queue)
+  }
+
+  // ---- push -------------------------------------------------------------------------------
+
+  async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
+    validateQueueName(queue)
+    const key = messages[0]?.key
+    if (key !== undefined && messages.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
+    const bodies: Buffer[] = []
+    for (const m of messages) bodies.push(await collect(m))
+    const until = Date.now() + (opts.waitMs ?? 0)
+    for (;;) {
+      try {
+        return await this.pushNow(queue, messages, bodies, opts)
+      } catch (error) {
+        if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
+        await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, until - Date.now()))))
+      }
+    }
+  }
+
+  private async pushNow(queue: string, inputs: PushInput[], bodies: Buffer[], opts: PushOptions): Promise<Pushed[]> {
+    const now = Date.now()
+    const rows = await this.q<{status: string; id: string; state: 'delayed' | 'ready'}>(`SELECT * FROM ${this.S}.push($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      queue,
+      this.node,
+      opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS,
+      inputs[0]?.key ?? null,
+      inputs.map((m) => m.priority ?? 0),
+      inputs.map((m) => (m.notBefore === undefined ? 0 : Math.max(0, m.notBefore - now))),
+      inputs.map((m) => (m.expiresAt === undefined ? null : m.expiresAt - now)),
+      inputs.map((m) => (m.headers === undefined ? null : JSON.stringify(m.headers))),
+      bodies,
+    ])
+    const first = rows[0]
+    if (first?.status === 'nosubs') throw new NoSubscribersError(queue)
+    if (first?.status === 'full') {
+      const [name, depth, max] = first.id.split('/')
+      throw new QueueFullError(name, Number(depth), Number(max))
+    }
+    if (first?.status === 'dup') return [{duplicate: true, id: first.id, state: 'ready'}]
+    return rows.map((r) => ({id: r.id, state: r.state}))
+  }
+
+  // ---- claim and settle -------------------------------------------------------------------
+
+  async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
+    validateQueueName(queue)
+    const waitMs = req.waitMs ?? 0
+    const until = Date.now() + waitMs
+    for (;;) {
+      // Listen before looking, so that a push between the look and the wait is not missed.
+      if (waitMs > 0) await this.listen()
+      let woken = false
+      const wake = (q: string) => {
+        if (q === queue) woken = true
+      }
+      this.waiters.add(wake)
+      try {
+        const rows = await this.q<Row>(`SELECT * FROM ${this.S}.claim($1, $2, $3)`, [queue, lazy.crypto().randomBytes(8).toString('hex'), req.leaseMs ?? null])
+        if (rows[0]) return delivery(queue, rows[0])
+        const [info] = await this.q<{paused: boolean | null; due: null | string; now: string}>(
+          `SELECT (SELECT paused FROM ${this.S}.queues WHERE name = $1) AS paused,
+                  (SELECT min(t) FROM (SELECT min(not_before) t FROM ${this.S}.messages WHERE queue = $1 AND state = 'delayed'
+                   UNION ALL SELECT min(lease_until) FROM ${this.S}.messages WHERE queue = $1 AND state = 'inflight') x) AS due,
+                  ${this.S}.now_ms() AS now`,
+          [queue],
+        )
+        if (info.paused && waitMs <= 0) throw new QueuePausedError(queue)
+        const left = until - Date.now()
+        if (left <= 0 || req.signal?.aborted) return null
+        let block = Math.min(left, MAX_BLOCK_MS)
+        if (info.due !== null) block = Math.min(block, Math.max(1, Number(info.due) - Number(info.now) + 1))
+        if (!woken) await this.sleep(block, () => woken, req.signal)
+      } finally {
+        this.waiters.delete(wake)
+      }
+    }
+  }
+
+  private async listen(): Promise<void> {
+    if (this.listening) return
+    await this.q(`LISTEN "${this.cfg.schema}_wake"`)
+    this.listening = true
+  }
+
+  /** Sleeps up to ms, ending early on a notification for the queue, or an abort. */
+  private sleep(ms: number, woken: () => boolean, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.waiters.delete(check)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const check = () => {
+        if (woken()) done()
+      }
+      const timer = setTimeout(done, ms)
+      this.waiters.add(check)
+      signal?.addEventListener('abort', done, {once: true})
+    })
+  }
+
+  private receipt(queue: string, receipt: string): [string, string] {
+    const parts = receipt.split(':')
+    const [id, token = ''] = parts
+    if (parts.length > 2 || !ID_PATTERN.test(id) || !/^[0-9a-f]*$/.test(token)) throw new DataError(`${queue}: ${JSON.stringify(receipt)} is neither a receipt nor a message id`)
+    return [id, token]
+  }
+
+  private async settle(queue: string, receipt: string, op: string, args: {lease?: number; uncount?: boolean; delay?: number; failure?: Failure} = {}): Promise<{id: string; status: string; at: number}> {
+    validateQueueName(queue)
+    const [id, tok] = this.receipt(queue, receipt)
+    const [r] = await this.q<{status: string; at: string}>(`SELECT * FROM ${this.S}.settle($1, $2, $3, $4, $5, $6, $7, $8)`, [
+      queue,
+      id,
+      tok,
+      op,
+      args.lease ?? null,
+      args.uncount ?? false,
+      args.delay ?? 0,
+      JSON.stringify(args.failure ?? {}),
+    ])
+    if (r.status === 'gone') throw new NotInFlightError(queue, id, 'not in flight (already acked, released, dead-lettered, or never claimed)')
+    if (r.status.startsWith('lost:')) throw new NotInFlightError(queue, id, `lease lost: the message was claimed again (attempt ${r.status.slice(5)})`)
+    return {at: Number(r.at), id, status: r.status}
+  }
+
+  async ack(queue: string, receipt: string): Promise<string> {
+    return (await this.settle(queue, receipt, 'ack')).id
+  }
+
+  async release(queue: string, receipt: string, opts: ReleaseOptions = {}): Promise<Released> {
+    const r = await this.settle(queue, receipt, 'release', {delay: opts.delayMs ?? 0, failure: opts.failure, uncount: opts.uncount})
+    if (r.status === 'delayed') return {id: r.id, notBefore: r.at, state: 'delayed'}
+    return {id: r.id, state: r.status as 'dead' | 'ready'}
+  }
+
+  async renew(queue: string, receipt: string, leaseMs?: number): Promise<number> {
+    return (await this.settle(queue, receipt, 'renew', {lease: leaseMs})).at
+  }
+
+  async deadLetter(queue: string, receipt: string, failure: Failure = {}): Promise<void> {
+    await this.settle(queue, receipt, 'dead', {failure})
+  }
+
+  // ---- inspection -------------------------------------------------------------------------
+
+  async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
+    await this.existing(queue)
+    const order: Record<MessageState, string> = {
+      dead: 'id',
+      delayed: 'not_before, id',
+      done: 'id',
+      inflight: 'lease_until, id',
+      ready: 'priority DESC, id',
+    }
+    await this.q(`SELECT ${this.S}.sweep($1, ${this.S}.now_ms())`, [queue])
+    const rows = await this.q<Row & {size: number}>(
+      `SELECT queue, id, ${req.bodies ? 'body' : 'NULL::bytea AS body'}, octet_length(body) AS size, priority, attempt, state, enqueued_at, not_before, lease_until,
+              expires_at, key, headers, topic, reason
+       FROM ${this.S}.messages WHERE queue = $1 AND state = $2 ORDER BY ${order[req.state]} LIMIT $3`,
+      [queue, req.state, req.limit],
+    )
+    return rows.map((r) => {
+      const reason = r.reason === null ? undefined : (JSON.parse(r.reason) as DeadReason)
+      return {
+        attempt: r.attempt,
+        enqueuedAt: Number(r.enqueued_at),
+        id: r.id,
+        priority: r.priority,
+        size: r.size,
+        state: r.state,
+        ...(req.bodies ? {body: r.body} : {}),
+        ...(r.not_before === null ? {} : {notBefore: Number(r.not_before)}),
+        ...(r.lease_until === null ? {} : {leaseUntil: Number(r.lease_until)}),
+        ...meta(r),
+        ...(reason ? {reason} : {}),
+      }
+    })
+  }
+
+  async stats(queue?: string): Promise<QueueStats[]> {
+    if (queue !== undefined) await this.existing(queue)
+    const names = queue === undefined ? (await this.q<{name: string}>(`SELECT name FROM ${this.S}.queues ORDER BY name COLLATE "C"`)).map((r) => r.name) : [queue]
+    const out: QueueStats[] = []
+    for (const name of names) {
+      await this.q(`SELECT ${this.S}.sweep($1, ${this.S}.now_ms())`, [name])
+      const [r] = await this.q<Record<string, string>>(
+        `SELECT count(*) FILTER (WHERE state = 'ready') AS ready, count(*) FILTER (WHERE state = 'inflight') AS inflight,
+                count(*) FILTER (WHERE state = 'delayed') AS delayed, count(*) FILTER (WHERE state = 'done') AS done,
+                count(*) FILTER (WHERE state = 'dead') AS dead,
+                ${this.S}.now_ms() - min(enqueued_at) FILTER (WHERE state = 'ready') AS age,
+                (SELECT paused FROM ${this.S}.queues WHERE name = $1) AS paused
+         FROM ${this.S}.messages WHERE queue = $1`,
+        [name],
+      )
+      out.push({
+        dead: Number(r.dead),
+        delayed: Number(r.delayed),
+        done: Number(r.done),
+        inflight: Number(r.inflight),
+        oldestReadyAgeMs: r.age === null ? null : Math.max(0, Number(r.age)),
+        paused: Boolean(r.paused),
+        queue: name,
+        ready: Number(r.ready),
+      })
+    }
+    return out
+  }
+
+  async exists(queue: string): Promise<boolean> {
+    validateQueueName(queue)
+    return (await this.q(`SELECT 1 FROM ${this.S}.queues WHERE name = $1`, [queue])).length > 0
+  }
+
+  // ---- administration ---------------------------------------------------------------------
+
+  async getConfig(queue: string): Promise<QueueConfig> {
+    validateQueueName(queue)
+    const [r] = await this.q<{max_depth: null | string; max_attempts: null | number; lease_ms: null | string}>(`SELECT max_depth, max_attempts, lease_ms FROM ${this.S}.queues WHERE name = $1`, [queue])
+    if (!r) throw new NoSuchQueueError(queue)
+    return {
+      leaseMs: r.lease_ms === null ? DEFAULT_LEASE_MS : Number(r.lease_ms),
+      maxAttempts: r.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+      ...(r.max_depth === null ? {} : {maxDepth: Number(r.max_depth)}),
+    }
+  }
+
+  async setConfig(queue: string, patch: QueueConfigPatch): Promise<QueueConfig> {
+    validateQueueName(queue)
+    const cols: Record<string, string> = {leaseMs: 'lease_ms', maxAttempts: 'max_attempts', maxDepth: 'max_depth'}
+    const sets: string[] = []
+    const values: unknown[] = [queue]
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined || !cols[k]) continue
+      values.push(v)
+      sets.push(`${cols[k]} = $${values.length}`)
+    }
+    await this.q(`INSERT INTO ${this.S}.queues (name) VALUES ($1) ON CONFLICT DO NOTHING`, [queue])
+    if (sets.length > 0) await this.q(`UPDATE ${this.S}.queues SET ${sets.join(', ')} WHERE name = $1`, values)
+    return this.getConfig(queue)
+  }
+
+  async pause(queue: string): Promise<void> {
+    await this.existing(queue)
+    await this.q(`UPDATE ${this.S}.queues SET paused = true WHERE name = $1`, [queue])
+  }
+
+  async resume(queue: string): Promise<boolean> {
+    await this.existing(queue)
+    const rows = await this.q(
+      `WITH u AS (UPDATE ${this.S}.queues SET paused = false WHERE name = $1 AND paused RETURNING 1) SELECT pg_notify('${this.cfg.schema}_wake', $1), (SELECT count(*) FROM u) AS n`,
+      [queue],
+    )
+    return Number((rows[0] as {n: string}).n) > 0
+  }
+
+  async purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void): Promise<Record<PurgeState, number>> {
+    await this.existing(queue)
+    await this.q(`SELECT ${this.S}.sweep($1, ${this.S}.now_ms())`, [queue])
+    const rows = await this.q<{state: PurgeState; n: string}>(
+      `WITH d AS (DELETE FROM ${this.S}.messages WHERE queue = $1 AND state = ANY($2) AND state <> 'inflight' RETURNING state) SELECT state, count(*) AS n FROM d GROUP BY state`,
+      [queue, states],
+    )
+    const counts: Record<PurgeState, number> = {dead: 0, delayed: 0, done: 0, ready: 0}
+    for (const r of rows) counts[r.state] = Number(r.n)
+    const total = Object.values(counts).reduce((a, b) => a + b, 0)
+    if (total > 0) onProgress?.(total)
+    return counts
+  }
+
+  async requeue(queue: string, ids?: string[]): Promise<Requeued> {
+    await this.existing(queue)
+    const rows = await this.q<{id: string; cleared: boolean}>(
+      `WITH t AS (SELECT ${this.S}.now_ms() AS now),
+       u AS (UPDATE ${this.S}.messages m SET state = 'ready', attempt = 0, reason = NULL, ended_at = NULL,
+               expires_at = CASE WHEN m.expires_at <= t.now THEN NULL ELSE m.expires_at END
+             FROM t, (SELECT id, expires_at <= (SELECT now FROM t) AS cleared FROM ${this.S}.messages
+                      WHERE queue = $1 AND state = 'dead' AND ($2::text[] IS NULL OR id = ANY($2)) FOR UPDATE) o
+             WHERE m.queue = $1 AND m.id = o.id RETURNING m.id, coalesce(o.cleared, false) AS cleared)
+       SELECT id, cleared, pg_notify('${this.cfg.schema}_wake', $1) FROM u ORDER BY id`,
+      [queue, ids ?? null],
+    )
+    return {expiryCleared: rows.filter((r) => r.cleared).map((r) => r.id), requeued: rows.map((r) => r.id)}
+  }
+
+  async gc(queue: string, opts: GcOptions): Promise<{done: number; keys: number}> {
+    await this.existing(queue)
+    const [r] = await this.q<{done: string; keys: string}>(
+      `WITH t AS (SELECT ${this.S}.now_ms() AS now),
+       d AS (DELETE FROM ${this.S}.messages WHERE queue = $1 AND state = 'done' AND ended_at <= (SELECT now FROM t) - $2 RETURNING 1),
+       k AS (DELETE FROM ${this.S}.keys WHERE scope = 'queue:' || $1 AND expires_at <= (SELECT now FROM t) RETURNING 1)
+       SELECT (SELECT count(*) FROM d) AS done, (SELECT count(*) FROM k) AS keys`,
+      [queue, opts.doneOlderThanMs],
+    )
+    return {done: Number(r.done), keys: Number(r.keys)}
+  }
+
+  // ---- topics -----------------------------------------------------------------------------
+
+  async subscribe(topic: string, queue: string): Promise<boolean> {
+    validateQueueName(topic)
+    validateQueueName(queue)
+    const [r] = await this.q<{n: string}>(
+      `WITH t AS (INSERT INTO ${this.S}.topics VALUES ($1) ON CONFLICT DO NOTHING),
+       q AS (INSERT INTO ${this.S}.queues (name) VALUES ($2) ON CONFLICT DO NOTHING),
+       s AS (INSERT INTO ${this.S}.subs VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1)
+       SELECT count(*) AS n FROM s`,
+      [topic, queue],
+    )
+    return Number(r.n) > 0
+  }
+
+  async unsubscribe(topic: string, queue: string): Promise<void> {
+    const rows = await this.q(`DELETE FROM ${this.S}.subs WHERE topic = $1 AND queue = $2 RETURNING 1`, [topic, queue])
+    if (rows.length === 0) throw new NotSubscribedError(topic, queue)
+  }
+
+  async subscribers(topic: string): Promise<string[] | undefined> {
+    const rows = await this.q<{queue: null | string}>(
+      `SELECT s.queue FROM ${this.S}.topics t LEFT JOIN ${this.S}.subs s ON s.topic = t.name WHERE t.name = $1 ORDER BY s.queue COLLATE "C"`,
+      [topic],
+    )
+    if (rows.length === 0) return undefined
+    return rows.flatMap((r) => (r.queue === null ? [] : [r.queue]))
+  }
+
+  async topics(): Promise<string[]> {
+    return (await this.q<{name: string}>(`SELECT name FROM ${this.S}.topics ORDER BY name COLLATE "C"`)).map((r) => r.name)
+  }
+
+  /** What weakens a commit here: synchronous_commit off, fsync off. */
+  async warnings(): Promise<string[]> {
+    const out: string[] = []
+    const [r] = await this.q<{sc: string; fs: string}>(`SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fs`)
+    if (r.fs === 'off') out.push(`${this.cfg.display}: fsync is off: a crash of the server can lose or corrupt committed pushes`)
+    if (r.sc === 'off') out.push(`${this.cfg.display}: synchronous_commit is off: a crash of the server can lose the last pushes that printed their ids`)
+    return out
+  }
+
+  async close(): Promise<void> {
+    const c = this.client
+    this.client = undefined
+    this.connecting = undefined
+    if (c) await c.end().catch(() => {})
+  }
+}
+
+function meta(r: Row) {
+  return {
+    ...(r.key === null ? {} : {key: r.key}),
+    ...(r.headers === null ? {} : {headers: JSON.parse(r.headers) as Record<string, string>}),
+    ...(r.expires_at === null ? {} : {expiresAt: Number(r.expires_at)}),
+    ...(r.topic === null ? {} : {topic: r.topic}),
+  }
+}
+
+function delivery(queue: string, r: Row): Delivery {
+  const body = r.body
+  return {
+    attempt: r.attempt,
+    body,
+    enqueuedAt: Number(r.enqueued_at),
+    id: r.id,
+    leaseUntil: Number(r.lease_until),
+    openBody: () => lazy.stream().Readable.from([body]),
+    priority: r.priority,
+    queue,
+    receipt: `${r.id}:${r.token}`,
+    size: body.length,
+    ...meta(r),
+  }
+}

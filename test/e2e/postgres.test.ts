@@ -1,0 +1,99 @@
+import {createServer, type Server, type Socket} from 'node:net'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {killNineTorture, mqAt} from '../support/chaos.js'
+import {dropSchemas, freePort, freshSchema, IN_CI, postgresUnavailable, privatePostgresUnavailable, startPostgres, withSchema} from '../support/servers.js'
+
+// The command line on PostgreSQL, with real processes: against the server MQ_TEST_POSTGRES_URL
+// names (a fresh schema per test, dropped at the end), and a private cluster of this file's own
+// for the crash of the server.
+const why = postgresUnavailable() ?? privatePostgresUnavailable()
+
+describe.skipIf(Boolean(why) && !IN_CI)(why ? `postgres command line (skipped: ${why})` : 'postgres command line', () => {
+  const base = process.env.MQ_TEST_POSTGRES_URL ?? ''
+  const made: string[] = []
+  beforeAll(() => {
+    if (why) throw new Error(`CI=true and the PostgreSQL tests cannot run: ${why}`)
+  })
+  afterAll(async () => {
+    if (base) await dropSchemas(base, made)
+  })
+  const url = () => withSchema(base, freshSchema(made))
+
+  it('push, pop, ack, peek and stats work through MQ_URL; acked messages are kept until gc', async () => {
+    const u = url()
+    const id = (await mqAt(u, ['push', 'jobs', 'hello'])).out.trim()
+    const d = JSON.parse((await mqAt(u, ['pop', 'jobs', '--json'])).out)
+    expect(d).toMatchObject({attempt: 1, body: 'hello', id})
+    expect((await mqAt(u, ['ack', 'jobs', d.receipt])).code).toBe(0)
+    const again = await mqAt(u, ['ack', 'jobs', d.receipt])
+    expect(again.code).toBe(66)
+    expect(again.stderr.trim().split('\n')).toHaveLength(1)
+    const done = JSON.parse((await mqAt(u, ['peek', 'jobs', '--state', 'done', '--json'])).out)
+    expect(done.map((m: {id: string}) => m.id)).toEqual([id])
+    expect(JSON.parse((await mqAt(u, ['gc', 'jobs', '--done-older-than', '0s', '--force', '--json'])).out)).toMatchObject({removed: {done: 1}})
+  })
+
+  it('processes creating the schema at once all succeed, and every push lands', async () => {
+    const u = url()
+    const rs = await Promise.all(Array.from({length: 6}, (_, i) => mqAt(u, ['push', 'q', `m${i}`])))
+    for (const r of rs) expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse((await mqAt(u, ['stats', 'q', '--json'])).out)).toMatchObject({ready: 6})
+  })
+
+  it('a mistaken URL is 78; an unreachable or mute server is one line and 69, within seconds', async () => {
+    expect((await mqAt(`${base.split('?')[0]}?schema=Bad-Name`, ['push', 'q', 'x'])).code).toBe(78)
+    const port = await freePort()
+    const r = await mqAt(`postgres://postgres@127.0.0.1:${port}/test`, ['push', 'q', 'x'], {timeoutMs: 20_000})
+    expect(r.code).toBe(69)
+    expect(r.stderr).toMatch(new RegExp(`^mq: postgres://postgres@127\\.0\\.0\\.1:${port}/test: cannot reach the server \\(ECONNREFUSED\\)`))
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    const sockets: Socket[] = []
+    const mute: Server = createServer((s) => sockets.push(s))
+    const mutePort = await new Promise<number>((res) => mute.listen(0, '127.0.0.1', () => res((mute.address() as {port: number}).port)))
+    try {
+      const m = await mqAt(`postgres://postgres@127.0.0.1:${mutePort}/test?connect_timeout=1s`, ['pop', 'q', '--wait', '1m'], {timeoutMs: 20_000})
+      expect(m.timedOut).toBe(false)
+      expect(m.code).toBe(69)
+      expect(m.stderr.trim().split('\n')).toHaveLength(1)
+    } finally {
+      for (const s of sockets) s.destroy()
+      mute.close()
+    }
+  })
+
+  it('kill -9 of CLI producers and consumers at random: every printed id is acked once; redeliveries only of what was in flight', async () => {
+    const u = url()
+    const {confirmed} = await killNineTorture(u)
+    // PostgreSQL keeps acked messages: each printed id is there, acked, once.
+    const done = JSON.parse((await mqAt(u, ['peek', 't', '--state', 'done', '--count', '1000', '--json'])).out).map((m: {id: string}) => m.id)
+    expect(new Set(done).size).toBe(done.length)
+    for (const id of confirmed) expect(done).toContain(id)
+  })
+
+  it('the server crashed (immediate shutdown) and restarted between push and pop: every printed id survives', async () => {
+    const own = await startPostgres()
+    try {
+      const u = withSchema(own.url, 'crash')
+      const ids: string[] = []
+      for (let i = 0; i < 10; i++) ids.push((await mqAt(u, ['push', 'q', `m${i}`])).out.trim())
+      const batch = await mqAt(u, ['push', 'q', '--batch'], {input: Array.from({length: 50}, (_, i) => `b${i}`).join('\n')})
+      ids.push(...batch.out.trim().split('\n'))
+      expect(ids).toHaveLength(60)
+      own.stop('immediate')
+      own.start()
+      const got: string[] = []
+      for (;;) {
+        const r = await mqAt(u, ['pop', 'q', '--json'])
+        if (r.code === 3) break
+        expect(r.code, r.stderr).toBe(0)
+        const d = JSON.parse(r.out)
+        got.push(d.id)
+        expect((await mqAt(u, ['ack', 'q', d.receipt])).code).toBe(0)
+      }
+      expect(got).toEqual(ids)
+    } finally {
+      own.destroy()
+    }
+  })
+})

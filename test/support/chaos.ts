@@ -1,0 +1,85 @@
+import {spawn} from 'node:child_process'
+import {expect} from 'vitest'
+
+import {BIN, run, type RunResult, userEnv} from './helpers.js'
+
+/** `mq ARGS` with MQ_URL set, nothing else (no spool). */
+export function mqAt(url: string, args: string[], opts: {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
+  return run(process.execPath, [BIN, ...args], {env: {MQ_SPOOL: '/nonexistent/mq-spool-unused', MQ_URL: url}, input: opts.input, timeoutMs: opts.timeoutMs ?? 30_000})
+}
+
+/**
+ * The crash torture for a server engine, with real CLI processes: two producers push 25
+ * messages each and two consumers pop and ack, every process SIGKILLed at a random moment with
+ * some probability; then a last consumer drains the queue. Asserts that every printed id is
+ * acked exactly once (an ack killed after its commit counts: nothing of it is left), that no
+ * ack succeeds twice, that redeliveries are only of deliveries that
+ * were not acked (a killed pop or ack), and that nothing is left.
+ */
+export async function killNineTorture(u: string): Promise<{confirmed: string[]}> {
+  // Deliveries cut short by kills must not dead-letter a message: that is another promise.
+  expect((await mqAt(u, ['config', 't', '--max-attempts', '1000'])).code).toBe(0)
+    const LEASE = '1s'
+    const confirmed: string[] = []
+    const acked = new Map<string, number>()
+    // An ack killed after the server committed it: acked, though its process never said so.
+    const ackKilled = new Set<string>()
+    const deliveries: Array<{id: string; attempt: number}> = []
+    let consumerKills = 0
+    /** Runs mq, SIGKILLed after a random moment with probability `p`; resolves with what it printed. */
+    const chaos = (args: string[], p: number) =>
+      new Promise<{code: number | null; out: string; killed: boolean}>((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], {env: userEnv({MQ_URL: u}), stdio: ['ignore', 'pipe', 'ignore']})
+        let out = ''
+        child.stdout.on('data', (c: Buffer) => (out += c))
+        let killed = false
+        const timer = Math.random() < p ? setTimeout(() => ((killed = child.kill('SIGKILL')), undefined), 60 + Math.random() * 250) : undefined
+        child.on('close', (code) => {
+          clearTimeout(timer)
+          resolve({code, killed: killed && code === null, out})
+        })
+      })
+    const producer = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const r = await chaos(['push', 't', `m${i}`], 0.3)
+        if (r.code === 0) confirmed.push(r.out.trim())
+      }
+    }
+    const consumer = async (rounds: number) => {
+      for (let i = 0; i < rounds; i++) {
+        const pop = await chaos(['pop', 't', '--json', '--lease', LEASE], 0.2)
+        if (pop.killed) consumerKills++
+        if (pop.code !== 0) continue
+        const d = JSON.parse(pop.out)
+        deliveries.push({attempt: d.attempt, id: d.id})
+        const ack = await chaos(['ack', 't', d.receipt], 0.2)
+        if (ack.killed) {
+          consumerKills++
+          ackKilled.add(d.id)
+        }
+        if (ack.code === 0) acked.set(d.id, (acked.get(d.id) ?? 0) + 1)
+      }
+    }
+    await Promise.all([producer(25), producer(25), consumer(30), consumer(30)])
+    // Then drain what is left, leases of killed consumers included, with nobody killed.
+    for (;;) {
+      const pop = await mqAt(u, ['pop', 't', '--json', '--lease', LEASE, '--wait', '2500ms'])
+      if (pop.code === 3) break
+      expect(pop.code, pop.stderr).toBe(0)
+      const d = JSON.parse(pop.out)
+      deliveries.push({attempt: d.attempt, id: d.id})
+      expect((await mqAt(u, ['ack', 't', d.receipt])).code).toBe(0)
+      acked.set(d.id, (acked.get(d.id) ?? 0) + 1)
+    }
+    expect(confirmed.length).toBeGreaterThan(10)
+    // Every printed id was acked once: by an ack that said so, or by one killed after its commit
+    // (then no later delivery of it was seen, and the queue is empty below).
+    for (const id of confirmed) expect(acked.get(id) === 1 || (!acked.has(id) && ackKilled.has(id)), id).toBe(true)
+    for (const n of acked.values()) expect(n).toBe(1)
+    // A message comes back only when a delivery of it was not acked: a killed pop or ack.
+    const redelivered = deliveries.filter((d) => d.attempt > 1).length
+    const unackedSeen = deliveries.length - acked.size
+    expect(redelivered).toBeLessThanOrEqual(consumerKills + unackedSeen)
+    expect(JSON.parse((await mqAt(u, ['stats', 't', '--json'])).out)).toMatchObject({dead: 0, delayed: 0, inflight: 0, ready: 0})
+    return {confirmed}
+}
