@@ -130,3 +130,105 @@ export async function benchRedis(h) {
   }
   return true
 }
+
+/**
+ * PostgreSQL rows, against the server MQ_BENCH_POSTGRES_URL (else MQ_TEST_POSTGRES_URL) names,
+ * in a schema of the benchmark's own (dropped after):
+ *   - `mq push --batch` vs a raw `pg` loop inserting the same rows in one transaction
+ *   - claim + ack in one process (the library) vs a raw SKIP LOCKED claim-and-delete loop
+ *   - cold `mq push --url postgres://...` vs `node -e 0`
+ */
+export async function benchPostgres(h) {
+  const {BIN, ROOT, cfg, row, say, timed} = h
+  const base = process.env.MQ_BENCH_POSTGRES_URL ?? process.env.MQ_TEST_POSTGRES_URL
+  if (!base) {
+    say('postgres: skipped (set MQ_BENCH_POSTGRES_URL or MQ_TEST_POSTGRES_URL)')
+    return false
+  }
+  const pg = (await import('pg')).default
+  const admin = new pg.Client({connectionString: base})
+  await admin.connect()
+  const schemas = []
+  let n = 0
+  const url = () => {
+    const s = `bench_${process.pid}_${n++}`
+    schemas.push(s)
+    const u = new URL(base)
+    u.searchParams.set('schema', s)
+    return u.toString()
+  }
+  try {
+    say(`postgres 1/3 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push --url postgres://`)
+    const node = []
+    const push = []
+    const u = url()
+    timed(process.execPath, [BIN, 'push', 'cold', 'first'], {env: {MQ_URL: u}}) // creates the schema
+    for (let i = 0; i < cfg.coldRuns; i++) {
+      node.push(timed(process.execPath, ['-e', '0']).ms)
+      push.push(timed(process.execPath, [BIN, 'push', 'cold', 'hello'], {env: {MQ_URL: u}}).ms)
+    }
+    row('postgres: cold `mq push --url postgres://` vs `node -e 0`', push, node, 'ms', false, 'reported')
+
+    say(`postgres 2/3 batch push: ${cfg.batch} messages, ${cfg.repeats} runs each of mq push --batch and a raw pg loop`)
+    const input = Array.from({length: cfg.batch}, (_, i) => `message number ${i} with a little payload`).join('\n')
+    const floorScript = `
+      const pg = require(${JSON.stringify(join(ROOT, 'node_modules', 'pg'))})
+      const c = new pg.Client({connectionString: process.argv[1]}); const n = +process.argv[2], s = process.argv[3]
+      ;(async () => {
+        await c.connect()
+        await c.query('BEGIN')
+        for (let i = 0; i < n; i++)
+          await c.query('INSERT INTO ' + s + '.messages (queue, id, body, priority, state, enqueued_at) VALUES ($1, $2, $3, 0, $4, $5)',
+            ['b', String(i).padStart(16, '0') + '-0000000000000000', Buffer.from('message number ' + i + ' with a little payload'), 'ready', Date.now()])
+        await c.query('COMMIT')
+        await c.end()
+      })()`
+    const mq = []
+    const floor = []
+    for (let r = 0; r < cfg.repeats; r++) {
+      const fu = url()
+      timed(process.execPath, [BIN, 'stats'], {env: {MQ_URL: fu}}) // creates the floor's tables
+      floor.push((cfg.batch / timed(process.execPath, ['-e', floorScript, base, String(cfg.batch), `"${schemas.at(-1)}"`]).ms) * 1000)
+      const mu = url()
+      timed(process.execPath, [BIN, 'stats'], {env: {MQ_URL: mu}})
+      mq.push((cfg.batch / timed(process.execPath, [BIN, 'push', 'b', '--batch'], {env: {MQ_URL: mu}, input}).ms) * 1000)
+    }
+    row(`postgres: \`mq push --batch\` (${cfg.batch}) vs raw pg loop, one transaction`, mq, floor, 'msg/s', true, 'budget >= 0.5x')
+
+    say(`postgres 3/3 claim + ack in one process: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a raw SKIP LOCKED loop`)
+    const {PostgresBackend} = await import(join(ROOT, 'dist', 'backends', 'postgres', 'index.js'))
+    const ours = []
+    const raw = []
+    const body = Buffer.from('x'.repeat(40))
+    for (let r = 0; r < cfg.repeats; r++) {
+      const b = new PostgresBackend(url())
+      for (let i = 0; i < cfg.claims; i += 1000) await b.push('c', Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({body})))
+      const s = `"${schemas.at(-1)}"`
+      // The floor works on a copy of the same rows.
+      await admin.query(`CREATE TABLE ${s}.raw AS SELECT * FROM ${s}.messages`)
+      await admin.query(`CREATE INDEX ON ${s}.raw (queue, id)`)
+      await admin.query(`ANALYZE ${s}.raw`)
+      let t = performance.now()
+      for (let i = 0; i < cfg.claims; i++) {
+        const d = await b.claim('c', {leaseMs: 60_000})
+        await b.ack('c', d.receipt)
+      }
+      ours.push((cfg.claims / (performance.now() - t)) * 1000)
+      await b.close()
+      const c = new pg.Client({connectionString: base})
+      await c.connect()
+      t = performance.now()
+      for (let i = 0; i < cfg.claims; i++) {
+        const got = await c.query(`SELECT id, body FROM ${s}.raw WHERE queue = 'c' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`)
+        await c.query(`DELETE FROM ${s}.raw WHERE queue = 'c' AND id = $1`, [got.rows[0].id])
+      }
+      raw.push((cfg.claims / (performance.now() - t)) * 1000)
+      await c.end()
+    }
+    row(`postgres: claim + ack (${cfg.claims}, one process) vs raw SKIP LOCKED claim-and-delete`, ours, raw, 'msg/s', true, 'budget >= 0.5x')
+  } finally {
+    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
+    await admin.end()
+  }
+  return true
+}
