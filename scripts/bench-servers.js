@@ -4,10 +4,11 @@
 // Redis: a redis-server of the benchmark's own on a free port (--save '' --appendonly no).
 //   - `mq push --batch` vs a raw ioredis pipeline writing the same hashes and sorted sets, each
 //     a process of its own (start-up included on both sides, as for the spool)
-//   - claim + ack in one process (the library) vs BullMQ's Worker processing no-op jobs
+//   - claim + ack in one process (the library) vs BullMQ's Worker processing no-op jobs (BullMQ
+//     is installed by the benchmark itself, into a cache directory: see bullmq())
 //   - cold `mq push --url redis://...` vs `node -e 0`
 import {spawn, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -21,6 +22,23 @@ function freePort() {
       s.close(() => resolve(port))
     })
   })
+}
+
+/**
+ * BullMQ, the benchmark's own dependency (not the project's: its optional native parts are not
+ * in every registry for every platform, which would break `npm ci`): installed on first use
+ * into a cache directory ($MQ_BENCH_DEPS, else the temp directory), then imported from there.
+ */
+const BULLMQ = '5.81.5'
+async function bullmq(say) {
+  const dir = process.env.MQ_BENCH_DEPS ?? join(tmpdir(), `mq-bench-deps-bullmq-${BULLMQ}`)
+  const entry = join(dir, 'node_modules', 'bullmq', 'dist', 'cjs', 'index.js')
+  if (!existsSync(entry)) {
+    say(`   installing bullmq@${BULLMQ} into ${dir} (for this benchmark only)`)
+    const r = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', dir, `bullmq@${BULLMQ}`], {stdio: 'ignore'})
+    if (r.status !== 0) throw new Error(`npm install bullmq@${BULLMQ} failed (exit ${r.status})`)
+  }
+  return (await import(entry)).default ?? (await import(entry))
 }
 
 async function startRedis() {
@@ -91,7 +109,7 @@ export async function benchRedis(h) {
     // ---- claim + ack vs BullMQ ----
     say(`redis 3/3 claim + ack in one process: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a BullMQ Worker`)
     const {RedisBackend} = await import(join(ROOT, 'dist', 'backends', 'redis', 'index.js'))
-    const {Queue, Worker} = await import('bullmq')
+    const {Queue, Worker} = await bullmq(say)
     const ours = []
     const bull = []
     const body = Buffer.from('x'.repeat(40))

@@ -65,7 +65,7 @@ export interface VerbSpec {
 export const COMMON_FLAGS: Record<string, FlagSpec> = {
   json: {description: 'print machine-readable JSON on stdout (errors as JSON on stderr)', type: 'boolean'},
   spool: {description: 'spool directory [default: $MQ_SPOOL, else $XDG_STATE_HOME/mq, else ~/.local/state/mq]', helpValue: 'DIR', type: 'string'},
-  url: {description: 'engine URL, e.g. file:///var/spool/mq [default: $MQ_URL]', helpValue: 'URL', type: 'string'},
+  url: {description: 'engine URL: file:///var/spool/mq, redis://HOST:6379/0, postgres://USER@HOST/DB [default: $MQ_URL]', helpValue: 'URL', type: 'string'},
 }
 
 const QUEUE: ArgSpec = {description: 'queue name', kind: 'queue', name: 'queue', required: true}
