@@ -1,6 +1,7 @@
 import {Command, Flags} from '@oclif/core'
 
-import {type CommandName, COMMON_FLAGS} from './cli/grammar.js'
+import {type CommandName, COMMANDS, COMMON_FLAGS} from './cli/grammar.js'
+import {oclifArgs, oclifFlags} from './cli/oclif-flags.js'
 import {reportError} from './cli/report-error.js'
 import {runCommand} from './cli/run-command.js'
 
@@ -29,5 +30,32 @@ export abstract class BaseCommand extends Command {
   /** Every error ends here (see cli/report-error.ts); nothing is rethrown. */
   async catch(err: Error): Promise<void> {
     reportError(err, this.jsonEnabled())
+  }
+}
+
+/**
+ * A command declared in src/cli/grammar.ts: run() runs its grammar entry (see grammarCommand).
+ * oclif renders every argument of a non-strict command as "ARG..."; it parses nothing here, so
+ * every one is strict.
+ */
+export class GrammarCommand extends BaseCommand {
+  static grammar: Exclude<CommandName, 'help' | 'version'>
+  static strict = true
+
+  async run(): Promise<unknown> {
+    return this.runGrammar((this.constructor as typeof GrammarCommand).grammar)
+  }
+}
+
+/**
+ * The base class of the command `name`: its arguments and flags (for --help, the manifest and
+ * completion) and its run() come from the grammar; a command file adds only its words for
+ * people (summary, description, examples).
+ */
+export function grammarCommand(name: Exclude<CommandName, 'help' | 'version'>): typeof GrammarCommand {
+  return class extends GrammarCommand {
+    static args = oclifArgs(COMMANDS[name])
+    static flags = oclifFlags(COMMANDS[name])
+    static grammar = name
   }
 }

@@ -34,12 +34,3 @@ export function oclifArgs(spec: VerbSpec) {
   for (const a of spec.args as ArgSpec[]) out[a.name] = Args.string({description: a.description, required: a.required})
   return out
 }
-
-/**
- * oclif renders every argument of a non-strict command as "ARG...". Its strictness matters for
- * nothing else here (oclif does not parse these commands), so they are all strict, and the
- * arguments that repeat say so in their descriptions.
- */
-export function oclifStrict(_spec: VerbSpec): true {
-  return true
-}

@@ -1,9 +1,7 @@
-import {BaseCommand} from '../base-command.js'
-import {ADMIN} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
+import {grammarCommand} from '../base-command.js'
 
 /** Declared in src/cli/grammar.ts, run by src/cli/run-command.ts. */
-export default class Config extends BaseCommand {
+export default class Config extends grammarCommand('config') {
   static summary = "Show or change a queue's settings: its bound, its max attempts, its default lease."
   static description = `A queue's policy is the same for every producer and consumer of it.
 --max-depth N bounds the queue: a push that would make ready + delayed + in-flight messages more than N fails with "queue full" (exit 75) and writes nothing (push --wait waits for room). Producers racing at the bound can pass it by what they push at the same moment. --no-max-depth removes the bound.
@@ -12,12 +10,4 @@ export default class Config extends BaseCommand {
 Without flags, prints the settings. Changing a setting creates the queue if it does not exist yet.`
 
   static examples = ['<%= config.bin %> config jobs', '<%= config.bin %> config jobs --max-depth 10000', '<%= config.bin %> config jobs --max-attempts 10 --lease 15m']
-
-  static args = oclifArgs(ADMIN.config)
-  static flags = oclifFlags(ADMIN.config)
-  static strict = oclifStrict(ADMIN.config)
-
-  async run(): Promise<unknown> {
-    return this.runGrammar('config')
-  }
 }

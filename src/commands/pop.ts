@@ -1,9 +1,7 @@
-import {BaseCommand} from '../base-command.js'
-import {VERBS} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
+import {grammarCommand} from '../base-command.js'
 
-/** Declared in src/cli/grammar.ts, run by src/cli/verbs.ts (the fast path runs the same). */
-export default class Pop extends BaseCommand {
+/** Declared in src/cli/grammar.ts, run by src/cli/run-command.ts (the fast path runs the same). */
+export default class Pop extends grammarCommand('pop') {
   static summary = 'Claim the oldest ready message under a lease.'
   static description = `Prints the receipt on the first line, then the body, byte for byte. Pass the receipt to "mq ack" when done (or "mq nack" to give the message back). Unacked, the message is delivered again once its lease runs out.
 With -o FILE the body goes to FILE and only the receipt is printed. An empty queue prints nothing and exits 3.`
@@ -14,12 +12,4 @@ With -o FILE the body goes to FILE and only the receipt is printed. An empty que
     '<%= config.bin %> pop jobs | { IFS= read -r receipt || exit 0; ./work; <%= config.bin %> ack jobs "$receipt"; }',
     '<%= config.bin %> pop jobs --wait 30s --json',
   ]
-
-  static args = oclifArgs(VERBS.pop)
-  static flags = oclifFlags(VERBS.pop)
-  static strict = oclifStrict(VERBS.pop)
-
-  async run(): Promise<unknown> {
-    return this.runGrammar('pop')
-  }
 }

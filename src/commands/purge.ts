@@ -1,20 +1,10 @@
-import {BaseCommand} from '../base-command.js'
-import {ADMIN} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
+import {grammarCommand} from '../base-command.js'
 
 /** Declared in src/cli/grammar.ts, run by src/cli/run-command.ts. */
-export default class Purge extends BaseCommand {
+export default class Purge extends grammarCommand('purge') {
   static summary = 'Delete the messages of a queue (ready by default).'
   static description = `--state picks what goes: ready, delayed, dead, done, or all of them. Messages in flight are never purged: their consumers hold leases. A consumer claiming a message while purge runs either gets it or the purge does; never both, never neither.
 Asks for confirmation on a terminal; elsewhere it needs --force.`
 
   static examples = ['<%= config.bin %> purge jobs --force', '<%= config.bin %> purge jobs --state dead --state done --force']
-
-  static args = oclifArgs(ADMIN.purge)
-  static flags = oclifFlags(ADMIN.purge)
-  static strict = oclifStrict(ADMIN.purge)
-
-  async run(): Promise<unknown> {
-    return this.runGrammar('purge')
-  }
 }

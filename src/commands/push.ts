@@ -1,9 +1,7 @@
-import {BaseCommand} from '../base-command.js'
-import {VERBS} from '../cli/grammar.js'
-import {oclifArgs, oclifFlags, oclifStrict} from '../cli/oclif-flags.js'
+import {grammarCommand} from '../base-command.js'
 
-/** Declared in src/cli/grammar.ts, run by src/cli/verbs.ts (the fast path runs the same). */
-export default class Push extends BaseCommand {
+/** Declared in src/cli/grammar.ts, run by src/cli/run-command.ts (the fast path runs the same). */
+export default class Push extends grammarCommand('push') {
   static summary = 'Durably enqueue a message and print its id.'
   static description = `The body is the BODY argument, or stdin when BODY is absent or "-" (byte for byte).
 With --batch, every line of stdin is one message (with -0, every NUL-terminated record) and one id is printed per line, in order.
@@ -16,12 +14,4 @@ An id is printed only once the message is on disk (file and directory fsynced).`
     '<%= config.bin %> push jobs --delay 10m --priority 5 "later, but urgent then"',
     '<%= config.bin %> push nightly --key "report-$(date +%F)" build',
   ]
-
-  static args = oclifArgs(VERBS.push)
-  static flags = oclifFlags(VERBS.push)
-  static strict = oclifStrict(VERBS.push)
-
-  async run(): Promise<unknown> {
-    return this.runGrammar('push')
-  }
 }
