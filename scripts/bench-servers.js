@@ -95,7 +95,7 @@ export async function benchRedis(h) {
       for (let i = 0; i < n; i++) {
         const id = String(i).padStart(16, '0') + '-0000000000000000'
         p.hset(pre + ':{q}:m:' + id, 'b', 'message number ' + i + ' with a little payload', 'p', 0, 'a', 0, 's', 'ready')
-        p.zadd(pre + ':{q}:r:0', 0, id)
+        p.zadd(pre + ':{q}:ready', 9, id)
       }
       p.exec().then(() => r.quit())`
     const mq = []

@@ -338,9 +338,10 @@ export class RedisBackend implements Backend {
     const until = Date.now() + waitMs
     const lease = req.leaseMs === undefined ? '' : String(req.leaseMs)
     for (;;) {
-      const reply = await this.call((r) => r.mqClaimBuffer(this.base(queue), lazy.crypto().randomBytes(8).toString('hex'), lease))
+      const token = lazy.crypto().randomBytes(8).toString('hex')
+      const reply = await this.call((r) => r.mqClaimBuffer(this.base(queue), token, lease))
       const tag = String(reply[0])
-      if (tag === 'ok') return delivery(queue, reply)
+      if (tag === 'ok') return delivery(queue, reply, token)
       if (tag === 'paused' && waitMs <= 0) throw new QueuePausedError(queue)
       const left = until - Date.now()
       if (left <= 0 || req.signal?.aborted) return null
@@ -632,7 +633,7 @@ function meta(f: Record<string, string>) {
   }
 }
 
-function delivery(queue: string, reply: Reply): Delivery {
+function delivery(queue: string, reply: Reply, token: string): Delivery {
   const id = String(reply[1])
   const {body = Buffer.alloc(0), f} = fieldsOf(reply, 4)
   return {
@@ -644,7 +645,7 @@ function delivery(queue: string, reply: Reply): Delivery {
     openBody: () => lazy.stream().Readable.from([body]),
     priority: Number(f.p),
     queue,
-    receipt: `${id}:${f.tok}`,
+    receipt: `${id}:${token}`,
     size: body.length,
     ...meta(f),
   }

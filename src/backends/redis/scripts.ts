@@ -10,8 +10,10 @@ import {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '..
  *                    (ready|delayed|inflight|dead), nb not-before, l lease deadline, tok the
  *                    delivery's token, x expiry, k key, h headers (JSON), t topic; for a dead
  *                    letter rr reason, ra when, rn deliveries, rf the failure (JSON)
- *   P:{Q}:r:N        sorted set: ready messages of priority N (0..9), all scored 0, so that they
- *                    sort by id, that is by enqueue time (ids start with it)
+ *   P:{Q}:ready      sorted set: ready messages scored 9 - priority, so that the highest
+ *                    priority comes first and, within one score, members sort by id, that is
+ *                    by enqueue time (ids start with it). A claim visits only the priorities
+ *                    that have messages: one ZRANGEBYSCORE jumps to the next score.
  *   P:{Q}:delayed    sorted set: delayed messages by due time (ms)
  *   P:{Q}:inflight   sorted set: claimed messages by lease deadline (ms)
  *   P:{Q}:dead       sorted set: dead letters, scored 0 (id order)
@@ -30,13 +32,12 @@ import {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '..
 
 const PRELUDE = `
 local base = KEYS[1]
-local META, INFL, DELAY, DEAD = base .. 'meta', base .. 'inflight', base .. 'delayed', base .. 'dead'
+local META, INFL, DELAY, DEAD, READY = base .. 'meta', base .. 'inflight', base .. 'delayed', base .. 'dead', base .. 'ready'
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function mkey(id) return base .. 'm:' .. id end
-local function rkey(p) return base .. 'r:' .. p end
 local function idtime(id) return tonumber(string.sub(id, 1, 12), 16) end
 local function cfg(field, default)
   local v = redis.call('HGET', META, field)
@@ -54,7 +55,18 @@ end
 local function to_ready(id)
   local p = redis.call('HGET', mkey(id), 'p')
   redis.call('HSET', mkey(id), 's', 'ready')
-  redis.call('ZADD', rkey(p), 0, id)
+  redis.call('ZADD', READY, ${MAX_PRIORITY} - tonumber(p), id)
+end
+-- The oldest ready message of each priority that has one, highest priority first: {id, p, ...}.
+local function heads()
+  local out = {}
+  local h = redis.call('ZRANGE', READY, 0, 0, 'WITHSCORES')
+  while h[1] do
+    out[#out + 1] = h[1]
+    out[#out + 1] = ${MAX_PRIORITY} - tonumber(h[2])
+    h = redis.call('ZRANGEBYSCORE', READY, '(' .. h[2], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  end
+  return out
 end
 -- Expired leases and due delays back to ready (bounded per call; the next call goes on).
 local function sweep(now)
@@ -79,9 +91,7 @@ local function kill(id, reason, attempts, now, failure)
   redis.call('ZADD', DEAD, 0, id)
 end
 local function depth()
-  local d = redis.call('ZCARD', INFL) + redis.call('ZCARD', DELAY)
-  for p = 0, ${MAX_PRIORITY} do d = d + redis.call('ZCARD', rkey(p)) end
-  return d
+  return redis.call('ZCARD', INFL) + redis.call('ZCARD', DELAY) + redis.call('ZCARD', READY)
 end
 -- The delivery a receipt names, if it is in flight now: its key, or nil and why not.
 local function held(id, tok)
@@ -147,7 +157,7 @@ for i = 7, #ARGV, 7 do
     out[#out + 1] = 'delayed'
   else
     redis.call('HSET', mk, 's', 'ready')
-    redis.call('ZADD', rkey(p), 0, id)
+    redis.call('ZADD', READY, ${MAX_PRIORITY} - tonumber(p), id)
     ready = ready + 1
     out[#out + 1] = id
     out[#out + 1] = 'ready'
@@ -200,7 +210,7 @@ return {depth(), tonumber(maxd)}
  * claim: the next deliverable message under a fresh lease.
  * ARGV: token (random, from the client), leaseMs ('' the queue's).
  * Returns {'paused'}, {'empty', next delay due ('' none), next lease deadline ('' none)}, or
- * {'ok', id, attempt, lease deadline, field, value, ...} (the message's hash). 'empty' also
+ * {'ok', id, attempt, lease deadline, field, value, ...} (the message's hash before the claim). 'empty' also
  * carries the server's clock, so that a waiting client can block until the next due time.
  * First returns expired leases and due delays to ready (the engine has no daemon: claims do
  * this), then picks the highest priority rank (priority + whole minutes its oldest ready
@@ -218,34 +228,35 @@ sweep(now)
 local maxa = tonumber(conf[2]) or ${DEFAULT_MAX_ATTEMPTS}
 local lease = tonumber(ARGV[2]) or tonumber(conf[3]) or ${DEFAULT_LEASE_MS}
 while true do
-  local best, bestrank, bestp
-  for p = 0, ${MAX_PRIORITY} do
-    local first = redis.call('ZRANGE', rkey(p), 0, 0)[1]
-    if first then
-      local rank = p + math.floor(math.max(0, now - idtime(first)) / ${AGING_MS})
-      if not best or rank > bestrank or (rank == bestrank and first < best) then best, bestrank, bestp = first, rank, p end
-    end
+  local best, bestrank
+  local h = heads()
+  for i = 1, #h, 2 do
+    local rank = h[i + 1] + math.floor(math.max(0, now - idtime(h[i])) / ${AGING_MS})
+    if not best or rank > bestrank or (rank == bestrank and h[i] < best) then best, bestrank = h[i], rank end
   end
   if not best then
     local d = redis.call('ZRANGE', DELAY, 0, 0, 'WITHSCORES')[2] or ''
     local l = redis.call('ZRANGE', INFL, 0, 0, 'WITHSCORES')[2] or ''
     return {'empty', d, l, now}
   end
-  redis.call('ZREM', rkey(bestp), best)
+  redis.call('ZREM', READY, best)
   local mk = mkey(best)
-  local f = redis.call('HMGET', mk, 'a', 'x')
-  local a = tonumber(f[1] or '0')
+  local fields = redis.call('HGETALL', mk)
+  local f = {}
+  for i = 1, #fields, 2 do f[fields[i]] = fields[i + 1] end
+  local a = tonumber(f.a or '0')
   if a >= maxa then
     kill(best, 'max_attempts', a, now, '{"lastError":"its last delivery was not acked"}')
-  elseif f[2] and tonumber(f[2]) <= now then
+  elseif f.x and tonumber(f.x) <= now then
     kill(best, 'expired', a, now, '{"lastError":"expired before delivery"}')
   else
     a = a + 1
     local l = now + lease
     redis.call('HSET', mk, 'a', a, 's', 'inflight', 'tok', ARGV[1], 'l', l)
     redis.call('ZADD', INFL, l, best)
+    -- The hash as it was before this claim: the client has the new attempt, lease and token.
     local out = {'ok', best, a, l}
-    for _, v in ipairs(redis.call('HGETALL', mk)) do out[#out + 1] = v end
+    for _, v in ipairs(fields) do out[#out + 1] = v end
     return out
   end
 end
@@ -325,11 +336,10 @@ return {'ok'}
 export const LOOK = `${PRELUDE}
 local now = now_ms()
 sweep(now)
-local ready, oldest = 0, nil
-for p = 0, ${MAX_PRIORITY} do
-  ready = ready + redis.call('ZCARD', rkey(p))
-  local first = redis.call('ZRANGE', rkey(p), 0, 0)[1]
-  if first and (not oldest or idtime(first) < oldest) then oldest = idtime(first) end
+local ready, oldest = redis.call('ZCARD', READY), nil
+local h = heads()
+for i = 1, #h, 2 do
+  if not oldest or idtime(h[i]) < oldest then oldest = idtime(h[i]) end
 end
 return {ready, redis.call('ZCARD', INFL), redis.call('ZCARD', DELAY), redis.call('ZCARD', DEAD),
   cfg('done', 0), oldest or '', redis.call('HGET', META, 'paused') or '0', now}
@@ -343,11 +353,7 @@ export const PEEK = `${PRELUDE}
 sweep(now_ms())
 local state, limit = ARGV[1], tonumber(ARGV[2])
 local ids = {}
-if state == 'ready' then
-  for p = ${MAX_PRIORITY}, 0, -1 do
-    if #ids >= limit then break end
-    for _, id in ipairs(redis.call('ZRANGE', rkey(p), 0, limit - #ids - 1)) do ids[#ids + 1] = id end
-  end
+if state == 'ready' then ids = redis.call('ZRANGE', READY, 0, limit - 1)
 elseif state == 'delayed' then ids = redis.call('ZRANGE', DELAY, 0, limit - 1)
 elseif state == 'inflight' then ids = redis.call('ZRANGE', INFL, 0, limit - 1)
 elseif state == 'dead' then ids = redis.call('ZRANGE', DEAD, 0, limit - 1)
@@ -385,7 +391,7 @@ if state == 'done' then
 end
 sweep(now_ms())
 local sets = {}
-if state == 'ready' then for p = 0, ${MAX_PRIORITY} do sets[#sets + 1] = rkey(p) end
+if state == 'ready' then sets = {READY}
 elseif state == 'delayed' then sets = {DELAY}
 elseif state == 'dead' then sets = {DEAD} end
 local n = 0
