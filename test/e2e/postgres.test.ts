@@ -71,7 +71,7 @@ describe.skipIf(Boolean(why) && !IN_CI)(why ? `postgres command line (skipped: $
     for (const id of confirmed) expect(done).toContain(id)
   })
 
-  it('the server crashed (immediate shutdown) and restarted between push and pop: every printed id survives', async () => {
+  it('the server crashed (immediate shutdown) and restarted between push and pop: every printed id survives; synchronous_commit off is warned about', async () => {
     const own = await startPostgres()
     try {
       const u = withSchema(own.url, 'crash')
@@ -92,6 +92,17 @@ describe.skipIf(Boolean(why) && !IN_CI)(why ? `postgres command line (skipped: $
         expect((await mqAt(u, ['ack', 'q', d.receipt])).code).toBe(0)
       }
       expect(got).toEqual(ids)
+      // What weakens that promise is said: synchronous_commit off makes stats warn.
+      expect((await mqAt(u, ['stats'])).stderr).not.toMatch(/warning/)
+      const pg = (await import('pg')).default
+      const c = new pg.Client({connectionString: own.url})
+      await c.connect()
+      await c.query('ALTER SYSTEM SET synchronous_commit = off')
+      await c.query('SELECT pg_reload_conf()')
+      await c.end()
+      const warned = await mqAt(u, ['stats', '--json'])
+      expect(warned.code).toBe(0)
+      expect(warned.stderr).toMatch(/^mq: warning: postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres: synchronous_commit is off/)
     } finally {
       own.destroy()
     }
