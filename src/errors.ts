@@ -36,6 +36,16 @@ export class NotInFlightError extends MqError {
   constructor(queue: string, ref: string, detail: string) {
     super('not_in_flight', EXIT.NO_INPUT, `${queue}: ${ref}: ${detail}`)
   }
+
+  /** The message is not in flight at all (the words every engine uses). */
+  static gone(queue: string, id: string): NotInFlightError {
+    return new NotInFlightError(queue, id, 'not in flight (already acked, released, dead-lettered, or never claimed)')
+  }
+
+  /** The message is in flight again under a later delivery: this receipt's lease was lost. */
+  static claimedAgain(queue: string, id: string, attempt: number | string): NotInFlightError {
+    return new NotInFlightError(queue, id, `lease lost: the message was claimed again (attempt ${attempt})`)
+  }
 }
 
 export class NotSubscribedError extends MqError {

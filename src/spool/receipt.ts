@@ -105,14 +105,14 @@ export function notInFlight(q: QueueDirs, ref: string): NotInFlightError {
   if (isMessageId(id) && m) {
     const again = findClaim(q, id)
     if (again && (again.m.token !== m.token || again.m.attempt !== m.attempt))
-      return new NotInFlightError(q.name, id, `lease lost: the message was claimed again (attempt ${again.m.attempt})`)
+      return NotInFlightError.claimedAgain(q.name, id, again.m.attempt)
     if (m.leaseUntil !== undefined) {
       const back = readyName(m)
       if (lstatSync(join(readyDir(q, back), formatName(back)), {throwIfNoEntry: false}))
         return new NotInFlightError(q.name, id, 'lease lost: the lease expired and the message is ready again')
     }
   }
-  return new NotInFlightError(q.name, id, 'not in flight (already acked, released, dead-lettered, or never claimed)')
+  return NotInFlightError.gone(q.name, id)
 }
 
 /** The directories of cur/ that hold claimed files: its flat top (format 1) and its buckets. */

@@ -26,7 +26,8 @@ import {lazy, randomBytesFast} from '../../lazy.js'
 import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, UsageError} from '../../errors.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, priorityRank} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
-import {newMessageId} from '../../message-id.js'
+import {isMessageId, newMessageId} from '../../message-id.js'
+import {retryWhileFull} from '../common.js'
 
 /**
  * The reference engine: every queue in this process's memory, nothing on disk. It is small
@@ -123,17 +124,9 @@ export class MemoryBackend implements Backend {
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
     validateQueueName(queue)
-    const until = Date.now() + (opts.waitMs ?? 0)
     const bodies: Buffer[] = []
     for (const m of messages) bodies.push(await collect(m))
-    for (;;) {
-      try {
-        return this.pushNow(queue, messages, bodies, opts)
-      } catch (error) {
-        if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
-        await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, until - Date.now()))))
-      }
-    }
+    return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
   }
 
   private pushNow(name: string, inputs: PushInput[], bodies: Buffer[], opts: PushOptions): Pushed[] {
@@ -265,11 +258,9 @@ export class MemoryBackend implements Backend {
   private held(queue: string, receipt: string): Msg {
     const [id, token] = receipt.split(':')
     const m = this.store.queue(queue, false)?.messages.get(id)
-    if (token === undefined && !/^[0-9a-f]{16}-[0-9a-f]{16}$/.test(id)) throw new DataError(`${queue}: ${JSON.stringify(receipt)} is neither a receipt nor a message id`)
-    if (!m || m.state !== 'inflight' || (token !== undefined && m.token !== token)) {
-      const detail = m && m.state === 'inflight' ? `lease lost: the message was claimed again (attempt ${m.attempt})` : 'not in flight (already acked, released, dead-lettered, or never claimed)'
-      throw new NotInFlightError(queue, id, detail)
-    }
+    if (token === undefined && !isMessageId(id)) throw new DataError(`${queue}: ${JSON.stringify(receipt)} is neither a receipt nor a message id`)
+    if (!m || m.state !== 'inflight') throw NotInFlightError.gone(queue, id)
+    if (token !== undefined && m.token !== token) throw NotInFlightError.claimedAgain(queue, id, m.attempt)
     return m
   }
 

@@ -23,12 +23,12 @@ import {
   type ReleaseOptions,
   type Requeued,
 } from '../../backend.js'
-import {formatDuration, parseDuration} from '../../duration.js'
-import {ConfigError, DataError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, ServerUnavailableError, UsageError} from '../../errors.js'
+import {formatDuration} from '../../duration.js'
+import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, ServerUnavailableError, UsageError} from '../../errors.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
-import {ID_PATTERN} from '../../message-id.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
+import {parseReceipt, retryWhileFull, UrlOptions} from '../common.js'
 import {collect} from '../memory/index.js'
 import {INSTALL, SCHEMA_VERSION} from './schema.js'
 
@@ -58,30 +58,13 @@ interface PgUrl {
 }
 
 export function parsePostgresUrl(url: string): PgUrl {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw new ConfigError(`not a URL: ${JSON.stringify(url)}`)
-  }
-  const take = (name: string) => {
-    const v = u.searchParams.get(name) ?? undefined
-    u.searchParams.delete(name)
-    return v
-  }
-  const duration = (name: string, v: string | undefined, dflt: number) => {
-    if (v === undefined) return dflt
-    try {
-      return parseDuration(v, name, 1)
-    } catch (error) {
-      throw new ConfigError(`${url}: ${name}=: ${(error as Error).message}`)
-    }
-  }
-  const schema = take('schema') ?? 'mq'
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw new ConfigError(`${url}: schema= takes 1 to 41 lowercase letters, digits or "_"`)
-  const connectTimeoutMs = duration('connect_timeout', take('connect_timeout'), 2000)
-  const commandTimeoutMs = duration('command_timeout', take('command_timeout'), 10_000)
-  if (u.pathname === '' || u.pathname === '/') throw new ConfigError(`${url}: the path names a database (postgres://user@host/DATABASE)`)
+  const o = new UrlOptions(url)
+  const u = o.url
+  const schema = o.take('schema') ?? 'mq'
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw o.error('schema= takes 1 to 41 lowercase letters, digits or "_"')
+  const connectTimeoutMs = o.duration('connect_timeout', 2000)
+  const commandTimeoutMs = o.duration('command_timeout', 10_000)
+  if (u.pathname === '' || u.pathname === '/') throw o.error('the path names a database (postgres://user@host/DATABASE)')
   const display = `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`
   return {commandTimeoutMs, connectTimeoutMs, connectionString: u.toString(), display, schema}
 }
@@ -214,15 +197,7 @@ export class PostgresBackend implements Backend {
     if (key !== undefined && messages.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
     const bodies: Buffer[] = []
     for (const m of messages) bodies.push(await collect(m))
-    const until = Date.now() + (opts.waitMs ?? 0)
-    for (;;) {
-      try {
-        return await this.pushNow(queue, messages, bodies, opts)
-      } catch (error) {
-        if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
-        await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, until - Date.now()))))
-      }
-    }
+    return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
   }
 
   private async pushNow(queue: string, inputs: PushInput[], bodies: Buffer[], opts: PushOptions): Promise<Pushed[]> {
@@ -308,16 +283,9 @@ export class PostgresBackend implements Backend {
     })
   }
 
-  private receipt(queue: string, receipt: string): [string, string] {
-    const parts = receipt.split(':')
-    const [id, token = ''] = parts
-    if (parts.length > 2 || !ID_PATTERN.test(id) || !/^[0-9a-f]*$/.test(token)) throw new DataError(`${queue}: ${JSON.stringify(receipt)} is neither a receipt nor a message id`)
-    return [id, token]
-  }
-
   private async settle(queue: string, receipt: string, op: string, args: {lease?: number; uncount?: boolean; delay?: number; failure?: Failure} = {}): Promise<{id: string; status: string; at: number}> {
     validateQueueName(queue)
-    const [id, tok] = this.receipt(queue, receipt)
+    const {id, token: tok} = parseReceipt(queue, receipt)
     const [r] = await this.q<{status: string; at: string}>(`SELECT * FROM ${this.S}.settle($1, $2, $3, $4, $5, $6, $7, $8)`, [
       queue,
       id,
@@ -328,8 +296,8 @@ export class PostgresBackend implements Backend {
       args.delay ?? 0,
       JSON.stringify(args.failure ?? {}),
     ])
-    if (r.status === 'gone') throw new NotInFlightError(queue, id, 'not in flight (already acked, released, dead-lettered, or never claimed)')
-    if (r.status.startsWith('lost:')) throw new NotInFlightError(queue, id, `lease lost: the message was claimed again (attempt ${r.status.slice(5)})`)
+    if (r.status === 'gone') throw NotInFlightError.gone(queue, id)
+    if (r.status.startsWith('lost:')) throw NotInFlightError.claimedAgain(queue, id, r.status.slice(5))
     return {at: Number(r.at), id, status: r.status}
   }
 

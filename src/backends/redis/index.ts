@@ -23,12 +23,13 @@ import {
   type ReleaseOptions,
   type Requeued,
 } from '../../backend.js'
-import {formatDuration, parseDuration} from '../../duration.js'
-import {ConfigError, DataError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, ReplicationTimeoutError, ServerUnavailableError, UsageError} from '../../errors.js'
+import {formatDuration} from '../../duration.js'
+import {MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, ReplicationTimeoutError, ServerUnavailableError, UsageError} from '../../errors.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
-import {idTime, ID_PATTERN} from '../../message-id.js'
+import {idTime} from '../../message-id.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
+import {parseReceipt, retryWhileFull, UrlOptions} from '../common.js'
 import {collect} from '../memory/index.js'
 import {SCRIPTS} from './scripts.js'
 
@@ -87,40 +88,20 @@ export interface RedisUrl {
 
 /** Reads a redis:// or rediss:// URL (see above); a mistake is a ConfigError (78). */
 export function parseRedisUrl(url: string): RedisUrl {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw new ConfigError(`not a URL: ${JSON.stringify(url)}`)
-  }
-  const params = new Map(u.searchParams)
-  const take = (name: string) => {
-    const v = params.get(name)
-    params.delete(name)
-    return v
-  }
-  const prefix = take('prefix') ?? 'mq'
-  if (!/^[\w.-]{1,64}$/.test(prefix)) throw new ConfigError(`${url}: prefix= takes 1 to 64 letters, digits, "_", "." or "-"`)
-  const count = (name: string, v: string | undefined, dflt: number) => {
-    if (v === undefined) return dflt
-    if (!/^\d{1,3}$/.test(v)) throw new ConfigError(`${url}: ${name}= takes a whole number`)
-    return Number(v)
-  }
-  const duration = (name: string, v: string | undefined, dflt: number) => {
-    if (v === undefined) return dflt
-    try {
-      return parseDuration(v, name, 1)
-    } catch (error) {
-      throw new ConfigError(`${url}: ${name}=: ${(error as Error).message}`)
-    }
-  }
-  const replicas = count('replicas', take('replicas'), 0)
-  const replicasTimeoutMs = duration('replicas_timeout', take('replicas_timeout'), 1000)
-  const connectTimeout = duration('connect_timeout', take('connect_timeout'), 2000)
-  const commandTimeout = duration('command_timeout', take('command_timeout'), 10_000)
+  const o = new UrlOptions(url)
+  const u = o.url
+  const prefix = o.take('prefix') ?? 'mq'
+  if (!/^[\w.-]{1,64}$/.test(prefix)) throw o.error('prefix= takes 1 to 64 letters, digits, "_", "." or "-"')
+  const replicasText = o.take('replicas') ?? '0'
+  if (!/^\d{1,3}$/.test(replicasText)) throw o.error('replicas= takes a whole number')
+  const replicas = Number(replicasText)
+  const replicasTimeoutMs = o.duration('replicas_timeout', 1000)
+  const connectTimeout = o.duration('connect_timeout', 2000)
+  const commandTimeout = o.duration('command_timeout', 10_000)
   const db = u.pathname.replace(/^\//, '')
-  if (db !== '' && !/^\d{1,2}$/.test(db)) throw new ConfigError(`${url}: the path names a database number (redis://host:6379/0)`)
-  if (params.size > 0) throw new ConfigError(`${url}: unknown option ${[...params.keys()][0]}= (prefix, replicas, replicas_timeout, connect_timeout, command_timeout)`)
+  if (db !== '' && !/^\d{1,2}$/.test(db)) throw o.error('the path names a database number (redis://host:6379/0)')
+  const unknown = o.rest()
+  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (prefix, replicas, replicas_timeout, connect_timeout, command_timeout)`)
   const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1'
   const port = u.port === '' ? 6379 : Number(u.port)
   const display = `${u.protocol}//${u.host || host}${u.pathname === '/' ? '' : u.pathname}`
@@ -235,17 +216,11 @@ export class RedisBackend implements Backend {
     if (key !== undefined && messages.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
     const bodies: Buffer[] = []
     for (const m of messages) bodies.push(await collect(m))
-    const until = Date.now() + (opts.waitMs ?? 0)
-    for (;;) {
-      try {
-        const pushed = await this.pushNow(queue, messages, bodies, opts)
-        await this.replicate(pushed)
-        return pushed
-      } catch (error) {
-        if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
-        await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, until - Date.now()))))
-      }
-    }
+    return retryWhileFull(opts.waitMs, 50, async () => {
+      const pushed = await this.pushNow(queue, messages, bodies, opts)
+      await this.replicate(pushed)
+      return pushed
+    })
   }
 
   /** With replicas=N: WAIT until N replicas have every write so far (ReplicationTimeoutError). */
@@ -385,28 +360,21 @@ export class RedisBackend implements Backend {
     }
   }
 
-  /** A receipt's id and token; a bare message id has no token (it settles the delivery in flight). */
-  private receipt(queue: string, receipt: string): [string, string] {
-    const [id, token = ''] = receipt.split(':')
-    if (!ID_PATTERN.test(id) || !/^[0-9a-f]*$/.test(token) || receipt.split(':').length > 2) throw new DataError(`${queue}: ${JSON.stringify(receipt)} is neither a receipt nor a message id`)
-    return [id, token]
-  }
-
   private settled(queue: string, id: string, reply: Array<number | string>): void {
-    if (reply[0] === 'gone') throw new NotInFlightError(queue, id, 'not in flight (already acked, released, dead-lettered, or never claimed)')
-    if (reply[0] === 'lost') throw new NotInFlightError(queue, id, `lease lost: the message was claimed again (attempt ${reply[1]})`)
+    if (reply[0] === 'gone') throw NotInFlightError.gone(queue, id)
+    if (reply[0] === 'lost') throw NotInFlightError.claimedAgain(queue, id, reply[1])
   }
 
   async ack(queue: string, receipt: string): Promise<string> {
     validateQueueName(queue)
-    const [id, tok] = this.receipt(queue, receipt)
+    const {id, token: tok} = parseReceipt(queue, receipt)
     this.settled(queue, id, await this.call((r) => r.mqAck(this.base(queue), id, tok)))
     return id
   }
 
   async release(queue: string, receipt: string, opts: ReleaseOptions = {}): Promise<Released> {
     validateQueueName(queue)
-    const [id, tok] = this.receipt(queue, receipt)
+    const {id, token: tok} = parseReceipt(queue, receipt)
     const reply = await this.call((r) => r.mqRelease(this.base(queue), id, tok, opts.uncount ? '1' : '', String(opts.delayMs ?? 0), JSON.stringify(opts.failure ?? {})))
     this.settled(queue, id, reply)
     if (reply[0] === 'delayed') return {id, notBefore: Number(reply[1]), state: 'delayed'}
@@ -415,7 +383,7 @@ export class RedisBackend implements Backend {
 
   async renew(queue: string, receipt: string, leaseMs?: number): Promise<number> {
     validateQueueName(queue)
-    const [id, tok] = this.receipt(queue, receipt)
+    const {id, token: tok} = parseReceipt(queue, receipt)
     const reply = await this.call((r) => r.mqRenew(this.base(queue), id, tok, leaseMs === undefined ? '' : String(leaseMs)))
     this.settled(queue, id, reply)
     return Number(reply[1])
@@ -423,7 +391,7 @@ export class RedisBackend implements Backend {
 
   async deadLetter(queue: string, receipt: string, failure: Failure = {}): Promise<void> {
     validateQueueName(queue)
-    const [id, tok] = this.receipt(queue, receipt)
+    const {id, token: tok} = parseReceipt(queue, receipt)
     this.settled(queue, id, await this.call((r) => r.mqDead(this.base(queue), id, tok, JSON.stringify(failure))))
   }
 

@@ -20,7 +20,8 @@ import {
   type ReleaseOptions,
 } from '../../backend.js'
 import {lazy} from '../../lazy.js'
-import {ioError, NoSuchQueueError, NotInFlightError, QueueFullError, QueuePausedError} from '../../errors.js'
+import {ioError, NoSuchQueueError, NotInFlightError, QueuePausedError} from '../../errors.js'
+import {retryWhileFull} from '../common.js'
 import {gcQueue, gcTopicDir, isPaused, pauseQueue, purgeQueue, requeueDead, resumeQueue} from '../../spool/admin.js'
 import {ackMessage} from '../../spool/ack.js'
 import {type Claim, ClaimCursor, claimNext} from '../../spool/claim.js'
@@ -154,22 +155,16 @@ export class SpoolBackend implements Backend {
    */
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}) {
     this.writable(queue)
-    const until = Date.now() + (opts.waitMs ?? 0)
-    for (;;) {
-      try {
-        const subs = subscribersOf(this.root, queue)
-        const pushed = await (subs === undefined ? pushMessages(this.dirs(queue), messages, opts) : pushToTopic(this.root, queue, subs, messages, opts))
-        // This process's own delayed messages are promoted by its claims when they are due.
-        for (const [i, p] of pushed.entries()) {
-          const due = messages[i]?.notBefore
-          if (p.state === 'delayed' && due !== undefined) for (const name of subs ?? [queue]) this.noteDue(name, due)
-        }
-        return pushed
-      } catch (error) {
-        if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
-        await new Promise((r) => setTimeout(r, Math.min(200, Math.max(1, until - Date.now()))))
+    return retryWhileFull(opts.waitMs, 200, async () => {
+      const subs = subscribersOf(this.root, queue)
+      const pushed = await (subs === undefined ? pushMessages(this.dirs(queue), messages, opts) : pushToTopic(this.root, queue, subs, messages, opts))
+      // This process's own delayed messages are promoted by its claims when they are due.
+      for (const [i, p] of pushed.entries()) {
+        const due = messages[i]?.notBefore
+        if (p.state === 'delayed' && due !== undefined) for (const name of subs ?? [queue]) this.noteDue(name, due)
       }
-    }
+      return pushed
+    })
   }
 
   /**

@@ -1,0 +1,77 @@
+import {parseDuration} from '../duration.js'
+import {ConfigError, DataError, QueueFullError} from '../errors.js'
+import {ID_PATTERN} from '../message-id.js'
+
+/**
+ * What several engines do alike, written once: waiting for room in a full queue, reading a
+ * server engine's receipt, reading a server URL's options.
+ */
+
+/**
+ * Runs a push; while it fails with QueueFullError and waitMs has not run out, tries again every
+ * pollMs (PushOptions.waitMs). Engines poll for room: a wake-up on every ack would cost every
+ * consumer for the sake of a rare producer.
+ */
+export async function retryWhileFull<T>(waitMs: number | undefined, pollMs: number, push: () => Promise<T>): Promise<T> {
+  const until = Date.now() + (waitMs ?? 0)
+  for (;;) {
+    try {
+      return await push()
+    } catch (error) {
+      if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, until - Date.now()))))
+    }
+  }
+}
+
+/**
+ * A server engine's receipt, ID:TOKEN (the token in hex), or a bare message id (no token: it
+ * settles whatever delivery of the message is in flight). Anything else is a DataError (65).
+ */
+export function parseReceipt(queue: string, receipt: string): {id: string; token: string} {
+  const parts = receipt.split(':')
+  const [id, token = ''] = parts
+  if (parts.length > 2 || !ID_PATTERN.test(id) || !/^[0-9a-f]*$/.test(token)) throw new DataError(`${queue}: ${JSON.stringify(receipt)} is neither a receipt nor a message id`)
+  return {id, token}
+}
+
+/**
+ * The options of a server URL (?name=value): each read once with `take`, durations parsed as
+ * on the command line; a mistake, or an option nobody took (`rest` says so), is a ConfigError
+ * (78) that names the URL.
+ */
+export class UrlOptions {
+  readonly url: URL
+  constructor(readonly text: string) {
+    try {
+      this.url = new URL(text)
+    } catch {
+      throw new ConfigError(`not a URL: ${JSON.stringify(text)}`)
+    }
+  }
+
+  take(name: string): string | undefined {
+    const v = this.url.searchParams.get(name) ?? undefined
+    this.url.searchParams.delete(name)
+    return v
+  }
+
+  duration(name: string, dflt: number): number {
+    const v = this.take(name)
+    if (v === undefined) return dflt
+    try {
+      return parseDuration(v, name, 1)
+    } catch (error) {
+      throw new ConfigError(`${this.text}: ${name}=: ${(error as Error).message}`)
+    }
+  }
+
+  error(why: string): ConfigError {
+    return new ConfigError(`${this.text}: ${why}`)
+  }
+
+  /** Options nobody took, for engines that pass none on. */
+  rest(): string[] {
+    return [...this.url.searchParams.keys()]
+  }
+}
