@@ -17,7 +17,12 @@ import {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '..
  * statement), so each is one transaction: nothing is half done after a crash. Functions are
  * written with `S` for the schema, replaced when the schema is installed.
  */
-export const SCHEMA_VERSION = 1
+/**
+ * Raised whenever INSTALL changes: a database at an older version runs INSTALL again (it is
+ * idempotent: tables IF NOT EXISTS, functions CREATE OR REPLACE) and records the new version.
+ * 2: claim probes each priority once (LATERAL); settle reads max_attempts only for a release.
+ */
+export const SCHEMA_VERSION = 2
 
 export const INSTALL = (S: string) =>
   `
@@ -157,12 +162,10 @@ BEGIN
   LOOP
     r := NULL;
     FOR p IN
-      SELECT h.prio FROM (
-        SELECT g AS prio, (SELECT m.enqueued_at FROM ${S}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = g ORDER BY m.id LIMIT 1) AS oldest,
-               (SELECT m.id FROM ${S}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = g ORDER BY m.id LIMIT 1) AS head
-        FROM generate_series(0, ${MAX_PRIORITY}) g) h
-      WHERE h.head IS NOT NULL
-      ORDER BY h.prio + floor(greatest(0, now - h.oldest) / ${AGING_MS}) DESC, h.head
+      -- Each priority's oldest ready message: one index probe per priority.
+      SELECT g FROM generate_series(0, ${MAX_PRIORITY}) g,
+        LATERAL (SELECT m.id, m.enqueued_at FROM ${S}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = g ORDER BY m.id LIMIT 1) h
+      ORDER BY g + floor(greatest(0, now - h.enqueued_at) / ${AGING_MS}) DESC, h.id
     LOOP
       SELECT * INTO r FROM ${S}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = p ORDER BY m.id LIMIT 1 FOR UPDATE SKIP LOCKED;
       EXIT WHEN r.id IS NOT NULL;
@@ -203,7 +206,9 @@ BEGIN
   SELECT * INTO r FROM ${S}.messages m WHERE m.queue = q AND m.id = i FOR UPDATE;
   IF r.id IS NULL OR r.state <> 'inflight' THEN RETURN QUERY SELECT 'gone'::text, 0::bigint; RETURN; END IF;
   IF tok <> '' AND r.token <> tok THEN RETURN QUERY SELECT 'lost:' || r.attempt, 0::bigint; RETURN; END IF;
-  SELECT coalesce(max_attempts, ${DEFAULT_MAX_ATTEMPTS}) INTO maxa FROM ${S}.queues WHERE name = q;
+  IF op = 'release' AND NOT uncount THEN
+    SELECT coalesce(max_attempts, ${DEFAULT_MAX_ATTEMPTS}) INTO maxa FROM ${S}.queues WHERE name = q;
+  END IF;
   IF op = 'ack' THEN
     UPDATE ${S}.messages m SET state = 'done', ended_at = now, token = NULL, lease_until = NULL WHERE m.queue = q AND m.id = i;
     RETURN QUERY SELECT 'done'::text, now;

@@ -250,7 +250,6 @@ export class RedisBackend implements Backend {
     ]
     if (!isTopic) {
       const out: Pushed[] = []
-      await this.call((r) => r.sadd(this.queuesKey, name))
       // Chunks, all in one round trip. The bound is checked for the whole batch by the first.
       const chunks: number[][] = []
       let cur: number[] = []
@@ -266,13 +265,15 @@ export class RedisBackend implements Backend {
       }
       chunks.push(cur)
       const replies = await this.call(async (r) => {
-        const p = r.pipeline()
+        // The queue's name joins the list of queues in the same round trip (another slot in a
+        // cluster, so not in the script); a push that fails after it leaves an empty queue.
+        const p = r.pipeline().sadd(this.queuesKey, name)
         let left = inputs.length
         for (const c of chunks) {
           ;(p as unknown as Scripted).mqPush(this.base(name), this.node, keyTtl, String(left), key, '', key, ...c.flatMap((i) => fields(inputs[i], i, '', '')))
           left -= c.length
         }
-        return (await p.exec())!
+        return (await p.exec())!.slice(1)
       })
       for (const [error, reply] of replies) {
         if (error) throw this.failure(error)

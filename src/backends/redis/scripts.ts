@@ -6,10 +6,11 @@ import {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '..
  * under prefix P (the URL's `prefix`, default "mq"); every key of a queue carries the hash tag
  * {Q}, so one queue lives in one Redis Cluster slot:
  *
- *   P:{Q}:m:ID       hash: one message. b body, p priority, a deliveries so far, s state
- *                    (ready|delayed|inflight|dead), nb not-before, l lease deadline, tok the
- *                    delivery's token, x expiry, k key, h headers (JSON), t topic; for a dead
- *                    letter rr reason, ra when, rn deliveries, rf the failure (JSON)
+ *   P:{Q}:m:ID       hash: one message. b body, p priority, a deliveries so far, nb not-before,
+ *                    l lease deadline, tok the delivery's token (present exactly while the
+ *                    message is in flight), x expiry, k key, h headers (JSON), t topic; for a
+ *                    dead letter rr reason, ra when, rn deliveries, rf the failure (JSON). A
+ *                    message's state is the sorted set that holds its id; the hash keeps none.
  *   P:{Q}:ready      sorted set: ready messages scored 9 - priority, so that the highest
  *                    priority comes first and, within one score, members sort by id, that is
  *                    by enqueue time (ids start with it). A claim visits only the priorities
@@ -54,7 +55,6 @@ local function wake(n)
 end
 local function to_ready(id)
   local p = redis.call('HGET', mkey(id), 'p')
-  redis.call('HSET', mkey(id), 's', 'ready')
   redis.call('ZADD', READY, ${MAX_PRIORITY} - tonumber(p), id)
 end
 -- The oldest ready message of each priority that has one, highest priority first: {id, p, ...}.
@@ -86,7 +86,7 @@ local function sweep(now)
   return n
 end
 local function kill(id, reason, attempts, now, failure)
-  redis.call('HSET', mkey(id), 's', 'dead', 'rr', reason, 'ra', now, 'rn', attempts, 'rf', failure)
+  redis.call('HSET', mkey(id), 'rr', reason, 'ra', now, 'rn', attempts, 'rf', failure)
   redis.call('HDEL', mkey(id), 'tok', 'l', 'nb')
   redis.call('ZADD', DEAD, 0, id)
 end
@@ -96,9 +96,9 @@ end
 -- The delivery a receipt names, if it is in flight now: its key, or nil and why not.
 local function held(id, tok)
   local mk = mkey(id)
-  local f = redis.call('HMGET', mk, 's', 'tok', 'a')
-  if f[1] ~= 'inflight' then return nil, {'gone'} end
-  if tok ~= '' and f[2] ~= tok then return nil, {'lost', f[3]} end
+  local f = redis.call('HMGET', mk, 'tok', 'a')
+  if not f[1] then return nil, {'gone'} end
+  if tok ~= '' and f[1] ~= tok then return nil, {'lost', f[2]} end
   return mk
 end
 `
@@ -144,19 +144,18 @@ for i = 7, #ARGV, 7 do
     if holder then return {'dup', holder} end
     redis.call('ZADD', base .. 'keys', now + keyttl, key)
   end
-  local mk = mkey(id)
-  redis.call('HSET', mk, 'b', body, 'p', p, 'a', 0)
-  if hdr ~= '' then redis.call('HSET', mk, 'h', hdr) end
-  if ttl ~= '' then redis.call('HSET', mk, 'x', now + tonumber(ttl)) end
-  if carried ~= '' then redis.call('HSET', mk, 'k', carried) end
-  if topic ~= '' then redis.call('HSET', mk, 't', topic) end
+  local f = {'b', body, 'p', p, 'a', 0}
+  if hdr ~= '' then f[#f + 1] = 'h'; f[#f + 1] = hdr end
+  if ttl ~= '' then f[#f + 1] = 'x'; f[#f + 1] = now + tonumber(ttl) end
+  if carried ~= '' then f[#f + 1] = 'k'; f[#f + 1] = carried end
+  if topic ~= '' then f[#f + 1] = 't'; f[#f + 1] = topic end
+  if delay > 0 then f[#f + 1] = 'nb'; f[#f + 1] = now + delay end
+  redis.call('HSET', mkey(id), unpack(f))
   if delay > 0 then
-    redis.call('HSET', mk, 's', 'delayed', 'nb', now + delay)
     redis.call('ZADD', DELAY, now + delay, id)
     out[#out + 1] = id
     out[#out + 1] = 'delayed'
   else
-    redis.call('HSET', mk, 's', 'ready')
     redis.call('ZADD', READY, ${MAX_PRIORITY} - tonumber(p), id)
     ready = ready + 1
     out[#out + 1] = id
@@ -252,7 +251,7 @@ while true do
   else
     a = a + 1
     local l = now + lease
-    redis.call('HSET', mk, 'a', a, 's', 'inflight', 'tok', ARGV[1], 'l', l)
+    redis.call('HSET', mk, 'a', a, 'tok', ARGV[1], 'l', l)
     redis.call('ZADD', INFL, l, best)
     -- The hash as it was before this claim: the client has the new attempt, lease and token.
     local out = {'ok', best, a, l}
@@ -300,7 +299,7 @@ elseif a >= cfg('maxAttempts', ${DEFAULT_MAX_ATTEMPTS}) then
 end
 local delay = tonumber(ARGV[4])
 if delay > 0 then
-  redis.call('HSET', mk, 's', 'delayed', 'nb', now + delay)
+  redis.call('HSET', mk, 'nb', now + delay)
   redis.call('ZADD', DELAY, now + delay, id)
   wake(1)
   return {'delayed', now + delay}
