@@ -41,6 +41,39 @@ async function bullmq(say) {
   return (await import(entry)).default ?? (await import(entry))
 }
 
+/**
+ * The cold-start row of a server engine: `mq push --url URL` vs `node -e 0`, alternating. A
+ * first push, not timed, does what only a first push does (creates a schema, loads scripts).
+ */
+function coldPush({BIN, cfg, row, say, timed}, engine, url) {
+  const scheme = new URL(url).protocol
+  say(`${engine} 1/3 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push --url ${scheme}//`)
+  timed(process.execPath, [BIN, 'push', 'cold', 'first'], {env: {MQ_URL: url}})
+  const node = []
+  const push = []
+  for (let i = 0; i < cfg.coldRuns; i++) {
+    node.push(timed(process.execPath, ['-e', '0']).ms)
+    push.push(timed(process.execPath, [BIN, 'push', 'cold', 'hello'], {env: {MQ_URL: url}}).ms)
+  }
+  row(`${engine}: cold \`mq push --url ${scheme}//\` vs \`node -e 0\``, push, node, 'ms', false, 'reported')
+}
+
+/** Fills queue c of backend b with n small messages. */
+async function fill(b, n) {
+  const body = Buffer.from('x'.repeat(40))
+  for (let i = 0; i < n; i += 1000) await b.push('c', Array.from({length: Math.min(1000, n - i)}, () => ({body})))
+}
+
+/** Claims and acks n messages of queue c, one at a time; msg/s. */
+async function claimAckRate(b, n) {
+  const t = performance.now()
+  for (let i = 0; i < n; i++) {
+    const d = await b.claim('c', {leaseMs: 60_000})
+    await b.ack('c', d.receipt)
+  }
+  return (n / (performance.now() - t)) * 1000
+}
+
 async function startRedis() {
   const dir = mkdtempSync(join(tmpdir(), 'mq-bench-redis-'))
   const port = await freePort()
@@ -73,16 +106,7 @@ export async function benchRedis(h) {
   let n = 0
   const url = () => `${base}?prefix=b${n++}`
   try {
-    // ---- cold push ----
-    say(`redis 1/3 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push --url redis://`)
-    const node = []
-    const push = []
-    const u = url()
-    for (let i = 0; i < cfg.coldRuns; i++) {
-      node.push(timed(process.execPath, ['-e', '0']).ms)
-      push.push(timed(process.execPath, [BIN, 'push', 'cold', 'hello'], {env: {MQ_URL: u}}).ms)
-    }
-    row('redis: cold `mq push --url redis://` vs `node -e 0`', push, node, 'ms', false, 'reported')
+    coldPush(h, 'redis', url())
 
     // ---- batch push ----
     say(`redis 2/3 batch push: ${cfg.batch} messages, ${cfg.repeats} runs each of mq push --batch and a raw ioredis pipeline`)
@@ -112,16 +136,10 @@ export async function benchRedis(h) {
     const {Queue, Worker} = await bullmq(say)
     const ours = []
     const bull = []
-    const body = Buffer.from('x'.repeat(40))
     for (let r = 0; r < cfg.repeats; r++) {
       const b = new RedisBackend(url())
-      for (let i = 0; i < cfg.claims; i += 1000) await b.push('c', Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({body})))
-      let t = performance.now()
-      for (let i = 0; i < cfg.claims; i++) {
-        const d = await b.claim('c', {leaseMs: 60_000})
-        await b.ack('c', d.receipt)
-      }
-      ours.push((cfg.claims / (performance.now() - t)) * 1000)
+      await fill(b, cfg.claims)
+      ours.push(await claimAckRate(b, cfg.claims))
       await b.close()
 
       const connection = {host: '127.0.0.1', maxRetriesPerRequest: null, port: server.port}
@@ -130,7 +148,7 @@ export async function benchRedis(h) {
       for (let i = 0; i < cfg.claims; i += 1000)
         await queue.addBulk(Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({data: {body: 'x'.repeat(40)}, name: 'j', opts: {removeOnComplete: true}})))
       let done = 0
-      t = performance.now()
+      const t = performance.now()
       await new Promise((resolve) => {
         const w = new Worker(name, async () => {}, {concurrency: 1, connection})
         w.on('completed', () => {
@@ -176,16 +194,7 @@ export async function benchPostgres(h) {
     return u.toString()
   }
   try {
-    say(`postgres 1/3 cold start: ${cfg.coldRuns} runs each of node -e 0 and mq push --url postgres://`)
-    const node = []
-    const push = []
-    const u = url()
-    timed(process.execPath, [BIN, 'push', 'cold', 'first'], {env: {MQ_URL: u}}) // creates the schema
-    for (let i = 0; i < cfg.coldRuns; i++) {
-      node.push(timed(process.execPath, ['-e', '0']).ms)
-      push.push(timed(process.execPath, [BIN, 'push', 'cold', 'hello'], {env: {MQ_URL: u}}).ms)
-    }
-    row('postgres: cold `mq push --url postgres://` vs `node -e 0`', push, node, 'ms', false, 'reported')
+    coldPush(h, 'postgres', url())
 
     say(`postgres 2/3 batch push: ${cfg.batch} messages, ${cfg.repeats} runs each of mq push --batch and a raw pg loop`)
     const input = Array.from({length: cfg.batch}, (_, i) => `message number ${i} with a little payload`).join('\n')
@@ -217,25 +226,19 @@ export async function benchPostgres(h) {
     const {PostgresBackend} = await import(join(ROOT, 'dist', 'backends', 'postgres', 'index.js'))
     const ours = []
     const raw = []
-    const body = Buffer.from('x'.repeat(40))
     for (let r = 0; r < cfg.repeats; r++) {
       const b = new PostgresBackend(url())
-      for (let i = 0; i < cfg.claims; i += 1000) await b.push('c', Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({body})))
+      await fill(b, cfg.claims)
       const s = `"${schemas.at(-1)}"`
       // The floor works on a copy of the same rows.
       await admin.query(`CREATE TABLE ${s}.raw AS SELECT * FROM ${s}.messages`)
       await admin.query(`CREATE INDEX ON ${s}.raw (queue, id)`)
       await admin.query(`ANALYZE ${s}.raw`)
-      let t = performance.now()
-      for (let i = 0; i < cfg.claims; i++) {
-        const d = await b.claim('c', {leaseMs: 60_000})
-        await b.ack('c', d.receipt)
-      }
-      ours.push((cfg.claims / (performance.now() - t)) * 1000)
+      ours.push(await claimAckRate(b, cfg.claims))
       await b.close()
       const c = new pg.Client({connectionString: base})
       await c.connect()
-      t = performance.now()
+      const t = performance.now()
       for (let i = 0; i < cfg.claims; i++) {
         const got = await c.query(`SELECT id, body FROM ${s}.raw WHERE queue = 'c' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`)
         await c.query(`DELETE FROM ${s}.raw WHERE queue = 'c' AND id = $1`, [got.rows[0].id])

@@ -1,20 +1,15 @@
-import {afterAll, beforeAll, describe} from 'vitest'
+import {afterAll, beforeAll} from 'vitest'
 
 import {REDIS_CAPABILITIES, RedisBackend} from '../../src/backends/redis/index.js'
-import {freshPrefix, IN_CI, redisUnavailable, type RedisServer, startRedis, withPrefix} from '../support/servers.js'
+import {describeWithServer, freshPrefix, redisUnavailable, type RedisServer, startRedis, withPrefix} from '../support/servers.js'
 import {behaviourSuite} from './suite.js'
 
 // The whole behaviour suite against Redis: a redis-server of this file's own (or the server
 // MQ_TEST_REDIS_URL names), a key prefix per test. Peers are other processes opening the URL.
-// Without a server the tests are skipped, saying why on one line; under CI=true they fail.
-const why = redisUnavailable()
-if (why && !IN_CI) process.stderr.write(`redis: skipped: ${why}\n`)
-
-describe.skipIf(Boolean(why) && !IN_CI)(why ? `redis (skipped: ${why})` : 'redis', () => {
+describeWithServer('redis', redisUnavailable(), () => {
   let server: RedisServer | undefined
   let base = process.env.MQ_TEST_REDIS_URL ?? ''
   beforeAll(async () => {
-    if (why) throw new Error(`CI=true and the Redis tests cannot run: ${why}`)
     if (!base) {
       server = await startRedis()
       base = server.url

@@ -1,20 +1,14 @@
-import {createServer, type Server, type Socket} from 'node:net'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, expect, it} from 'vitest'
 
-import {killNineTorture, mqAt} from '../support/chaos.js'
-import {dropSchemas, freePort, freshSchema, IN_CI, postgresUnavailable, privatePostgresUnavailable, startPostgres, withSchema} from '../support/servers.js'
+import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt} from '../support/chaos.js'
+import {describeWithServer, dropSchemas, freePort, freshSchema, postgresUnavailable, privatePostgresUnavailable, startPostgres, withMuteServer, withSchema} from '../support/servers.js'
 
 // The command line on PostgreSQL, with real processes: against the server MQ_TEST_POSTGRES_URL
 // names (a fresh schema per test, dropped at the end), and a private cluster of this file's own
 // for the crash of the server.
-const why = postgresUnavailable() ?? privatePostgresUnavailable()
-
-describe.skipIf(Boolean(why) && !IN_CI)(why ? `postgres command line (skipped: ${why})` : 'postgres command line', () => {
+describeWithServer('postgres command line', postgresUnavailable() ?? privatePostgresUnavailable(), () => {
   const base = process.env.MQ_TEST_POSTGRES_URL ?? ''
   const made: string[] = []
-  beforeAll(() => {
-    if (why) throw new Error(`CI=true and the PostgreSQL tests cannot run: ${why}`)
-  })
   afterAll(async () => {
     if (base) await dropSchemas(base, made)
   })
@@ -48,18 +42,12 @@ describe.skipIf(Boolean(why) && !IN_CI)(why ? `postgres command line (skipped: $
     expect(r.code).toBe(69)
     expect(r.stderr).toMatch(new RegExp(`^mq: postgres://postgres@127\\.0\\.0\\.1:${port}/test: cannot reach the server \\(ECONNREFUSED\\)`))
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
-    const sockets: Socket[] = []
-    const mute: Server = createServer((s) => sockets.push(s))
-    const mutePort = await new Promise<number>((res) => mute.listen(0, '127.0.0.1', () => res((mute.address() as {port: number}).port)))
-    try {
+    await withMuteServer(async (mutePort) => {
       const m = await mqAt(`postgres://postgres@127.0.0.1:${mutePort}/test?connect_timeout=1s`, ['pop', 'q', '--wait', '1m'], {timeoutMs: 20_000})
       expect(m.timedOut).toBe(false)
       expect(m.code).toBe(69)
       expect(m.stderr.trim().split('\n')).toHaveLength(1)
-    } finally {
-      for (const s of sockets) s.destroy()
-      mute.close()
-    }
+    })
   })
 
   it('kill -9 of CLI producers and consumers at random: every printed id is acked once; redeliveries only of what was in flight', async () => {
@@ -103,6 +91,19 @@ describe.skipIf(Boolean(why) && !IN_CI)(why ? `postgres command line (skipped: $
       const warned = await mqAt(u, ['stats', '--json'])
       expect(warned.code).toBe(0)
       expect(warned.stderr).toMatch(/^mq: warning: postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres: synchronous_commit is off/)
+    } finally {
+      own.destroy()
+    }
+  })
+
+  it('a bound holds exactly under racing producers: of 8 pushes into room for 3, 3 land and 5 get 75', async () => {
+    await boundUnderRacingPushes(url())
+  })
+
+  it('the server shut down under a running consume: it says so in one line and exits 69 (it does not spin)', async () => {
+    const own = await startPostgres()
+    try {
+      await consumeLosesServer(withSchema(own.url, 'gone'), () => own.stop('immediate'))
     } finally {
       own.destroy()
     }

@@ -1,7 +1,10 @@
 import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {expect} from 'vitest'
 
-import {BIN, run, type RunResult, userEnv} from './helpers.js'
+import {BIN, FIXTURES, run, type RunResult, sleep, userEnv} from './helpers.js'
 
 /** `mq ARGS` with MQ_URL set, nothing else (no spool). */
 export function mqAt(url: string, args: string[], opts: {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
@@ -82,4 +85,46 @@ export async function killNineTorture(u: string): Promise<{confirmed: string[]}>
     expect(redelivered).toBeLessThanOrEqual(consumerKills + unackedSeen)
     expect(JSON.parse((await mqAt(u, ['stats', 't', '--json'])).out)).toMatchObject({dead: 0, delayed: 0, inflight: 0, ready: 0})
     return {confirmed}
+}
+
+/**
+ * A bound under racing producers: 8 CLI pushes at once into a queue of max-depth 3. Exactly 3
+ * succeed and 5 fail with 75, whatever the interleaving (the engines that promise an exact bound).
+ */
+export async function boundUnderRacingPushes(u: string): Promise<void> {
+  expect((await mqAt(u, ['config', 'b', '--max-depth', '3'])).code).toBe(0)
+  const rs = await Promise.all(Array.from({length: 8}, (_, i) => mqAt(u, ['push', 'b', `m${i}`])))
+  expect(rs.map((r) => r.code).sort()).toEqual([0, 0, 0, 75, 75, 75, 75, 75])
+  expect(JSON.parse((await mqAt(u, ['stats', 'b', '--json'])).out)).toMatchObject({ready: 3})
+}
+
+/**
+ * A server taken away under a running `mq consume` (by `stop`, once the consumer holds a
+ * message): the consumer says so in one line naming the URL's scheme and exits 69; it neither
+ * hangs nor spins.
+ */
+export async function consumeLosesServer(u: string, stop: () => Promise<void> | void): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), 'mq-out-'))
+  try {
+    await mqAt(u, ['push', 'q', 'first'])
+    const handler = join(FIXTURES, 'handlers', 'sleep.sh')
+    const child = spawn(process.execPath, [BIN, 'consume', 'q', '--lease', '2s', '--exec', handler], {env: userEnv({MQ_URL: u, OUT: out, SLEEP: '1'}), stdio: ['ignore', 'pipe', 'pipe']})
+    let err = ''
+    child.stderr.on('data', (c: Buffer) => (err += c))
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    // Wait until it holds the message, then take the server away.
+    for (let i = 0; i < 200; i++) {
+      const s = JSON.parse((await mqAt(u, ['stats', 'q', '--json'])).out)
+      if (s.inflight === 1) break
+      await sleep(50)
+    }
+    await stop()
+    const code = await Promise.race([exited, sleep(30_000).then(() => 'hung')])
+    expect(code, err).toBe(69)
+    expect(err).toMatch(/cannot reach the server|no answer from the server|did not answer/)
+    const scheme = new URL(u).protocol.replace(':', '')
+    expect(err.trim().split('\n').filter((l) => l.startsWith(`mq: ${scheme}`)).length, err).toBe(1)
+  } finally {
+    rmSync(out, {force: true, recursive: true})
+  }
 }

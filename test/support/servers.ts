@@ -1,8 +1,9 @@
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
-import {createConnection, createServer} from 'node:net'
+import {createConnection, createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {beforeAll, describe} from 'vitest'
 
 /**
  * Private servers for the tests of the server engines. Tests never share state with other
@@ -66,11 +67,46 @@ export interface RedisServer {
   destroy(): Promise<void>
 }
 
-/** Why the Redis tests cannot run here, or undefined when they can. */
+/** Why no redis-server of the tests' own can be started here, or undefined. */
+export function redisServerUnavailable(): string | undefined {
+  return hasProgram('redis-server') ? undefined : 'no redis-server on PATH (install Debian package redis-server)'
+}
+
+/** Why the Redis behaviour suite cannot run here (no MQ_TEST_REDIS_URL, no redis-server), or undefined. */
 export function redisUnavailable(): string | undefined {
   if (process.env.MQ_TEST_REDIS_URL) return undefined
-  if (hasProgram('redis-server')) return undefined
-  return 'no redis-server on PATH (install Debian package redis-server, or set MQ_TEST_REDIS_URL)'
+  const why = redisServerUnavailable()
+  return why && `${why}, and MQ_TEST_REDIS_URL is not set`
+}
+
+/**
+ * A describe block for tests that need a server: where `why` says it cannot be had, the block
+ * is skipped and says why on one line, except under CI=true, where it fails instead.
+ */
+export function describeWithServer(title: string, why: string | undefined, body: () => void): void {
+  if (why && !IN_CI) process.stderr.write(`${title}: skipped: ${why}\n`)
+  describe.skipIf(Boolean(why) && !IN_CI)(why ? `${title} (skipped: ${why})` : title, () => {
+    beforeAll(() => {
+      if (why) throw new Error(`CI=true and the ${title} tests cannot run: ${why}`)
+    })
+    body()
+  })
+}
+
+/**
+ * Runs fn with the port of a server that accepts connections and never answers (a hung
+ * server, a firewall that swallows packets after the handshake).
+ */
+export async function withMuteServer<T>(fn: (port: number) => Promise<T>): Promise<T> {
+  const sockets: Socket[] = []
+  const mute: Server = createServer((s) => sockets.push(s))
+  const port = await new Promise<number>((r) => mute.listen(0, '127.0.0.1', () => r((mute.address() as {port: number}).port)))
+  try {
+    return await fn(port)
+  } finally {
+    for (const s of sockets) s.destroy()
+    mute.close()
+  }
 }
 
 /**
