@@ -64,21 +64,16 @@ export function copyToStdout(from: number): void {
 
 /** Copies what remains to be read from descriptor `from` into FILE (created or truncated, 0666 less the umask). */
 export function copyToFile(from: number, file: string): void {
-  let to: number
-  try {
-    to = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o666)
-  } catch (error) {
-    throw ioError('open', file, error)
-  }
-  try {
-    copy(from, (chunk) => writeAllTo(to, chunk, file))
-  } finally {
-    closeSync(to)
-  }
+  intoFile(file, (to) => copy(from, (chunk) => writeAllTo(to, chunk, file)))
 }
 
 /** Writes bytes into FILE (created or truncated). */
 export function writeFileOut(data: Uint8Array, file: string): void {
+  intoFile(file, (to) => writeAllTo(to, data, file))
+}
+
+/** Opens FILE for writing (created or truncated, 0666 less the umask), runs write, closes it. */
+function intoFile(file: string, write: (fd: number) => void): void {
   let to: number
   try {
     to = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o666)
@@ -86,7 +81,7 @@ export function writeFileOut(data: Uint8Array, file: string): void {
     throw ioError('open', file, error)
   }
   try {
-    writeAllTo(to, data, file)
+    write(to)
   } finally {
     closeSync(to)
   }
