@@ -1,6 +1,6 @@
 import {afterAll, expect, it} from 'vitest'
 
-import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt} from '../support/chaos.js'
+import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt, pushesSurviveCrash} from '../support/chaos.js'
 import {describeWithServer, dropSchemas, freePort, freshSchema, postgresUnavailable, privatePostgresUnavailable, startPostgres, withMuteServer, withSchema} from '../support/servers.js'
 
 // The command line on PostgreSQL, with real processes: against the server MQ_TEST_POSTGRES_URL
@@ -63,23 +63,10 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     const own = await startPostgres()
     try {
       const u = withSchema(own.url, 'crash')
-      const ids: string[] = []
-      for (let i = 0; i < 10; i++) ids.push((await mqAt(u, ['push', 'q', `m${i}`])).out.trim())
-      const batch = await mqAt(u, ['push', 'q', '--batch'], {input: Array.from({length: 50}, (_, i) => `b${i}`).join('\n')})
-      ids.push(...batch.out.trim().split('\n'))
-      expect(ids).toHaveLength(60)
-      own.stop('immediate')
-      own.start()
-      const got: string[] = []
-      for (;;) {
-        const r = await mqAt(u, ['pop', 'q', '--json'])
-        if (r.code === 3) break
-        expect(r.code, r.stderr).toBe(0)
-        const d = JSON.parse(r.out)
-        got.push(d.id)
-        expect((await mqAt(u, ['ack', 'q', d.receipt])).code).toBe(0)
-      }
-      expect(got).toEqual(ids)
+      await pushesSurviveCrash(u, () => {
+        own.stop('immediate')
+        own.start()
+      })
       // What weakens that promise is said: synchronous_commit off makes stats warn.
       expect((await mqAt(u, ['stats'])).stderr).not.toMatch(/warning/)
       const pg = (await import('pg')).default

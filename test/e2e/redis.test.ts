@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {RedisBackend} from '../../src/backends/redis/index.js'
-import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt} from '../support/chaos.js'
+import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt, pushesSurviveCrash} from '../support/chaos.js'
 import {FIXTURES} from '../support/helpers.js'
 import {describeWithServer, freePort, freshPrefix, redisServerUnavailable, type RedisServer, startRedis, withMuteServer, withPrefix} from '../support/servers.js'
 
@@ -95,23 +95,10 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
     const aof = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always'])
     try {
       const u = withPrefix(aof.url, freshPrefix())
-      const ids: string[] = []
-      for (let i = 0; i < 10; i++) ids.push((await mqAt(u, ['push', 'q', `m${i}`])).out.trim())
-      const batch = await mqAt(u, ['push', 'q', '--batch'], {input: Array.from({length: 50}, (_, i) => `b${i}`).join('\n')})
-      ids.push(...batch.out.trim().split('\n'))
-      expect(ids).toHaveLength(60)
-      await aof.stop('SIGKILL')
-      await aof.start()
-      const got: string[] = []
-      for (;;) {
-        const r = await mqAt(u, ['pop', 'q', '--json'])
-        if (r.code === 3) break
-        expect(r.code, r.stderr).toBe(0)
-        const d = JSON.parse(r.out)
-        got.push(d.id)
-        await mqAt(u, ['ack', 'q', d.receipt])
-      }
-      expect(got).toEqual(ids) // all of them, in order
+      await pushesSurviveCrash(u, async () => {
+        await aof.stop('SIGKILL')
+        await aof.start()
+      })
       const warn = await mqAt(u, ['stats'])
       expect(warn.stderr).not.toMatch(/warning/)
     } finally {

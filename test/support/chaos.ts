@@ -128,3 +128,27 @@ export async function consumeLosesServer(u: string, stop: () => Promise<void> | 
     rmSync(out, {force: true, recursive: true})
   }
 }
+
+/**
+ * A server crash between push and pop: 10 single pushes and a batch of 50 print their ids,
+ * `crash` takes the server down hard and brings it back, and a drain gets every printed id back,
+ * in order.
+ */
+export async function pushesSurviveCrash(u: string, crash: () => Promise<void> | void): Promise<void> {
+  const ids: string[] = []
+  for (let i = 0; i < 10; i++) ids.push((await mqAt(u, ['push', 'q', `m${i}`])).out.trim())
+  const batch = await mqAt(u, ['push', 'q', '--batch'], {input: Array.from({length: 50}, (_, i) => `b${i}`).join('\n')})
+  ids.push(...batch.out.trim().split('\n'))
+  expect(ids).toHaveLength(60)
+  await crash()
+  const got: string[] = []
+  for (;;) {
+    const r = await mqAt(u, ['pop', 'q', '--json'])
+    if (r.code === 3) break
+    expect(r.code, r.stderr).toBe(0)
+    const d = JSON.parse(r.out)
+    got.push(d.id)
+    expect((await mqAt(u, ['ack', 'q', d.receipt])).code).toBe(0)
+  }
+  expect(got).toEqual(ids) // all of them, in order
+}
