@@ -1,4 +1,4 @@
-import {Command, Flags} from '@oclif/core'
+import {Command} from '@oclif/core'
 
 import {type CommandName, COMMANDS, COMMON_FLAGS} from './cli/grammar.js'
 import {oclifArgs, oclifFlags} from './cli/oclif-flags.js'
@@ -10,10 +10,7 @@ import {runCommand} from './cli/run-command.js'
  * become an exit status and one line on stderr.
  */
 export abstract class BaseCommand extends Command {
-  static baseFlags = {
-    spool: Flags.string({description: COMMON_FLAGS.spool.description, helpGroup: 'GLOBAL', helpValue: COMMON_FLAGS.spool.helpValue}),
-    url: Flags.string({description: COMMON_FLAGS.url.description, helpGroup: 'GLOBAL', helpValue: COMMON_FLAGS.url.helpValue}),
-  }
+  static baseFlags = oclifFlags({spool: COMMON_FLAGS.spool, url: COMMON_FLAGS.url}, 'GLOBAL')
 
   static enableJsonFlag = true
 
@@ -55,7 +52,7 @@ export class GrammarCommand extends BaseCommand {
 export function grammarCommand(name: Exclude<CommandName, 'help' | 'version'>): typeof GrammarCommand {
   return class extends GrammarCommand {
     static args = oclifArgs(COMMANDS[name])
-    static flags = oclifFlags(COMMANDS[name])
+    static flags = oclifFlags(COMMANDS[name].flags)
     static grammar = name
   }
 }

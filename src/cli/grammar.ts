@@ -1,3 +1,6 @@
+import {closest, distance} from 'fastest-levenshtein'
+import {parseArgs} from 'node:util'
+
 import {parseDuration, parseTime} from '../duration.js'
 import {UsageError} from '../errors.js'
 import {validateQueueName} from '../queue-name.js'
@@ -217,86 +220,46 @@ export interface Parsed {
   input: Record<string, any>
 }
 
-/** Parses a verb's command line (without the verb). Every mistake is a UsageError (64). */
+/**
+ * Parses a verb's command line (without the verb). node's util.parseArgs splits the words
+ * (non-strict: it reads values as getopt_long does, "-"-leading ones too); this checks them
+ * against the declaration. Every mistake is a UsageError (64).
+ */
 export function parseCommandLine(verb: string, spec: VerbSpec, argv: readonly string[]): Parsed {
   const all: Record<string, FlagSpec> = {...COMMON_FLAGS, ...spec.flags}
-  const byChar = new Map<string, string>()
-  for (const [name, f] of Object.entries(all)) if (f.char) byChar.set(f.char, name)
+  const options = Object.fromEntries(Object.entries(all).map(([name, f]) => [name, {type: f.type === 'boolean' ? 'boolean' : 'string', ...(f.char && {short: f.char})} as const]))
+  const {tokens} = parseArgs({allowPositionals: true, args: [...argv], options, strict: false, tokens: true})
+  const end = tokens.find((t) => t.kind === 'option-terminator')?.index ?? Number.POSITIVE_INFINITY
   const flags: Parsed['flags'] = {}
   const positional: string[] = []
-  let rest: string[] = []
-  const set = (name: string, raw: string | true) => {
-    const f = all[name]
+  const rest: string[] = []
+  for (const t of tokens) {
+    if (t.kind === 'positional') (spec.rest && t.index > end ? rest : positional).push(t.value)
+    if (t.kind !== 'option') continue
+    const f = all[t.name]
+    if (!f) throw unknownFlag(t.rawName, t.rawName.startsWith('--') ? Object.keys(all).map((n) => `--${n}`) : Object.values(all).flatMap((x) => (x.char ? [`-${x.char}`] : [])))
+    const name = `--${t.name}`
     if (f.refuse) throw new UsageError(f.refuse)
-    const value = raw === true ? true : convert(name, f, raw)
-    if (f.multiple) (flags[name] = (flags[name] as string[] | undefined) ?? []) && (flags[name] as unknown[]).push(value)
-    else if (flags[name] !== undefined) throw new UsageError(`--${name} was given twice`)
-    else flags[name] = value
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const word = argv[i]
-    const valueFor = (name: string, inline?: string): string => {
-      if (inline !== undefined) return inline
-      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`)
-      return argv[++i]
-    }
-    if (word === '--') {
-      if (spec.rest) rest = argv.slice(i + 1)
-      else positional.push(...argv.slice(i + 1))
-      break
-    }
-    if (word.startsWith('--')) {
-      const eq = word.indexOf('=')
-      const name = eq < 0 ? word.slice(2) : word.slice(2, eq)
-      const inline = eq < 0 ? undefined : word.slice(eq + 1)
-      const f = all[name]
-      if (!f) throw unknownFlag(word.slice(0, eq < 0 ? undefined : eq), Object.keys(all))
-      if (f.type === 'boolean') {
-        if (inline !== undefined) throw new UsageError(`--${name} takes no value`)
-        set(name, true)
-      } else set(name, valueFor(name, inline))
-      continue
-    }
-    if (word.startsWith('-') && word !== '-') {
-      // -c VALUE, -cVALUE, or a run of one-letter booleans (-b0).
-      for (let j = 1; j < word.length; j++) {
-        const name = byChar.get(word[j])
-        if (!name) throw unknownFlag(`-${word[j]}`, [...byChar.keys()].map((c) => `-${c}`))
-        if (all[name].type === 'boolean') {
-          set(name, true)
-          continue
-        }
-        set(name, valueFor(name, j + 1 < word.length ? word.slice(j + 1) : undefined))
-        break
-      }
-      continue
-    }
-    positional.push(word)
+    if (f.type === 'boolean' && t.value !== undefined) throw new UsageError(`${name} takes no value`)
+    if (f.type !== 'boolean' && t.value === undefined) throw new UsageError(`${name} needs a value`)
+    const value = t.value === undefined ? true : convert(t.name, f, t.value)
+    if (f.multiple) flags[t.name] = [...((flags[t.name] as string[] | undefined) ?? []), value as string]
+    else if (flags[t.name] === undefined) flags[t.name] = value
+    else throw new UsageError(`${name} was given twice`)
   }
   for (const [name, f] of Object.entries(all)) {
-    if (flags[name] === undefined || !f.exclusive) continue
-    for (const other of f.exclusive) if (flags[other] !== undefined) throw new UsageError(`--${name} and --${other} cannot be given together`)
+    for (const other of (flags[name] !== undefined && f.exclusive) || []) if (flags[other] !== undefined) throw new UsageError(`--${name} and --${other} cannot be given together`)
   }
   const args: Parsed['args'] = {}
-  let k = 0
   for (const a of spec.args) {
-    if (a.variadic) {
-      const words = positional.slice(k)
-      k = positional.length
-      if (a.required && words.length === 0) throw new UsageError(`missing ${a.name.toUpperCase()}`, `mq ${verb} --help`)
-      args[a.name] = a.kind === 'queue' ? words.map((w) => validateQueueName(w)) : words
-      continue
-    }
-    const word = positional[k++]
-    if (word === undefined) {
-      if (a.required) throw new UsageError(`missing ${a.name.toUpperCase()}`, `mq ${verb} --help`)
-      continue
-    }
-    args[a.name] = a.kind === 'queue' ? validateQueueName(word) : word
+    const words = positional.splice(0, a.variadic ? positional.length : 1)
+    if (a.required && words.length === 0) throw new UsageError(`missing ${a.name.toUpperCase()}`, `mq ${verb} --help`)
+    const checked = a.kind === 'queue' ? words.map((w) => validateQueueName(w)) : words
+    if (words.length > 0 || a.variadic) args[a.name] = a.variadic ? checked : checked[0]
   }
-  if (k < positional.length) {
-    const extra = positional.slice(k).map((w) => JSON.stringify(w)).join(' ')
-    throw new UsageError(`unexpected argument${positional.length - k > 1 ? 's' : ''} ${extra}`, spec.rest ? `a handler's arguments go after --: mq ${verb} QUEUE --exec PROG -- ARGS` : `mq ${verb} --help`)
+  if (positional.length > 0) {
+    const extra = positional.map((w) => JSON.stringify(w)).join(' ')
+    throw new UsageError(`unexpected argument${positional.length > 1 ? 's' : ''} ${extra}`, spec.rest ? `a handler's arguments go after --: mq ${verb} QUEUE --exec PROG -- ARGS` : `mq ${verb} --help`)
   }
   const camel = (name: string) => name.replaceAll(/-(\w)/g, (_, c: string) => c.toUpperCase())
   const input: Parsed['input'] = {rest}
@@ -306,59 +269,32 @@ export function parseCommandLine(verb: string, spec: VerbSpec, argv: readonly st
 }
 
 function convert(name: string, f: FlagSpec, raw: string): number | string {
-  switch (f.type) {
-    case 'integer': {
-      if (!/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name}: not a whole number: ${JSON.stringify(raw)}`)
-      const n = Number(raw)
-      if ((f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)) {
-        const range = f.max === undefined ? `at least ${f.min}` : `${f.min ?? '...'} to ${f.max}`
-        throw new UsageError(`--${name}: ${raw} is out of range (${range})`)
-      }
-      return n
-    }
-    case 'duration': {
-      return parseDuration(raw, name, f.min)
-    }
-    case 'time': {
-      return parseTime(raw, name)
-    }
-    case 'enum': {
-      if (!f.options!.includes(raw)) throw new UsageError(`--${name}: expected one of ${f.options!.join(', ')}, got ${JSON.stringify(raw)}`)
-      return raw
-    }
-    default: {
-      return raw
-    }
+  if (f.type === 'duration') return parseDuration(raw, name, f.min)
+  if (f.type === 'time') return parseTime(raw, name)
+  if (f.type === 'enum' && !f.options!.includes(raw)) throw new UsageError(`--${name}: expected one of ${f.options!.join(', ')}, got ${JSON.stringify(raw)}`)
+  if (f.type !== 'integer') return raw
+  if (!/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name}: not a whole number: ${JSON.stringify(raw)}`)
+  const n = Number(raw)
+  if ((f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)) {
+    throw new UsageError(`--${name}: ${raw} is out of range (${f.max === undefined ? `at least ${f.min}` : `${f.min ?? '...'} to ${f.max}`})`)
   }
+  return n
 }
 
 /** "unknown flag --lase (did you mean --lease?)": the nearest known name, when one is near. */
 function unknownFlag(given: string, known: string[]): UsageError {
-  const names = known.map((k) => (k.startsWith('-') ? k : `--${k}`))
-  const near = closest(given, names)
+  const near = nearest(given, known)
   return new UsageError(`unknown flag ${given}`, near ? `did you mean ${near}?` : 'see --help')
 }
 
-/** The candidate within edit distance 2 (and less than half the word) of `word`, if any. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestD = Number.POSITIVE_INFINITY
-  for (const c of candidates) {
-    const d = editDistance(word, c)
-    if (d < bestD) {
-      best = c
-      bestD = d
-    }
-  }
-  return bestD <= Math.min(2, Math.floor(word.length / 2)) ? best : undefined
+/** An unknown command (mq nosuch, mq help nosuch): a usage error naming the nearest command. */
+export function unknownCommand(words: readonly string[], commands: readonly string[]): UsageError {
+  const near = nearest(words[0], commands)
+  return new UsageError(`unknown command "${words.join(' ')}"`, near ? `did you mean "mq ${near}"?` : 'see mq --help')
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({length: b.length + 1}, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    prev = cur
-  }
-  return prev[b.length]
+/** The candidate within edit distance 2 (and less than half the word) of `word`, if any. */
+function nearest(word: string, candidates: readonly string[]): string | undefined {
+  const best = candidates.length > 0 ? closest(word, [...candidates]) : undefined
+  return best !== undefined && distance(word, best) <= Math.min(2, Math.floor(word.length / 2)) ? best : undefined
 }

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {closest, parseCommandLine, VERBS} from '../../../src/cli/grammar.js'
+import {parseCommandLine, unknownCommand, VERBS} from '../../../src/cli/grammar.js'
 import Consume from '../../../src/commands/consume.js'
 import Push from '../../../src/commands/push.js'
 
@@ -15,6 +15,13 @@ describe('the command-line grammar (one declaration, one parser)', () => {
     expect(parse('push', 'q', '-b0').flags).toMatchObject({batch: true, null: true})
     expect(parse('pop', 'q', '--lease', '2m').flags.lease).toBe(120_000)
     expect(parse('push', 'q', '-').args.body).toBe('-')
+  })
+
+  it('a flag that takes a value takes the next word, even one that starts with "-"', () => {
+    expect(parse('push', 'q', '--key', '-x', 'body').flags.key).toBe('-x')
+    expect(parse('push', 'q', '-k', '--json', 'body').flags).toEqual({key: '--json'})
+    expect(parse('push', 'q', '-bp', '3').flags).toEqual({batch: true, priority: 3})
+    expect(parse('push', 'q', '--', '-body').args.body).toBe('-body')
   })
 
   it('a repeatable flag takes one value per use; the next word is an argument', () => {
@@ -34,6 +41,8 @@ describe('the command-line grammar (one declaration, one parser)', () => {
     [['pop', 'q', '-o'], /--output needs a value/],
     [['pop', 'q', '--max-attempts', '3'], /the queue's setting now/],
     [['push', 'q', '--batch=yes'], /--batch takes no value/],
+    [['push', 'q', '-5'], /unknown flag -5/],
+    [['push', 'q', '-bz'], /unknown flag -z/],
   ])('%j is a usage error', (argv, message) => {
     const [verb, ...rest] = argv as [keyof typeof VERBS, ...string[]]
     expect(() => parseCommandLine(verb, VERBS[verb], rest)).toThrow(expect.objectContaining({exitCode: 64, message: expect.stringMatching(message)}))
@@ -41,8 +50,8 @@ describe('the command-line grammar (one declaration, one parser)', () => {
 
   it('suggests the nearest flag for a mistyped one', () => {
     expect(() => parse('pop', 'q', '--leas', '1m')).toThrow(expect.objectContaining({hint: 'did you mean --lease?'}))
-    expect(closest('pish', ['push', 'pop', 'peek'])).toBe('push')
-    expect(closest('xyzzy', ['push', 'pop'])).toBeUndefined()
+    expect(unknownCommand(['pish'], ['push', 'pop', 'peek']).hint).toBe('did you mean "mq push"?')
+    expect(unknownCommand(['xyzzy'], ['push', 'pop']).hint).toBe('see mq --help')
   })
 
   it("keeps consume's words after -- for the handler, flags included", () => {
