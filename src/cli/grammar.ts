@@ -72,7 +72,8 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
 }
 
 const QUEUE: ArgSpec = {description: 'queue name', kind: 'queue', name: 'queue', required: true}
-const MOVED_MAX_ATTEMPTS = "--max-attempts is the queue's setting now, the same for every consumer: mq config QUEUE --max-attempts N"
+const LEASE: FlagSpec = {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'}
+const MOVED_MAX_ATTEMPTS: FlagSpec = {description: 'moved: mq config QUEUE --max-attempts N', refuse: "--max-attempts is the queue's setting now, the same for every consumer: mq config QUEUE --max-attempts N", type: 'string'}
 
 /** The hot verbs: the fast path runs these without loading oclif. */
 export const VERBS = {
@@ -86,8 +87,8 @@ export const VERBS = {
       exec: {char: 'e', description: 'handler program and arguments, split like a shell would but run without one', exclusive: ['shell'], helpValue: '"PROGRAM ARGS"', type: 'string'},
       shell: {description: 'handler as a shell line, run with /bin/sh -c', helpValue: 'LINE', type: 'string'},
       concurrency: {char: 'j', default: 1, description: 'handlers running at once', min: 1, type: 'integer'},
-      lease: {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'},
-      'max-attempts': {description: 'moved: mq config QUEUE --max-attempts N', refuse: MOVED_MAX_ATTEMPTS, type: 'string'},
+      lease: LEASE,
+      'max-attempts': MOVED_MAX_ATTEMPTS,
       backoff: {default: 5000, description: 'delay before the first retry; doubled per attempt, with jitter', type: 'duration'},
       'backoff-max': {default: 3_600_000, description: 'longest retry delay', type: 'duration'},
       timeout: {description: 'stop a handler running longer than this (a failed attempt)', type: 'duration'},
@@ -110,8 +111,8 @@ export const VERBS = {
   pop: {
     args: [QUEUE],
     flags: {
-      lease: {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'},
-      'max-attempts': {description: 'moved: mq config QUEUE --max-attempts N', refuse: MOVED_MAX_ATTEMPTS, type: 'string'},
+      lease: LEASE,
+      'max-attempts': MOVED_MAX_ATTEMPTS,
       wait: {description: 'wait up to this long for a message (e.g. 30s)', type: 'duration'},
       output: {char: 'o', description: 'write the body to this file; print only the receipt', helpValue: 'FILE', type: 'string'},
       base64: {description: 'with --json: always give the body as base64', type: 'boolean'},
