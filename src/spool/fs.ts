@@ -204,12 +204,20 @@ export function openRegular(path: string): {fd: number; size: number} {
  */
 export function readRegular(path: string, maxBytes = 1 << 20): Buffer {
   const {fd, size} = openRegular(path)
+  if (size > maxBytes) {
+    closeSync(fd)
+    throw new NotRegularFileError(path, `file of ${size} bytes (more than ${maxBytes})`)
+  }
+  return readAndClose(fd, size)
+}
+
+/** Up to `size` bytes from fd's current position (fewer if the file ends first); closes fd. */
+export function readAndClose(fd: number, size: number): Buffer {
   try {
-    if (size > maxBytes) throw new NotRegularFileError(path, `file of ${size} bytes (more than ${maxBytes})`)
     const buf = Buffer.allocUnsafe(size)
     let off = 0
     while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off)
+      const n = readSync(fd, buf, off, size - off, null)
       if (n === 0) break
       off += n
     }

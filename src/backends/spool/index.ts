@@ -29,7 +29,7 @@ import {readQueueConfig, updateQueueConfig} from '../../spool/config.js'
 import {checkSpoolRoot, createQueue, queueExists} from '../../spool/create-queue.js'
 import {rejectDelivery} from '../../spool/dead-letter.js'
 import {ensureFormat} from '../../spool/format.js'
-import {openRegular} from '../../spool/fs.js'
+import {openRegular, readAndClose} from '../../spool/fs.js'
 import {listQueueNames, peekMessages, quarantinedCount, queueStats} from '../../spool/inspect.js'
 import {QueueDirs} from '../../spool/layout.js'
 import {withQueueLock} from '../../spool/lock.js'
@@ -363,22 +363,7 @@ class SpoolDelivery implements Delivery {
   }
 
   get body(): Buffer {
-    if (!this.loaded) {
-      const size = this.size
-      const fd = this.bodyFd()
-      try {
-        const buf = Buffer.allocUnsafe(size)
-        let off = 0
-        while (off < size) {
-          const n = readSync(fd, buf, off, size - off, null)
-          if (n === 0) break
-          off += n
-        }
-        this.loaded = buf.subarray(0, off)
-      } finally {
-        closeSync(fd)
-      }
-    }
+    this.loaded ??= readAndClose(this.bodyFd(), this.size)
     return this.loaded
   }
 
