@@ -166,7 +166,8 @@ export class ServerUnavailableError extends MqError {
  * confirmed it in time (75). The message exists; a retry with the same --key makes no second copy.
  */
 export class ReplicationTimeoutError extends MqError {
-  constructor(where: string, ids: string[], got: number, wanted: number, timeoutMs: number) {
-    super('replication_timeout', EXIT.TEMP_FAIL, `${where}: ${ids.length === 1 ? ids[0] : `${ids.length} messages`}: stored, but ${got} of ${wanted} replicas confirmed within ${timeoutMs}ms`, 'retry with the same --key, or lower replicas=')
+  /** `timeout` as the URL gave it (replicas_timeout=300ms, 2s...). */
+  constructor(where: string, ids: string[], got: number, wanted: number, timeout: string) {
+    super('replication_timeout', EXIT.TEMP_FAIL, `${where}: ${ids.length === 1 ? ids[0] : `${ids.length} messages`}: stored, but ${got} of ${wanted} replicas confirmed within ${timeout}`, 'retry with the same --key, or lower replicas=')
   }
 }

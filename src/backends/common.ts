@@ -1,5 +1,6 @@
+import {type PushInput} from '../backend.js'
 import {parseDuration} from '../duration.js'
-import {ConfigError, DataError, QueueFullError} from '../errors.js'
+import {ConfigError, DataError, NoInputError, QueueFullError, UsageError} from '../errors.js'
 import {ID_PATTERN} from '../message-id.js'
 
 /**
@@ -25,7 +26,28 @@ export async function retryWhileFull<T>(waitMs: number | undefined, pollMs: numb
 }
 
 /**
- * A server engine's receipt, ID:TOKEN (the token in hex), or a bare message id (no token: it
+ * The bodies of a push, each read whole (a stream to its end), for the engines that keep bodies
+ * in memory or send them to a server. An empty body read from a stream needs allowEmpty (66); an
+ * idempotency key applies to one message at a time (64).
+ */
+export async function pushBodies(messages: PushInput[]): Promise<Buffer[]> {
+  if (messages[0]?.key !== undefined && messages.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
+  const bodies: Buffer[] = []
+  for (const m of messages) bodies.push(await collect(m))
+  return bodies
+}
+
+async function collect(input: PushInput): Promise<Buffer> {
+  if (input.body instanceof Uint8Array) return Buffer.from(input.body)
+  const chunks: Buffer[] = []
+  for await (const c of input.body) chunks.push(Buffer.from(c))
+  const body = Buffer.concat(chunks)
+  if (body.length === 0 && !input.allowEmpty) throw new NoInputError('empty message body on stdin', 'pass --allow-empty to push an empty message')
+  return body
+}
+
+/**
+ * A receipt of the memory and server engines, ID:TOKEN (the token in hex), or a bare message id (no token: it
  * settles whatever delivery of the message is in flight). Anything else is a DataError (65).
  */
 export function parseReceipt(queue: string, receipt: string): {id: string; token: string} {

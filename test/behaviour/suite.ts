@@ -173,8 +173,10 @@ export function behaviourSuite(engine: EngineUnderTest): void {
 
     it('refuses what is neither a receipt nor a message id (65)', async () => {
       const {b} = await setup()
-      await b.push('q', [text('x')])
+      const [p] = await b.push('q', [text('x')])
       await expect(b.ack('q', '../../etc/passwd')).rejects.toBeInstanceOf(DataError)
+      // A message's id with a token that no engine draws: malformed (65), not "not in flight" (66).
+      await expect(b.ack('q', `${p.id}:not-a-token!`)).rejects.toBeInstanceOf(DataError)
     })
 
     it('accepts a bare message id for the delivery in flight', async () => {

@@ -83,6 +83,26 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     }
   })
 
+  it("a batch pushed where the id sequence wraps is still claimed in push order", async () => {
+    const u = url()
+    expect((await mqAt(u, ['push', 'q', 'first'])).code).toBe(0) // creates the schema
+    const pg = (await import('pg')).default
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    try {
+      // The 4-hex-digit part of an id counts to 65535 and starts again: put the sequence just before that.
+      await c.query(`SELECT setval('"${made.at(-1)}".id_seq', 65530)`)
+    } finally {
+      await c.end()
+    }
+    const lines = Array.from({length: 12}, (_, i) => `m${i}`)
+    expect((await mqAt(u, ['push', 'q', '--batch'], {input: lines.join('\n') + '\n'})).code).toBe(0)
+    expect((await mqAt(u, ['push', 'q', 'last'])).code).toBe(0)
+    const got: string[] = []
+    for (let i = 0; i < lines.length + 2; i++) got.push(JSON.parse((await mqAt(u, ['pop', 'q', '--json'])).out).body)
+    expect(got).toEqual(['first', ...lines, 'last'])
+  })
+
   it('a bound holds exactly under racing producers: of 8 pushes into room for 3, 3 land and 5 get 75', async () => {
     await boundUnderRacingPushes(url())
   })

@@ -23,11 +23,11 @@ import {
   type Requeued,
 } from '../../backend.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
-import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, UsageError} from '../../errors.js'
+import {NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError} from '../../errors.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, priorityRank} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
-import {isMessageId, newMessageId} from '../../message-id.js'
-import {retryWhileFull} from '../common.js'
+import {newMessageId} from '../../message-id.js'
+import {parseReceipt, pushBodies, retryWhileFull} from '../common.js'
 
 /**
  * The reference engine: every queue in this process's memory, nothing on disk. It is small
@@ -124,8 +124,7 @@ export class MemoryBackend implements Backend {
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
     validateQueueName(queue)
-    const bodies: Buffer[] = []
-    for (const m of messages) bodies.push(await collect(m))
+    const bodies = await pushBodies(messages)
     return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
   }
 
@@ -135,7 +134,6 @@ export class MemoryBackend implements Backend {
     const targets = subs ? [...subs].sort() : [name]
     const now = Date.now()
     const key = inputs[0]?.key
-    if (key !== undefined && inputs.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
     for (const t of targets) {
       const q = this.store.queue(t, false)
       const max = q?.config.maxDepth
@@ -256,11 +254,10 @@ export class MemoryBackend implements Backend {
 
   /** The delivery a receipt names, if it is in flight now (same message, same token). */
   private held(queue: string, receipt: string): Msg {
-    const [id, token] = receipt.split(':')
+    const {id, token} = parseReceipt(queue, receipt)
     const m = this.store.queue(queue, false)?.messages.get(id)
-    if (token === undefined && !isMessageId(id)) throw new DataError(`${queue}: ${JSON.stringify(receipt)} is neither a receipt nor a message id`)
     if (!m || m.state !== 'inflight') throw NotInFlightError.gone(queue, id)
-    if (token !== undefined && m.token !== token) throw NotInFlightError.claimedAgain(queue, id, m.attempt)
+    if (token !== '' && m.token !== token) throw NotInFlightError.claimedAgain(queue, id, m.attempt)
     return m
   }
 
@@ -490,12 +487,3 @@ function delivery(queue: string, m: Msg): Delivery {
   }
 }
 
-/** A body in memory (a stream is read whole); an empty streamed body is refused unless allowed. */
-export async function collect(input: PushInput): Promise<Buffer> {
-  if (input.body instanceof Uint8Array) return Buffer.from(input.body)
-  const chunks: Buffer[] = []
-  for await (const c of input.body) chunks.push(Buffer.from(c))
-  const body = Buffer.concat(chunks)
-  if (body.length === 0 && !input.allowEmpty) throw new NoInputError('empty message body on stdin', 'pass --allow-empty to push an empty message')
-  return body
-}

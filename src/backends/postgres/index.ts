@@ -24,13 +24,12 @@ import {
   type Requeued,
 } from '../../backend.js'
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, ServerUnavailableError, UsageError} from '../../errors.js'
+import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, ServerUnavailableError} from '../../errors.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
-import {parseReceipt, retryWhileFull, UrlOptions} from '../common.js'
-import {collect} from '../memory/index.js'
-import {INSTALL, SCHEMA_VERSION} from './schema.js'
+import {parseReceipt, pushBodies, retryWhileFull, UrlOptions} from '../common.js'
+import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
 
 /**
  * The PostgreSQL engine: every queue in a PostgreSQL (15 or later) database, shared by any
@@ -153,7 +152,7 @@ export class PostgresBackend implements Backend {
     try {
       await c.query('BEGIN')
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mq-schema:${this.cfg.schema}`])
-      await c.query(INSTALL(this.S))
+      await c.query(INSTALL(this.cfg.schema))
       await c.query(`DELETE FROM ${this.S}.schema_version`)
       await c.query(`INSERT INTO ${this.S}.schema_version VALUES (${SCHEMA_VERSION})`)
       await c.query('COMMIT')
@@ -193,10 +192,7 @@ export class PostgresBackend implements Backend {
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
     validateQueueName(queue)
-    const key = messages[0]?.key
-    if (key !== undefined && messages.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
-    const bodies: Buffer[] = []
-    for (const m of messages) bodies.push(await collect(m))
+    const bodies = await pushBodies(messages)
     return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
   }
 
@@ -261,7 +257,7 @@ export class PostgresBackend implements Backend {
 
   private async listen(): Promise<void> {
     if (this.listening) return
-    await this.q(`LISTEN "${this.cfg.schema}_wake"`)
+    await this.q(`LISTEN "${wakeChannel(this.cfg.schema)}"`)
     this.listening = true
   }
 
@@ -328,7 +324,7 @@ export class PostgresBackend implements Backend {
       delayed: 'not_before, id',
       done: 'id',
       inflight: 'lease_until, id',
-      ready: 'priority DESC, id',
+      ready: 'priority DESC, seq, id',
     }
     await this.q(`SELECT ${this.S}.sweep($1, ${this.S}.now_ms())`, [queue])
     const rows = await this.q<Row & {size: number}>(
@@ -425,7 +421,7 @@ export class PostgresBackend implements Backend {
   async resume(queue: string): Promise<boolean> {
     await this.existing(queue)
     const rows = await this.q(
-      `WITH u AS (UPDATE ${this.S}.queues SET paused = false WHERE name = $1 AND paused RETURNING 1) SELECT pg_notify('${this.cfg.schema}_wake', $1), (SELECT count(*) FROM u) AS n`,
+      `WITH u AS (UPDATE ${this.S}.queues SET paused = false WHERE name = $1 AND paused RETURNING 1) SELECT pg_notify('${wakeChannel(this.cfg.schema)}', $1), (SELECT count(*) FROM u) AS n`,
       [queue],
     )
     return Number((rows[0] as {n: string}).n) > 0
@@ -454,7 +450,7 @@ export class PostgresBackend implements Backend {
              FROM t, (SELECT id, expires_at <= (SELECT now FROM t) AS cleared FROM ${this.S}.messages
                       WHERE queue = $1 AND state = 'dead' AND ($2::text[] IS NULL OR id = ANY($2)) FOR UPDATE) o
              WHERE m.queue = $1 AND m.id = o.id RETURNING m.id, coalesce(o.cleared, false) AS cleared)
-       SELECT id, cleared, pg_notify('${this.cfg.schema}_wake', $1) FROM u ORDER BY id`,
+       SELECT id, cleared, pg_notify('${wakeChannel(this.cfg.schema)}', $1) FROM u ORDER BY id`,
       [queue, ids ?? null],
     )
     return {expiryCleared: rows.filter((r) => r.cleared).map((r) => r.id), requeued: rows.map((r) => r.id)}

@@ -21,10 +21,16 @@ import {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '..
  * Raised whenever INSTALL changes: a database at an older version runs INSTALL again (it is
  * idempotent: tables IF NOT EXISTS, functions CREATE OR REPLACE) and records the new version.
  * 2: claim probes each priority once (LATERAL); settle reads max_attempts only for a release.
+ * 3: ready messages are taken in push order by S.messages.seq (ids alone misorder a batch where
+ *    their 16-bit sequence part wraps); id_seq no longer cycles.
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
-export const INSTALL = (S: string) =>
+/** The LISTEN/NOTIFY channel on which pushes, releases and resumes wake waiting claims (payload: the queue). */
+export const wakeChannel = (schema: string) => `${schema}_wake`
+
+/** The schema named `schema`, installed (or brought up to this version). */
+export const INSTALL = (schema: string, S = `"${schema}"`) =>
   `
 CREATE SCHEMA IF NOT EXISTS ${S};
 CREATE TABLE IF NOT EXISTS ${S}.schema_version (version int NOT NULL);
@@ -52,16 +58,22 @@ CREATE TABLE IF NOT EXISTS ${S}.messages (
   topic text,
   reason text,
   ended_at bigint,
+  seq bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (queue, id)
 );
-CREATE INDEX IF NOT EXISTS messages_ready ON ${S}.messages (queue, priority, id) WHERE state = 'ready';
+ALTER TABLE ${S}.messages ADD COLUMN IF NOT EXISTS seq bigint NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS ${S}.messages_ready;
+CREATE INDEX IF NOT EXISTS messages_ready_seq ON ${S}.messages (queue, priority, seq, id) WHERE state = 'ready';
 CREATE INDEX IF NOT EXISTS messages_delayed ON ${S}.messages (queue, not_before) WHERE state = 'delayed';
 CREATE INDEX IF NOT EXISTS messages_inflight ON ${S}.messages (queue, lease_until) WHERE state = 'inflight';
 CREATE INDEX IF NOT EXISTS messages_state ON ${S}.messages (queue, state, id);
 CREATE TABLE IF NOT EXISTS ${S}.keys (scope text NOT NULL, key text NOT NULL, id text NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (scope, key));
 CREATE TABLE IF NOT EXISTS ${S}.topics (name text PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS ${S}.subs (topic text NOT NULL, queue text NOT NULL, PRIMARY KEY (topic, queue));
-CREATE SEQUENCE IF NOT EXISTS ${S}.id_seq CYCLE MAXVALUE 65535;
+-- Push order: every message draws one value (S.messages.seq); an id shows its last 16 bits.
+-- Rows from version 2 have seq 0: among them, the id decides (as it did).
+CREATE SEQUENCE IF NOT EXISTS ${S}.id_seq;
+ALTER SEQUENCE ${S}.id_seq AS bigint NO MAXVALUE NO CYCLE;
 
 CREATE OR REPLACE FUNCTION ${S}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
 $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
@@ -94,6 +106,8 @@ DECLARE
   is_topic boolean;
   t text;
   ids text[] := '{}';
+  seqs bigint[] := '{}';
+  v bigint;
   n int := coalesce(array_length(bodies, 1), 0);
   d bigint;
   cfg record;
@@ -115,8 +129,12 @@ BEGIN
       IF d + n > cfg.max_depth THEN RETURN QUERY SELECT 'full'::text, t || '/' || d || '/' || cfg.max_depth, ''::text; RETURN; END IF;
     END IF;
   END LOOP;
+  -- Ids: 12 hex digits of the ms clock, 4 of the push-order sequence, "-", the client's node.
+  -- Claims order by the whole sequence value (seq), which never wraps.
   FOR i IN 1 .. n LOOP
-    ids := ids || (lpad(to_hex(now), 12, '0') || lpad(to_hex(nextval('${S}.id_seq')), 4, '0') || '-' || node);
+    v := nextval('${S}.id_seq');
+    seqs := seqs || v;
+    ids := ids || (lpad(to_hex(now), 12, '0') || lpad(to_hex(v % 65536), 4, '0') || '-' || node);
   END LOOP;
   IF k IS NOT NULL THEN
     INSERT INTO ${S}.keys AS x (scope, key, id, expires_at)
@@ -130,11 +148,11 @@ BEGIN
     END IF;
   END IF;
   FOREACH t IN ARRAY targets LOOP
-    INSERT INTO ${S}.messages (queue, id, body, priority, state, enqueued_at, not_before, expires_at, key, headers, topic)
-    SELECT t, ids[i], bodies[i], prios[i], CASE WHEN delays[i] > 0 THEN 'delayed' ELSE 'ready' END, now,
+    INSERT INTO ${S}.messages (queue, id, seq, body, priority, state, enqueued_at, not_before, expires_at, key, headers, topic)
+    SELECT t, ids[i], seqs[i], bodies[i], prios[i], CASE WHEN delays[i] > 0 THEN 'delayed' ELSE 'ready' END, now,
       CASE WHEN delays[i] > 0 THEN now + delays[i] END, now + ttls[i], k, hdrs[i], CASE WHEN is_topic THEN q END
     FROM generate_series(1, n) i;
-    PERFORM pg_notify('${S.replace(/"/g, '')}_wake', t);
+    PERFORM pg_notify('${wakeChannel(schema)}', t);
   END LOOP;
   RETURN QUERY SELECT 'ok'::text, ids[i], CASE WHEN delays[i] > 0 THEN 'delayed' ELSE 'ready' END FROM generate_series(1, n) i;
 END $$;
@@ -142,7 +160,7 @@ END $$;
 -- claim: the next deliverable message of q under a fresh lease (token tok, lease ms, or the
 -- queue's), as a row; no row when there is none (or the queue is paused). Sweeps first; picks
 -- the priority with the highest rank (priority + whole minutes its oldest ready message has
--- waited; ties: the older), then its oldest message; dead-letters a message already delivered
+-- waited; ties: the older), then its oldest message (push order: seq); dead-letters a message already delivered
 -- max_attempts times (max_attempts) or past its expiry (expired) and picks again.
 -- RACE: FOR UPDATE SKIP LOCKED: concurrent claims take different rows and never wait on each
 -- other; the new token makes every earlier receipt of the message stale.
@@ -164,10 +182,10 @@ BEGIN
     FOR p IN
       -- Each priority's oldest ready message: one index probe per priority.
       SELECT g FROM generate_series(0, ${MAX_PRIORITY}) g,
-        LATERAL (SELECT m.id, m.enqueued_at FROM ${S}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = g ORDER BY m.id LIMIT 1) h
-      ORDER BY g + floor(greatest(0, now - h.enqueued_at) / ${AGING_MS}) DESC, h.id
+        LATERAL (SELECT m.seq, m.id, m.enqueued_at FROM ${S}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = g ORDER BY m.seq, m.id LIMIT 1) h
+      ORDER BY g + floor(greatest(0, now - h.enqueued_at) / ${AGING_MS}) DESC, h.seq, h.id
     LOOP
-      SELECT * INTO r FROM ${S}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = p ORDER BY m.id LIMIT 1 FOR UPDATE SKIP LOCKED;
+      SELECT * INTO r FROM ${S}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = p ORDER BY m.seq, m.id LIMIT 1 FOR UPDATE SKIP LOCKED;
       EXIT WHEN r.id IS NOT NULL;
     END LOOP;
     IF r.id IS NULL THEN RETURN; END IF;
@@ -227,7 +245,7 @@ BEGIN
       state = CASE WHEN delay > 0 THEN 'delayed' ELSE 'ready' END,
       not_before = CASE WHEN delay > 0 THEN now + delay END
       WHERE m.queue = q AND m.id = i;
-    PERFORM pg_notify('${S.replace(/"/g, '')}_wake', q);
+    PERFORM pg_notify('${wakeChannel(schema)}', q);
     RETURN QUERY SELECT CASE WHEN delay > 0 THEN 'delayed' ELSE 'ready' END, now + delay;
   END IF;
 END $$;

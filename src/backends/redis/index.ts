@@ -24,13 +24,12 @@ import {
   type Requeued,
 } from '../../backend.js'
 import {formatDuration} from '../../duration.js'
-import {MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, ReplicationTimeoutError, ServerUnavailableError, UsageError} from '../../errors.js'
+import {MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, ReplicationTimeoutError, ServerUnavailableError} from '../../errors.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {idTime} from '../../message-id.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
-import {parseReceipt, retryWhileFull, UrlOptions} from '../common.js'
-import {collect} from '../memory/index.js'
+import {parseReceipt, pushBodies, retryWhileFull, UrlOptions} from '../common.js'
 import {SCRIPTS} from './scripts.js'
 
 /**
@@ -212,10 +211,7 @@ export class RedisBackend implements Backend {
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
     validateQueueName(queue)
-    const key = messages[0]?.key
-    if (key !== undefined && messages.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
-    const bodies: Buffer[] = []
-    for (const m of messages) bodies.push(await collect(m))
+    const bodies = await pushBodies(messages)
     return retryWhileFull(opts.waitMs, 50, async () => {
       const pushed = await this.pushNow(queue, messages, bodies, opts)
       await this.replicate(pushed)
@@ -228,7 +224,7 @@ export class RedisBackend implements Backend {
     const {replicas, replicasTimeoutMs} = this.cfg
     if (replicas <= 0 || pushed.length === 0) return
     const got = await this.call((r) => r.wait(replicas, replicasTimeoutMs))
-    if (got < replicas) throw new ReplicationTimeoutError(this.cfg.display, pushed.map((p) => p.id), got, replicas, replicasTimeoutMs)
+    if (got < replicas) throw new ReplicationTimeoutError(this.cfg.display, pushed.map((p) => p.id), got, replicas, formatDuration(replicasTimeoutMs))
   }
 
   private async pushNow(name: string, inputs: PushInput[], bodies: Buffer[], opts: PushOptions): Promise<Pushed[]> {

@@ -101,6 +101,19 @@ local function held(id, tok)
   if tok ~= '' and f[1] ~= tok then return nil, {'lost', f[2]} end
   return mk
 end
+-- Ids: 12 hex digits of the ms clock, a 4-digit sequence within the ms, "-", the client's node.
+-- The clock kept in META never steps back (a sequence past 65535 borrows the next ms), so ids
+-- minted under one prefix sort in minting order. save_clock() records it (call it once, last).
+local last, seq
+local function mint(node, now)
+  if not last then last, seq = cfg('lastms', 0), cfg('seq', 0) end
+  if now > last then last, seq = now, 0 else seq = seq + 1 end
+  if seq > 65535 then last, seq = last + 1, 0 end
+  return string.format('%06x%06x%04x-%s', math.floor(last / 16777216), last % 16777216, seq, node)
+end
+local function save_clock()
+  if last then redis.call('HSET', META, 'lastms', last, 'seq', seq) end
+end
 `
 
 /**
@@ -111,9 +124,7 @@ end
  * delayMs (<= 0: ready), ttlMs ('' none), headers JSON ('' none), body, id ('' mint one), topic.
  * Returns {'full', depth, max}, {'dup', holder id} (a key held: nothing written), {'have', id}
  * (a fan-out retry: this queue already has its copy), or {'ok', id1, state1, id2, state2...}.
- * Ids: 12 hex digits of the server's ms clock, a 4-digit sequence within the ms, "-", the
- * client's node: they sort by enqueue time, and by push order within a queue (the clock in meta
- * never steps back).
+ * Ids: see mint() in the prelude: they sort by enqueue time, and by push order within a queue.
  * RACE: the bound, the key and the writes are one script: two pushes cannot both pass a bound
  * with room for one, nor both take a key.
  */
@@ -129,16 +140,10 @@ if maxd then
   local d = depth()
   if d + total > tonumber(maxd) then return {'full', d, tonumber(maxd)} end
 end
-local last, seq = cfg('lastms', 0), cfg('seq', 0)
-local function mint()
-  if now > last then last, seq = now, 0 else seq = seq + 1 end
-  if seq > 65535 then last, seq = last + 1, 0 end
-  return string.format('%06x%06x%04x-%s', math.floor(last / 16777216), last % 16777216, seq, node)
-end
 local out, ready = {'ok'}, 0
 for i = 7, #ARGV, 7 do
   local p, delay, ttl, hdr, body, id, topic = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-  if id == '' then id = mint() end
+  if id == '' then id = mint(node, now) end
   if key ~= '' then
     local holder = redis.call('SET', base .. 'k:' .. key, id, 'NX', 'PX', keyttl, 'GET')
     if holder then return {'dup', holder} end
@@ -163,7 +168,7 @@ for i = 7, #ARGV, 7 do
   end
   if marker ~= '' then redis.call('SET', base .. 'tk:' .. marker, id, 'PX', keyttl) end
 end
-redis.call('HSET', META, 'lastms', last, 'seq', seq)
+save_clock()
 wake(ready)
 return out
 `
@@ -180,18 +185,13 @@ return out
 export const MINT = `${PRELUDE}
 local now = now_ms()
 local node, count, key, keyttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local last, seq = cfg('lastms', 0), cfg('seq', 0)
 local out = {'ok'}
-for i = 1, count do
-  if now > last then last, seq = now, 0 else seq = seq + 1 end
-  if seq > 65535 then last, seq = last + 1, 0 end
-  out[#out + 1] = string.format('%06x%06x%04x-%s', math.floor(last / 16777216), last % 16777216, seq, node)
-end
+for i = 1, count do out[#out + 1] = mint(node, now) end
 if key ~= '' then
   local holder = redis.call('SET', base .. 'k:' .. key, out[2], 'NX', 'PX', keyttl, 'GET')
   if holder then return {'dup', holder} end
 end
-redis.call('HSET', META, 'lastms', last, 'seq', seq)
+save_clock()
 return out
 `
 
