@@ -1,4 +1,4 @@
-import {closeSync, constants, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants, openSync, readSync, writeSync} from 'node:fs'
 
 import {ioError, MqError} from './errors.js'
 import {EXIT} from './exit-codes.js'
@@ -122,43 +122,4 @@ export function guardStdio(): void {
   guarded = true
   process.stdout.on('error', () => {})
   process.stderr.on('error', () => {})
-}
-
-/**
- * Replaces FILE with text atomically: a temp file beside it (same directory, so the rename
- * stays on one filesystem), fsynced, renamed over FILE. Readers (node_exporter's textfile
- * collector) see the old file or the new one, never half of one.
- */
-export function writeTextFileAtomically(file: string, text: string): void {
-  const tmp = `${dirnameOf(file)}/.${basenameOf(file)}.${process.pid}.tmp`
-  let fd: number
-  try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644)
-  } catch (error) {
-    throw ioError('create', tmp, error)
-  }
-  try {
-    writeAllTo(fd, Buffer.from(text), tmp)
-    fsyncSync(fd)
-  } catch (error) {
-    closeSync(fd)
-    unlinkSync(tmp)
-    throw error
-  }
-  closeSync(fd)
-  try {
-    renameSync(tmp, file)
-  } catch (error) {
-    unlinkSync(tmp)
-    throw ioError('rename', `${tmp} -> ${file}`, error)
-  }
-}
-
-function dirnameOf(p: string): string {
-  const i = p.lastIndexOf('/')
-  return i < 0 ? '.' : i === 0 ? '/' : p.slice(0, i)
-}
-
-function basenameOf(p: string): string {
-  return p.slice(p.lastIndexOf('/') + 1)
 }

@@ -92,6 +92,8 @@ export class Consumer {
   private graceTimer?: NodeJS.Timeout
   private claimed = 0
   private idleSince = Date.now()
+  /** The last claim found nothing (so far: none made). */
+  private emptyHanded = true
 
   /** The handlers' base environment, copied once (process.env is slow to copy per message). */
   private readonly baseEnv: NodeJS.ProcessEnv
@@ -123,11 +125,13 @@ export class Consumer {
           : this.opts.once
             ? 0
             : Math.max(0, this.opts.idleExitMs! - (Date.now() - this.idleSince))
-      // --drain: while anything is delayed or in flight elsewhere, wait for it (a claim wakes
-      // when a delay falls due or a lease runs out), looking again every second; stop when the
-      // queue is empty.
-      if (this.opts.drain && this.jobs.size === 0 && !(await this.queueBusy())) break
-      const wait = this.opts.drain && this.jobs.size === 0 ? Math.min(waitMs, 1000) : waitMs
+      // --drain, nothing running here: after a claim that found nothing, stop if the queue has
+      // nothing delayed or in flight elsewhere either; else wait for it (a claim wakes when a
+      // delay falls due or a lease runs out), looking again every second. After a claim that
+      // found a message, just look again at once: stats (which counts) is not paid per message.
+      const drainIdle = this.opts.drain && this.jobs.size === 0
+      if (drainIdle && this.emptyHanded && !(await this.queueBusy())) break
+      const wait = drainIdle ? (this.emptyHanded ? Math.min(waitMs, 1000) : 0) : waitMs
       const d = await this.backend
         .claim(this.opts.queue, {leaseMs: this.opts.leaseMs, signal: this.wake.signal, waitMs: wait})
         .catch((error: unknown) => {
@@ -135,6 +139,7 @@ export class Consumer {
           if (error instanceof QueuePausedError) return null
           throw error
         })
+      this.emptyHanded = !d
       if (d) {
         this.claimed++
         this.start(d)

@@ -20,9 +20,19 @@ function mqOnPath(): string {
 }
 const PATH_DIR = mqOnPath()
 
-/** Runs a bash script with `mq` on PATH, against the spool. */
+/** Runs a bash script with `mq` on PATH, against the spool, in a directory of its own (or cwd). */
 function sh(spool: string, script: string, env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<RunResult> {
+  cwd ??= mkdtempSync(join(tmpdir(), 'mq-sh-'))
   return run('bash', ['-c', script], {cwd, env: {MQ_SPOOL: spool, PATH: `${PATH_DIR}:${process.env.PATH}`, ...env}, timeoutMs: 60_000})
+}
+
+/**
+ * Runs a pipeline in which one stage sends its stderr to the file "err" (`mq pop q 2>err | ...`):
+ * that stage's exit status (stage counts from 0), and what it said.
+ */
+async function pipeline(spool: string, line: string, stage = 0): Promise<{status: number; stderr: string}> {
+  const r = await sh(spool, `${line}; echo "\${PIPESTATUS[${stage}]}"; cat err >&2`)
+  return {status: Number(r.out.trim()), stderr: r.stderr}
 }
 
 /** Runs a shell line on a terminal (script(1)), 80 columns; returns what the terminal showed. */
@@ -64,8 +74,8 @@ describe('broken pipes: a documented status, nothing held for a lease, no stack 
   it('mq pop q | head -c 10: exit 74, the message given back at once with its delivery uncounted', async () => {
     const spool = tempSpool()
     await mq(spool, ['push', 'q', '-'], {input: BIG})
-    const r = await sh(spool, 'mq pop q 2>err | head -c 10 >/dev/null; echo "${PIPESTATUS[0]}"; cat err >&2')
-    expect(r.out.trim()).toBe('74')
+    const r = await pipeline(spool, 'mq pop q 2>err | head -c 10 >/dev/null')
+    expect(r.status).toBe(74)
     oneCleanLine(r.stderr)
     expect(r.stderr).toContain('given back')
     expect(await stats(spool, 'q')).toMatchObject({inflight: 0, ready: 1})
@@ -75,8 +85,8 @@ describe('broken pipes: a documented status, nothing held for a lease, no stack 
 
   it('seq 5000 | mq push q --batch | head -1: exit 74 in one line; what was committed stays', async () => {
     const spool = tempSpool()
-    const r = await sh(spool, 'seq 5000 | mq push q --batch 2>err | head -1 >/dev/null; echo "${PIPESTATUS[1]}"; cat err >&2')
-    expect(r.out.trim()).toBe('74')
+    const r = await pipeline(spool, 'seq 5000 | mq push q --batch 2>err | head -1 >/dev/null', 1)
+    expect(r.status).toBe(74)
     oneCleanLine(r.stderr)
     const s = await stats(spool, 'q')
     expect(s.ready).toBeGreaterThan(0)
@@ -95,8 +105,8 @@ describe('broken pipes: a documented status, nothing held for a lease, no stack 
   it('mq pop q | { read -r r; } (the reader settles nothing): 74 and the message is ready again', async () => {
     const spool = tempSpool()
     await mq(spool, ['push', 'q', '-'], {input: BIG})
-    const r = await sh(spool, 'mq pop q 2>err | { IFS= read -r r; }; echo "${PIPESTATUS[0]}"; cat err >&2')
-    expect(r.out.trim()).toBe('74')
+    const r = await pipeline(spool, 'mq pop q 2>err | { IFS= read -r r; }')
+    expect(r.status).toBe(74)
     oneCleanLine(r.stderr)
     expect(await stats(spool, 'q')).toMatchObject({inflight: 0, ready: 1})
   })
@@ -123,8 +133,8 @@ describe('broken pipes: a documented status, nothing held for a lease, no stack 
   it('mq consume c --json | head -1: stops as on SIGTERM, exit 74, nothing left claimed', async () => {
     const spool = tempSpool()
     await mq(spool, ['push', 'c', '--batch'], {input: Array.from({length: 50}, (_, i) => `m${i}`).join('\n')})
-    const r = await sh(spool, 'mq consume c --json --exec true 2>err | head -1 >/dev/null; echo "${PIPESTATUS[0]}"; cat err >&2')
-    expect(r.out.trim()).toBe('74')
+    const r = await pipeline(spool, 'mq consume c --json --exec true 2>err | head -1 >/dev/null')
+    expect(r.status).toBe(74)
     // a notice that it stops, then the error; no stack trace
     expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toMatchObject({error: {code: 'output_closed', exitCode: 74}})
     expect(r.stderr).not.toMatch(/^\s+at /m)

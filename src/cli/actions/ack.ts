@@ -1,4 +1,5 @@
 import {type Backend} from '../../backend.js'
+import {iso} from '../../body.js'
 import {reportError} from '../report-error.js'
 
 /**
@@ -33,6 +34,6 @@ export async function nackAction(backend: Backend, queue: string, receipt: strin
     id: r.id,
     queue,
     state: r.state,
-    ...(r.notBefore ? {notBefore: new Date(r.notBefore).toISOString()} : {}),
+    ...(r.notBefore ? {notBefore: iso(r.notBefore)} : {}),
   }
 }

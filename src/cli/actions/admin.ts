@@ -1,40 +1,18 @@
-import {type Backend, type MessageInfo, type MessageState, type PurgeState, type QueueConfigPatch, type QueueStats} from '../../backend.js'
-import {encodeBody} from '../../body.js'
+import {type Backend, type MessageState, type PurgeState, type QueueConfigPatch, type QueueStats} from '../../backend.js'
+import {messageJson} from '../../body.js'
 import {confirmOrForce} from '../../confirm.js'
 import {formatAge, formatDuration} from '../../duration.js'
 import {NoInputError, UsageError} from '../../errors.js'
-import {EXIT} from '../../exit-codes.js'
 import {palette, startSpinner} from '../../output.js'
-import {writeStderr, writeStdoutSync, writeTextFileAtomically} from '../../stdio.js'
-
-/** Times in JSON are ISO 8601 strings, everywhere. */
-export const iso = (ms: number) => new Date(ms).toISOString()
+import {reportError} from '../report-error.js'
+import {replaceFileDurably} from '../../spool/fs.js'
+import {writeStderr, writeStdoutSync} from '../../stdio.js'
 
 /** Rows as aligned columns (the width without colour codes). */
 function table(rows: string[][]): string {
   const plain = (s: string) => s.replaceAll(/\u001B\[[0-9;]*m/g, '')
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => plain(r[i] ?? '').length)))
   return rows.map((r) => r.map((cell, i) => cell + ' '.repeat(widths[i] - plain(cell).length)).join('  ').trimEnd()).join('\n') + '\n'
-}
-
-/** A message as JSON: ISO times, the body as UTF-8 or base64 (body.ts). */
-export function messageJson(m: MessageInfo, base64 = false): Record<string, unknown> {
-  return {
-    attempt: m.attempt,
-    ...(m.body ? encodeBody(m.body, base64) : {}),
-    enqueuedAt: iso(m.enqueuedAt),
-    id: m.id,
-    priority: m.priority,
-    size: m.size,
-    state: m.state,
-    ...(m.notBefore === undefined ? {} : {notBefore: iso(m.notBefore)}),
-    ...(m.leaseUntil === undefined ? {} : {leaseUntil: iso(m.leaseUntil)}),
-    ...(m.expiresAt === undefined ? {} : {expiresAt: iso(m.expiresAt)}),
-    ...(m.key === undefined ? {} : {key: m.key}),
-    ...(m.headers === undefined ? {} : {headers: m.headers}),
-    ...(m.topic === undefined ? {} : {topic: m.topic}),
-    ...(m.reason ? {reason: {...m.reason, at: iso(m.reason.at)}} : {}),
-  }
 }
 
 export async function peekAction(b: Backend, r: {queue: string; state: MessageState; count: number; base64?: boolean; json?: boolean}): Promise<unknown> {
@@ -75,7 +53,9 @@ export async function statsAction(b: Backend, r: {queue?: string; prometheus?: b
   for (const line of (await b.warnings?.()) ?? []) writeStderr(`mq: warning: ${line}\n`)
   if (r.prometheus) {
     const text = toPrometheus(all)
-    if (r.textfile) writeTextFileAtomically(r.textfile, text)
+    // A temp file beside it, fsynced, renamed over it: node_exporter never reads half of one.
+    // World-readable (less the umask): the collector runs as a user of its own.
+    if (r.textfile) replaceFileDurably(r.textfile, text, {dir: 0o755, file: 0o644, group: false})
     else writeStdoutSync(text)
     return undefined
   }
@@ -111,10 +91,13 @@ export function toPrometheus(all: Stats[]): string {
   return lines.join('\n') + '\n'
 }
 
+async function topicsWithSubscribers(b: Backend): Promise<Array<{subscribers: string[]; topic: string}>> {
+  return Promise.all((await b.topics()).map(async (t) => ({subscribers: (await b.subscribers(t)) ?? [], topic: t})))
+}
+
 /** Queues and topics, one line each: what a name is, and what is in it or who hears it. */
 export async function queuesAction(b: Backend, r: {json?: boolean}): Promise<unknown> {
-  const [all, topics] = await Promise.all([b.stats(), b.topics()])
-  const subs = await Promise.all(topics.map(async (t) => ({subscribers: (await b.subscribers(t)) ?? [], topic: t})))
+  const [all, subs] = await Promise.all([b.stats(), topicsWithSubscribers(b)])
   if (r.json) return [...all.map((s) => ({inflight: s.inflight, kind: 'queue', paused: s.paused, queue: s.queue, ready: s.ready})), ...subs.map((t) => ({kind: 'topic', ...t}))]
   const rows = [['NAME', 'KIND', 'READY', 'INFLIGHT', 'NOTE']]
   for (const s of all) rows.push([s.queue, 'queue', String(s.ready), String(s.inflight), s.paused ? 'paused' : ''])
@@ -124,8 +107,7 @@ export async function queuesAction(b: Backend, r: {json?: boolean}): Promise<unk
 }
 
 export async function topicsAction(b: Backend, r: {json?: boolean}): Promise<unknown> {
-  const topics = await b.topics()
-  const subs = await Promise.all(topics.map(async (t) => ({subscribers: (await b.subscribers(t)) ?? [], topic: t})))
+  const subs = await topicsWithSubscribers(b)
   if (r.json) return subs
   const rows = [['TOPIC', 'SUBSCRIBERS']]
   for (const t of subs) rows.push([t.topic, t.subscribers.length ? t.subscribers.join(' ') : '(none: pushes are refused)'])
@@ -183,8 +165,7 @@ export async function requeueAction(b: Backend, r: {queue: string; id?: string[]
   if (notDead.length > 0) {
     const error = new NoInputError(`${r.queue}: not a dead letter of this queue: ${notDead.join(', ')}`, 'mq peek QUEUE --state dead lists them')
     if (!r.json) throw error
-    process.exitCode = EXIT.NO_INPUT
-    writeStderr(JSON.stringify({error: {code: error.code, exitCode: error.exitCode, message: error.message}}) + '\n')
+    reportError(error, true) // and the result below on stdout
   }
   return {expiryCleared, notDead, queue: r.queue, requeued}
 }

@@ -1,7 +1,7 @@
 import {closeSync} from 'node:fs'
 
 import {type Backend} from '../../backend.js'
-import {encodeBody} from '../../body.js'
+import {encodeBody, iso, metaJson} from '../../body.js'
 import {NotInFlightError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
 import {copyToFile, copyToStdout, OutputClosedError, writeFileOut, writeStdout} from '../../stdio.js'
@@ -48,16 +48,13 @@ export async function popAction(backend: Backend, r: PopRequest): Promise<undefi
       const json = {
         attempt: d.attempt,
         ...(r.output ? {} : encodeBody(d.body, r.base64)),
-        enqueuedAt: new Date(d.enqueuedAt).toISOString(),
+        enqueuedAt: iso(d.enqueuedAt),
         id: d.id,
-        leaseUntil: new Date(d.leaseUntil).toISOString(),
+        leaseUntil: iso(d.leaseUntil),
         priority: d.priority,
         queue: r.queue,
         receipt: d.receipt,
-        ...(d.key === undefined ? {} : {key: d.key}),
-        ...(d.headers === undefined ? {} : {headers: d.headers}),
-        ...(d.expiresAt === undefined ? {} : {expiresAt: new Date(d.expiresAt).toISOString()}),
-        ...(d.topic === undefined ? {} : {topic: d.topic}),
+        ...metaJson(d),
       }
       await writeStdout(JSON.stringify(json) + '\n')
     } else {

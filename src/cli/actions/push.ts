@@ -1,7 +1,6 @@
-import {type Backend} from '../../backend.js'
+import {type Backend, type PushInput} from '../../backend.js'
 import {UsageError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
-import {type PushInput} from '../../backend.js'
 import {readRecords, stdinBody} from '../../stdin.js'
 import {spinnerAllowed, startSpinner} from '../../output.js'
 import {writeStderr, writeStdoutSync} from '../../stdio.js'
