@@ -18,10 +18,7 @@ const ACTIONS: Record<Exclude<CommandName, 'help' | 'version'>, (b: Backend, i: 
   ack: (b, i: Q & {receipt: string[]}) => ackAction(b, i.queue, i.receipt, Boolean(i.json)),
   config: configAction,
   // Imported when used: the worker brings child_process, which the other verbs need not load.
-  consume: async (b, i: ConsumeRequest) => {
-    const {consumeAction, consumeHandler} = await import('./actions/consume.js')
-    return consumeAction(b, i, consumeHandler(i))
-  },
+  consume: async (b, i: ConsumeRequest & {handler: string[]}) => (await import('./actions/consume.js')).consumeAction(b, i, i.handler),
   gc: gcAction,
   nack: (b, i: Q & {receipt: string; delay: number}) => nackAction(b, i.queue, i.receipt, i.delay),
   pause: async (b, i: Q) => (await b.pause(i.queue), {paused: true, queue: i.queue}),
@@ -50,7 +47,8 @@ const ACTIONS: Record<Exclude<CommandName, 'help' | 'version'>, (b: Backend, i: 
  */
 export async function runCommand(name: Exclude<CommandName, 'help' | 'version'>, argv: readonly string[]): Promise<void> {
   const {input} = parseCommandLine(name, COMMANDS[name], argv)
-  if (name === 'consume') (await import('./actions/consume.js')).consumeHandler(input as ConsumeRequest)
+  // The handler is checked before the engine opens: a mistake in it fails at once.
+  if (name === 'consume') input.handler = (await import('./actions/consume.js')).consumeHandler(input as ConsumeRequest)
   const backend = await openCliBackend(input)
   try {
     const result = await ACTIONS[name](backend, input as never)
