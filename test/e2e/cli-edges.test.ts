@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {spawn} from 'node:child_process'
 import {describe, expect, it} from 'vitest'
 
-import {BIN, mq, run, type RunResult, sleep, tempSpool, userEnv} from '../support/helpers.js'
+import {BIN, HEAVY_MS, mq, run, type RunResult, sleep, tempSpool, userEnv} from '../support/helpers.js'
 
 /**
  * The command line at its edges (issue 11), each case as a user meets it: spawned processes,
@@ -490,7 +490,7 @@ describe('on a terminal', () => {
     const plain = await onTerminal(spool, 'mq consume c --once --exec true')
     expect(plain.out).toMatch(/ ack attempt 1/)
     expect(plain.out).not.toMatch(/\u001B\[3\dm/)
-  })
+  }, HEAVY_MS)
 })
 
 describe('one table of exit statuses', () => {

@@ -221,7 +221,8 @@ describe('mq consume', () => {
     await mq(spool, ['pause', 'q'])
     const once = await mq(spool, ['consume', 'q', '--once', '--json', '--exec', H('succeed')])
     expect(once).toMatchObject({code: 0, out: ''})
-    const c = startConsume(spool, ['q', '--idle-exit', '2s', '--json', '--exec', H('succeed')])
+    // --max-messages 1: it exits once it has the message, however long the resume takes to come.
+    const c = startConsume(spool, ['q', '--max-messages', '1', '--json', '--exec', H('succeed')])
     await sleep(600)
     expect(await stats(spool, 'q')).toMatchObject({inflight: 0, ready: 1})
     await mq(spool, ['resume', 'q'])

@@ -1,6 +1,7 @@
 import {afterAll, expect, it} from 'vitest'
 
 import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt, pushesSurviveCrash} from '../support/chaos.js'
+import {HEAVY_MS} from '../support/helpers.js'
 import {describeWithServer, dropSchemas, freePort, freshSchema, postgresUnavailable, privatePostgresUnavailable, startPostgres, withMuteServer, withSchema} from '../support/servers.js'
 
 // The command line on PostgreSQL, with real processes: against the server MQ_TEST_POSTGRES_URL
@@ -57,7 +58,7 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     const done = JSON.parse((await mqAt(u, ['peek', 't', '--state', 'done', '--count', '1000', '--json'])).out).map((m: {id: string}) => m.id)
     expect(new Set(done).size).toBe(done.length)
     for (const id of confirmed) expect(done).toContain(id)
-  })
+  }, HEAVY_MS)
 
   it('the server crashed (immediate shutdown) and restarted between push and pop: every printed id survives; synchronous_commit off is warned about', async () => {
     const own = await startPostgres()
@@ -81,7 +82,7 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     } finally {
       own.destroy()
     }
-  })
+  }, HEAVY_MS)
 
   it("a batch pushed where the id sequence wraps is still claimed in push order", async () => {
     const u = url()

@@ -4,7 +4,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {RedisBackend} from '../../src/backends/redis/index.js'
 import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt, pushesSurviveCrash} from '../support/chaos.js'
-import {FIXTURES} from '../support/helpers.js'
+import {FIXTURES, HEAVY_MS} from '../support/helpers.js'
 import {describeWithServer, freePort, freshPrefix, redisServerUnavailable, type RedisServer, startRedis, withMuteServer, withPrefix} from '../support/servers.js'
 
 // The command line on Redis, with real processes and a real redis-server of this file's own:
@@ -89,7 +89,7 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
 
   it('kill -9 of CLI producers and consumers at random: every printed id is acked once; redeliveries only of what was in flight', async () => {
     await killNineTorture(url())
-  })
+  }, HEAVY_MS)
 
   it('a server with appendfsync always, killed -9 and restarted between push and pop: every printed id survives', async () => {
     const aof = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always'])
@@ -104,7 +104,7 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
     } finally {
       await aof.destroy()
     }
-  })
+  }, HEAVY_MS)
 
   it('the server stopped under a running consume: it says so in one line and exits 69 (it does not spin)', async () => {
     const own = await startRedis()

@@ -99,3 +99,10 @@ export function filesUnder(dir: string): string[] {
   walk(dir)
   return out.sort()
 }
+
+/**
+ * The watchdog of a test that runs a hundred processes or more (crash tortures, a server's
+ * crash and restart): three times the default, so that a machine whose other core is busy still
+ * finishes them. A timeout only stops a hung test; nothing asserts how long a test took.
+ */
+export const HEAVY_MS = 180_000
