@@ -136,8 +136,9 @@ export class PostgresBackend implements Backend {
   }
 
   /**
-   * The schema, created on first use. RACE: two processes creating it at once: an advisory
-   * lock (per schema name) makes the second wait, then find it made.
+   * The schema, created (or brought up to this version) on first use. RACE: two processes
+   * creating it at once: an advisory lock (per schema name) makes the second wait, then find it
+   * made, and install nothing.
    */
   private async migrate(c: PgClient): Promise<void> {
     try {
@@ -152,6 +153,14 @@ export class PostgresBackend implements Backend {
     try {
       await c.query('BEGIN')
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mq-schema:${this.cfg.schema}`])
+      // RACE: the process that held the lock may have just installed this version: then there
+      // is nothing to do. (Installing again would lock the tables it alters while others
+      // already push, and deadlock with them.)
+      const [made] = (await c.query(`SELECT to_regclass($1) AS t`, [`${this.S}.schema_version`])).rows
+      if (made.t !== null && (await c.query(`SELECT version FROM ${this.S}.schema_version`)).rows[0]?.version === SCHEMA_VERSION) {
+        await c.query('COMMIT')
+        return
+      }
       await c.query(INSTALL(this.cfg.schema))
       await c.query(`DELETE FROM ${this.S}.schema_version`)
       await c.query(`INSERT INTO ${this.S}.schema_version VALUES (${SCHEMA_VERSION})`)
