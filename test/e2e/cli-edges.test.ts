@@ -71,10 +71,13 @@ async function stats(spool: string, queue: string) {
 const BIG = 'x'.repeat(1 << 20) // 1 MiB: far more than a pipe holds
 
 describe('broken pipes: a documented status, nothing held for a lease, no stack trace', () => {
-  it('mq pop q | head -c 10: exit 74, the message given back at once with its delivery uncounted', async () => {
+  it.each([
+    ['head -c 10 >/dev/null', 'a reader that stops early'],
+    ['{ IFS= read -r r; }', 'a reader that takes the receipt and settles nothing'],
+  ])('mq pop q | %s (%s): exit 74, the message given back at once with its delivery uncounted', async (reader) => {
     const spool = tempSpool()
     await mq(spool, ['push', 'q', '-'], {input: BIG})
-    const r = await pipeline(spool, 'mq pop q 2>err | head -c 10 >/dev/null')
+    const r = await pipeline(spool, `mq pop q 2>err | ${reader}`)
     expect(r.status).toBe(74)
     oneCleanLine(r.stderr)
     expect(r.stderr).toContain('given back')
@@ -102,14 +105,6 @@ describe('broken pipes: a documented status, nothing held for a lease, no stack 
     expect(await stats(spool, 'q')).toMatchObject({done: 1, inflight: 0, ready: 0})
   })
 
-  it('mq pop q | { read -r r; } (the reader settles nothing): 74 and the message is ready again', async () => {
-    const spool = tempSpool()
-    await mq(spool, ['push', 'q', '-'], {input: BIG})
-    const r = await pipeline(spool, 'mq pop q 2>err | { IFS= read -r r; }')
-    expect(r.status).toBe(74)
-    oneCleanLine(r.stderr)
-    expect(await stats(spool, 'q')).toMatchObject({inflight: 0, ready: 1})
-  })
 
   it('mq pop q -o /dev/full: 74, the message given back', async () => {
     const spool = tempSpool()
