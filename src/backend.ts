@@ -80,7 +80,13 @@ export interface Delivery extends MessageMeta {
   priority: number
   /** When it was pushed (ms since epoch). */
   enqueuedAt: number
-  /** When this lease ends, as of the claim. */
+  /**
+   * The lease this delivery got, as a duration: what a consumer renews with. Time is the
+   * engine's (a server's clock, not the consumer's): never derive a duration from leaseUntil
+   * and this process's clock (a consumer whose clock runs ahead would renew with nothing).
+   */
+  leaseMs: number
+  /** When this lease ends, on the engine's clock, as of the claim: for people, not arithmetic. */
   leaseUntil: number
   /** The body's size in bytes. */
   size: number
@@ -262,7 +268,10 @@ export interface Backend {
   ack(queue: string, receipt: string): Promise<string>
   /** Give a delivery back (see ReleaseOptions, and Released.state 'dead'). */
   release(queue: string, receipt: string, opts?: ReleaseOptions): Promise<Released>
-  /** Extend a delivery's lease to now + leaseMs (default: the queue's lease); returns the new deadline. */
+  /**
+   * Extend a delivery's lease to the engine's now + leaseMs (default: the queue's lease);
+   * returns the lease granted, as a duration (ms), never a deadline on someone's clock.
+   */
   renew(queue: string, receipt: string, leaseMs?: number): Promise<number>
   /** Dead-letter a delivery now (reason rejected), keeping why. */
   deadLetter(queue: string, receipt: string, failure?: Failure): Promise<void>

@@ -204,7 +204,7 @@ export class Consumer {
     const receipt = d.receipt // the same for the whole delivery: renewals keep it
     let lost: string | undefined
     // Lease renewal, one at a time, every third of the lease (the queue's, when not given).
-    const leaseMs = opts.leaseMs ?? Math.max(1, d.leaseUntil - Date.now())
+    const leaseMs = opts.leaseMs ?? d.leaseMs // a duration from the engine: never our clock against its deadline
     let renewing: Promise<void> = Promise.resolve()
     const heartbeat = setInterval(
       () => {

@@ -34,6 +34,8 @@ export interface Claim {
   attempt: number
   priority: number
   enqueuedAt: number
+  /** The lease granted, as a duration, and when it ends (this machine's clock: the spool's). */
+  leaseMs: number
   leaseUntil: number
   header: MessageHeader
   /** Path of the claimed file, where its body starts in it, and the body's size. */
@@ -251,7 +253,7 @@ function tryClaim(q: QueueDirs, src: string, m: MessageName, now: number, opts: 
   const dir = curDir(q, leaseUntil)
   if (!moveFile(src, dir, receipt, undefined, q.perms)) return null // RACE: another consumer claimed it first
   const path = dir + '/' + receipt
-  const base = {attempt: claimed.attempt, enqueuedAt: idTime(m.id), id: m.id, leaseUntil, path, priority: m.priority, receipt}
+  const base = {attempt: claimed.attempt, enqueuedAt: idTime(m.id), id: m.id, leaseMs: opts.leaseMs, leaseUntil, path, priority: m.priority, receipt}
   // The rename moved whatever was there; only now is it opened, without following a symlink
   // and without blocking on a FIFO (an entry swapped in after the listing is caught here).
   let opened

@@ -6,6 +6,7 @@ import {deadFiles, isPaused} from './admin.js'
 import {isRealDir} from './create-queue.js'
 import {type MessageInfo, type MessageState, type QueueStats} from '../backend.js'
 import {readDeadReason} from './dead-letter.js'
+import {countState} from './depth.js'
 import {countEntries, firstEntry, listEntries, NotRegularFileError, openRegular} from './fs.js'
 import {CorruptMessageError, type MessageHeader, readMessageStart} from './header.js'
 import {QueueDirs, validateQueueName} from './layout.js'
@@ -151,14 +152,13 @@ export function queueStats(q: QueueDirs, now: number = Date.now()): QueueStats {
   }
   return {
     dead: count(q.dead, 0, {keep: (n) => !n.endsWith('.reason') && !n.startsWith('.')}),
-    delayed: count(q.delay, 2),
+    delayed: isRealDir(q.delay) ? countState(q, 'delay') : 0,
     done: count(q.done, 0),
-    // Buckets of lease deadlines, and format-1 claims flat in cur/.
-    inflight: count(q.cur, 2) + count(q.cur, 0),
+    inflight: isRealDir(q.cur) ? countState(q, 'cur') : 0,
     oldestReadyAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
     paused: isPaused(q),
     queue: q.name,
-    ready: count(q.new, 3),
+    ready: isRealDir(q.new) ? countState(q, 'new') : 0,
   }
 }
 

@@ -93,7 +93,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const [p] = await b.push('q', [text('hello')])
       expect(p).toMatchObject({state: 'ready'})
       const d = (await b.claim('q'))!
-      expect(d).toMatchObject({attempt: 1, id: p.id, priority: 0, queue: 'q', size: 5})
+      expect(d).toMatchObject({attempt: 1, id: p.id, leaseMs: 300_000, priority: 0, queue: 'q', size: 5})
       expect(d.enqueuedAt).toBeGreaterThanOrEqual(before - 1000)
       expect(d.leaseUntil).toBeGreaterThan(Date.now())
       expect(d.body.toString()).toBe('hello')
@@ -250,7 +250,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const d = (await b.claim('q', {leaseMs: 400}))!
       for (let i = 0; i < 4; i++) {
         await sleep(150)
-        expect(await b.renew('q', d.receipt, 400)).toBeGreaterThan(Date.now())
+        expect(await b.renew('q', d.receipt, 400)).toBe(400) // the lease granted, as a duration
       }
       expect(await b.claim('q')).toBeNull() // 600 ms after the claim: still held
       expect(await b.ack('q', d.receipt)).toBe(d.id)
@@ -260,8 +260,10 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const {b, store} = await setup()
       await b.push('q', [text('x')])
       const d = (await b.claim('q', {leaseMs: 60_000}))!
-      const [deadline] = await peer(store, 'renew', 'q', d.receipt, 120_000)
-      expect(Number(deadline)).toBeGreaterThan(Date.now() + 100_000)
+      const [granted] = await peer(store, 'renew', 'q', d.receipt, 120_000)
+      expect(Number(granted)).toBe(120_000)
+      const [held] = await b.peek('q', {limit: 1, state: 'inflight'})
+      expect(held.leaseUntil).toBeGreaterThan(Date.now() + 100_000)
       expect(await b.ack('q', d.receipt)).toBe(d.id)
     })
 
@@ -331,7 +333,10 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       await b.push('q', [text('x')])
       const before = Date.now()
       const d = (await b.claim('q'))!
+      expect(d.leaseMs).toBe(200)
       expect(d.leaseUntil - before).toBeLessThan(5000)
+      expect(await b.renew('q', d.receipt)).toBe(200) // a renewal that names none: the queue's, too
+      expect(await b.claim('q')).toBeNull()
       await sleep(350)
       expect((await b.claim('q'))?.attempt).toBe(2)
     })
@@ -550,6 +555,20 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           await b.push('q', [text('3')])
           await expect(b.push('q', [text('4')])).rejects.toMatchObject({exitCode: 75})
           expect((await b.stats('q'))[0].ready).toBe(3)
+        })
+        it('messages in flight count toward the bound until they are settled', async () => {
+          const {b} = await setup()
+          await b.setConfig('q', {maxDepth: 2})
+          await b.push('q', ['1', '2'].map(text))
+          const d1 = (await b.claim('q'))!
+          const d2 = (await b.claim('q'))!
+          expect((await b.stats('q'))[0]).toMatchObject({inflight: 2, ready: 0})
+          await expect(b.push('q', [text('3')])).rejects.toBeInstanceOf(QueueFullError)
+          await b.release('q', d2.receipt)
+          await expect(b.push('q', [text('3')])).rejects.toBeInstanceOf(QueueFullError) // back to ready: still counted
+          await b.ack('q', d1.receipt)
+          await b.push('q', [text('3')])
+          await expect(b.push('q', [text('4')])).rejects.toBeInstanceOf(QueueFullError)
         })
         it('the bound counts delayed and in-flight messages; a push can wait for room', async () => {
           const {b, store} = await setup()

@@ -1,8 +1,8 @@
 import {afterAll, expect, it} from 'vitest'
 
-import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt, pushesSurviveCrash} from '../support/chaos.js'
+import {boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
 import {HEAVY_MS} from '../support/helpers.js'
-import {describeWithServer, dropSchemas, freePort, freshSchema, postgresUnavailable, privatePostgresUnavailable, startPostgres, withMuteServer, withSchema} from '../support/servers.js'
+import {describeWithServer, dropSchemas, IN_CI, freePort, freshSchema, postgresUnavailable, privatePostgresUnavailable, startPostgres, withMuteServer, withSchema} from '../support/servers.js'
 
 // The command line on PostgreSQL, with real processes: against the server MQ_TEST_POSTGRES_URL
 // names (a fresh schema per test, dropped at the end), and a private cluster of this file's own
@@ -106,6 +106,11 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     const got: string[] = []
     for (let i = 0; i < lines.length + 2; i++) got.push(JSON.parse((await mqAt(u, ['pop', 'q', '--json'])).out).body)
     expect(got).toEqual(['first', ...lines, 'last'])
+  })
+
+  it.skipIf(Boolean(faketimeUnavailable()) && !IN_CI)('a consumer whose clock runs 10 minutes ahead keeps its lease: nothing is delivered twice', async () => {
+    if (faketimeUnavailable()) throw new Error(`CI=true: ${faketimeUnavailable()}`)
+    await skewedConsumerKeepsLease(url())
   })
 
   it('a bound holds exactly under racing producers: of 8 pushes into room for 3, 3 land and 5 get 75', async () => {

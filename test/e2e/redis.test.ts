@@ -3,9 +3,9 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {RedisBackend} from '../../src/backends/redis/index.js'
-import {boundUnderRacingPushes, consumeLosesServer, killNineTorture, mqAt, pushesSurviveCrash} from '../support/chaos.js'
+import {boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
 import {FIXTURES, HEAVY_MS} from '../support/helpers.js'
-import {describeWithServer, freePort, freshPrefix, redisServerUnavailable, type RedisServer, startRedis, withMuteServer, withPrefix} from '../support/servers.js'
+import {describeWithServer, freePort, IN_CI, freshPrefix, redisServerUnavailable, type RedisServer, startRedis, withMuteServer, withPrefix} from '../support/servers.js'
 
 // The command line on Redis, with real processes and a real redis-server of this file's own:
 // crashes of clients (kill -9) and of the server, a server that goes away under a consumer,
@@ -113,6 +113,11 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
     } finally {
       await own.destroy()
     }
+  })
+
+  it.skipIf(Boolean(faketimeUnavailable()) && !IN_CI)('a consumer whose clock runs 10 minutes ahead keeps its lease: nothing is delivered twice', async () => {
+    if (faketimeUnavailable()) throw new Error(`CI=true: ${faketimeUnavailable()}`)
+    await skewedConsumerKeepsLease(url())
   })
 
   it('a bound holds exactly under racing producers: of 8 pushes into room for 3, 3 land and 5 get 75', async () => {

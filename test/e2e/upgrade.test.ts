@@ -8,19 +8,22 @@ import {FIXTURES, mq, tempSpool} from '../support/helpers.js'
 /**
  * test/fixtures/spool-v1.tar is a spool written by mq 0.1 (commit a980a27, spool format 1, no
  * marker): queue "jobs" with four ready messages, one delayed for 1000 days, two in flight
- * (one under a 1000-day lease, one whose 5-minute lease has long run out, priority 5), one
- * acked, one dead letter (it holds the key "nightly"), config max-depth 100; topic "events"
- * with subscriber "audit" holding one message. Made with:
+ * (one under a 100-year lease, one whose 30-second lease has long run out, priority 5), one
+ * acked, one dead letter (it holds the key "nightly" for 100 years), config max-depth 100;
+ * topic "events" with subscriber "audit" holding one message. Every time in it that must not
+ * pass (the delay, the held lease, the key) is a century after the fixture was made, so the
+ * test holds on any date a run can have (check: faketime -f '+400d'). Made with:
  *
  *   mq push jobs "ready one"; mq push jobs "ready two"; mq push jobs --priority 5 "urgent"
- *   mq push jobs --delay 1000d "far in the future"; mq push jobs --key nightly "keyed"
+ *   mq push jobs --delay 36500d "far in the future"
+ *   mq push jobs --key nightly --key-ttl 36500d "keyed"
  *   mq push jobs "will be held" (and "will expire", "will be done", "will die")
  *   mq config jobs --max-depth 100; mq subscribe events audit; mq push events '{"event":1}'
- *   mq pop jobs; mq pop jobs --lease 1000d; mq pop jobs --lease 1s
+ *   mq pop jobs --lease 30s; mq pop jobs --lease 36500d; mq pop jobs --lease 1s; sleep 2
  *   mq consume jobs --max-messages 1 --exec true
  *   mq consume jobs --max-messages 1 --exec permfail.sh
  */
-const HELD = '01a2081becb50000-c0ec24ced85ec369,a1,l1881832378813' // printed by mq 0.1's pop --lease 1000d
+const HELD = '01a23b0cac280000-5a959575049f101a,a1,l4949887018753' // printed by mq 0.1's pop --lease 36500d
 const T = {timeoutMs: 20_000}
 
 function oldSpool(): string {
@@ -62,7 +65,7 @@ describe('a spool written by mq 0.1 (format 1)', () => {
     // Its key, its dead letter's reason, its config and its topic are honoured.
     const dup = await mq(spool, ['push', 'jobs', '--key', 'nightly', 'again'], T)
     expect(dup.code).toBe(4)
-    expect(dup.out.trim()).toBe('01a2081bee180000-fd0ac5c4786a2069')
+    expect(dup.out.trim()).toBe('01a23b0caf150000-2d5a9d4288444060')
     const dead = JSON.parse((await mq(spool, ['peek', 'jobs', '--state', 'dead', '--json'], T)).out)
     expect(dead).toMatchObject([{body: 'keyed', key: 'nightly', reason: {exitCode: 100, reason: 'rejected'}}])
     expect(JSON.parse((await mq(spool, ['config', 'jobs', '--json'], T)).out)).toMatchObject({maxDepth: 100})

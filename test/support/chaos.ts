@@ -1,10 +1,11 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {expect} from 'vitest'
 
 import {BIN, FIXTURES, run, type RunResult, sleep, userEnv} from './helpers.js'
+import {hasProgram} from './servers.js'
 
 /** `mq ARGS` with MQ_URL set, nothing else (no spool). */
 export function mqAt(url: string, args: string[], opts: {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
@@ -148,4 +149,48 @@ export async function pushesSurviveCrash(u: string, crash: () => Promise<void> |
   expect(events.map((e) => e.result)).toEqual(ids.map(() => 'ack'))
   expect(events.map((e) => e.id)).toEqual(ids) // all of them, in order
   expect((await mqAt(u, ['pop', 'q'])).code).toBe(3)
+}
+
+/** Why a consumer with a skewed clock cannot be run here (no Debian `faketime`), or undefined. */
+export function faketimeUnavailable(): string | undefined {
+  return hasProgram('faketime') ? undefined : 'no faketime on PATH (install Debian package faketime)'
+}
+
+/**
+ * A consumer whose clock runs 10 minutes ahead of the server's (faketime; monotonic time left
+ * real, so its timers run true) keeps its lease for the whole of a handler that outlives the
+ * lease: time is the server's, the lease crosses the contract as a duration. Queue lease 4 s,
+ * handler 7 s; while it runs, another (unskewed) client pops again and again and must find
+ * nothing, and the handler runs exactly once. A consumer that turned the server's deadline
+ * into a duration with its own clock renewed with ~1 ms and lost the message at once.
+ */
+export async function skewedConsumerKeepsLease(u: string): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), 'mq-skew-'))
+  try {
+    expect((await mqAt(u, ['config', 'skew', '--lease', '4s'])).code).toBe(0)
+    const id = (await mqAt(u, ['push', 'skew', 'work'])).out.trim()
+    const handler = join(FIXTURES, 'handlers', 'sleep.sh')
+    const env = userEnv({FAKETIME_DONT_FAKE_MONOTONIC: '1', MQ_URL: u, OUT: out, SLEEP: '7'})
+    const child = spawn('faketime', ['-f', '+10m', process.execPath, BIN, 'consume', 'skew', '--max-messages', '1', '--exec', handler], {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let err = ''
+    child.stderr.on('data', (c: Buffer) => (err += c))
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    const log = () => (existsSync(join(out, 'sleep.log')) ? readFileSync(join(out, 'sleep.log'), 'utf8') : '')
+    for (let i = 0; i < 600 && !log().includes('start'); i++) await sleep(50)
+    expect(log(), err).toContain(`start ${id} 1`)
+    // The other client, while the handler runs past the lease: nothing to take.
+    const stolen: string[] = []
+    while (!log().includes('end')) {
+      const pop = await mqAt(u, ['pop', 'skew', '--lease', '1m'])
+      if (pop.code === 0) stolen.push(pop.out)
+      else expect(pop.code, pop.stderr).toBe(3)
+      await sleep(300)
+    }
+    expect(await Promise.race([exited, sleep(30_000).then(() => 'hung')]), err).toBe(0)
+    expect(stolen).toEqual([])
+    expect(log().match(/^start /gm)).toHaveLength(1)
+    expect(JSON.parse((await mqAt(u, ['stats', 'skew', '--json'])).out)).toMatchObject({inflight: 0, ready: 0})
+  } finally {
+    rmSync(out, {force: true, recursive: true})
+  }
 }

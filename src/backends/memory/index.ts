@@ -214,8 +214,9 @@ export class MemoryBackend implements Backend {
       m.attempt++
       m.state = 'inflight'
       m.token = randomBytesFast(4).toString('hex')
-      m.leaseUntil = now + (req.leaseMs ?? config.leaseMs)
-      return delivery(name, m)
+      const leaseMs = req.leaseMs ?? config.leaseMs
+      m.leaseUntil = now + leaseMs
+      return delivery(name, m, leaseMs)
     }
   }
 
@@ -295,8 +296,9 @@ export class MemoryBackend implements Backend {
 
   async renew(queue: string, receipt: string, leaseMs?: number) {
     const m = this.held(queue, receipt)
-    m.leaseUntil = Date.now() + (leaseMs ?? this.config(this.existing(queue)).leaseMs)
-    return m.leaseUntil
+    const granted = leaseMs ?? this.config(this.existing(queue)).leaseMs
+    m.leaseUntil = Date.now() + granted
+    return granted
   }
 
   async deadLetter(queue: string, receipt: string, failure: Failure = {}) {
@@ -468,8 +470,9 @@ export class MemoryBackend implements Backend {
   async close() {}
 }
 
-function delivery(queue: string, m: Msg): Delivery {
+function delivery(queue: string, m: Msg, leaseMs: number): Delivery {
   return {
+    leaseMs,
     attempt: m.attempt,
     body: m.body,
     enqueuedAt: m.enqueuedAt,

@@ -243,7 +243,11 @@ export class PostgresBackend implements Backend {
       }
       this.waiters.add(wake)
       try {
-        const rows = await this.q<Row>(`SELECT * FROM ${this.S}.claim($1, $2, $3)`, [queue, lazy.crypto().randomBytes(8).toString('hex'), req.leaseMs ?? null])
+        // The lease granted crosses back as a duration (time is the server's), by the claim's own rule.
+        const rows = await this.q<Row & {lease_ms: string}>(
+          `SELECT c.*, ${this.leaseGranted('$3')} AS lease_ms FROM ${this.S}.claim($1, $2, $3) c`,
+          [queue, lazy.crypto().randomBytes(8).toString('hex'), req.leaseMs ?? null],
+        )
         if (rows[0]) return delivery(queue, rows[0])
         const [info] = await this.q<{paused: boolean | null; due: null | string; now: string}>(
           `SELECT (SELECT paused FROM ${this.S}.queues WHERE name = $1) AS paused,
@@ -288,10 +292,16 @@ export class PostgresBackend implements Backend {
     })
   }
 
-  private async settle(queue: string, receipt: string, op: string, args: {lease?: number; uncount?: boolean; delay?: number; failure?: Failure} = {}): Promise<{id: string; status: string; at: number}> {
+  /** SQL for the lease a claim or renewal of queue $1 grants: the given one (param), else the queue's, else the default. */
+  private leaseGranted(param: string): string {
+    return `coalesce(${param}::bigint, (SELECT lease_ms FROM ${this.S}.queues WHERE name = $1), ${DEFAULT_LEASE_MS})`
+  }
+
+  private async settle(queue: string, receipt: string, op: string, args: {lease?: number; uncount?: boolean; delay?: number; failure?: Failure} = {}): Promise<{id: string; status: string; at: number; leaseMs: number}> {
     validateQueueName(queue)
     const {id, token: tok} = parseReceipt(queue, receipt)
-    const [r] = await this.q<{status: string; at: string}>(`SELECT * FROM ${this.S}.settle($1, $2, $3, $4, $5, $6, $7, $8)`, [
+    const granted = op === 'renew' ? this.leaseGranted('$5') : 'NULL'
+    const [r] = await this.q<{status: string; at: string; lease_ms: null | string}>(`SELECT s.*, ${granted} AS lease_ms FROM ${this.S}.settle($1, $2, $3, $4, $5, $6, $7, $8) s`, [
       queue,
       id,
       tok,
@@ -303,7 +313,7 @@ export class PostgresBackend implements Backend {
     ])
     if (r.status === 'gone') throw NotInFlightError.gone(queue, id)
     if (r.status.startsWith('lost:')) throw NotInFlightError.claimedAgain(queue, id, r.status.slice(5))
-    return {at: Number(r.at), id, status: r.status}
+    return {at: Number(r.at), id, leaseMs: Number(r.lease_ms), status: r.status}
   }
 
   async ack(queue: string, receipt: string): Promise<string> {
@@ -317,7 +327,7 @@ export class PostgresBackend implements Backend {
   }
 
   async renew(queue: string, receipt: string, leaseMs?: number): Promise<number> {
-    return (await this.settle(queue, receipt, 'renew', {lease: leaseMs})).at
+    return (await this.settle(queue, receipt, 'renew', {lease: leaseMs})).leaseMs
   }
 
   async deadLetter(queue: string, receipt: string, failure: Failure = {}): Promise<void> {
@@ -536,13 +546,14 @@ function meta(r: Row) {
   }
 }
 
-function delivery(queue: string, r: Row): Delivery {
+function delivery(queue: string, r: Row & {lease_ms: string}): Delivery {
   const body = r.body
   return {
     attempt: r.attempt,
     body,
     enqueuedAt: Number(r.enqueued_at),
     id: r.id,
+    leaseMs: Number(r.lease_ms),
     leaseUntil: Number(r.lease_until),
     openBody: () => lazy.stream().Readable.from([body]),
     priority: r.priority,

@@ -383,7 +383,7 @@ export class RedisBackend implements Backend {
     const {id, token: tok} = parseReceipt(queue, receipt)
     const reply = await this.call((r) => r.mqRenew(this.base(queue), id, tok, leaseMs === undefined ? '' : String(leaseMs)))
     this.settled(queue, id, reply)
-    return Number(reply[1])
+    return Number(reply[2])
   }
 
   async deadLetter(queue: string, receipt: string, failure: Failure = {}): Promise<void> {
@@ -600,12 +600,13 @@ function meta(f: Record<string, string>) {
 
 function delivery(queue: string, reply: Reply, token: string): Delivery {
   const id = String(reply[1])
-  const {body = Buffer.alloc(0), f} = fieldsOf(reply, 4)
+  const {body = Buffer.alloc(0), f} = fieldsOf(reply, 5)
   return {
     attempt: Number(reply[2]),
     body,
     enqueuedAt: idTime(id),
     id,
+    leaseMs: Number(reply[4]),
     leaseUntil: Number(reply[3]),
     openBody: () => lazy.stream().Readable.from([body]),
     priority: Number(f.p),

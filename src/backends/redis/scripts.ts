@@ -209,7 +209,8 @@ return {depth(), tonumber(maxd)}
  * claim: the next deliverable message under a fresh lease.
  * ARGV: token (random, from the client), leaseMs ('' the queue's).
  * Returns {'paused'}, {'empty', next delay due ('' none), next lease deadline ('' none)}, or
- * {'ok', id, attempt, lease deadline, field, value, ...} (the message's hash before the claim). 'empty' also
+ * {'ok', id, attempt, lease deadline, lease granted (ms), field, value, ...} (the message's hash
+ * before the claim: the lease crosses to the client as a duration, time being the server's). 'empty' also
  * carries the server's clock, so that a waiting client can block until the next due time.
  * First returns expired leases and due delays to ready (the engine has no daemon: claims do
  * this), then picks the highest priority rank (priority + whole minutes its oldest ready
@@ -254,7 +255,7 @@ while true do
     redis.call('HSET', mk, 'a', a, 'tok', ARGV[1], 'l', l)
     redis.call('ZADD', INFL, l, best)
     -- The hash as it was before this claim: the client has the new attempt, lease and token.
-    local out = {'ok', best, a, l}
+    local out = {'ok', best, a, l, lease}
     for _, v in ipairs(fields) do out[#out + 1] = v end
     return out
   end
@@ -309,14 +310,15 @@ wake(1)
 return {'ready'}
 `
 
-/** renew: the lease to now + leaseMs (ARGV: id, token, leaseMs or ''). Returns {'ok', deadline} or gone/lost. */
+/** renew: the lease to now + leaseMs (ARGV: id, token, leaseMs or ''). Returns {'ok', deadline, lease granted} or gone/lost. */
 export const RENEW = `${PRELUDE}
 local mk, why = held(ARGV[1], ARGV[2])
 if not mk then return why end
-local l = now_ms() + (tonumber(ARGV[3]) or cfg('leaseMs', ${DEFAULT_LEASE_MS}))
+local lease = tonumber(ARGV[3]) or tonumber(cfg('leaseMs', ${DEFAULT_LEASE_MS}))
+local l = now_ms() + lease
 redis.call('HSET', mk, 'l', l)
 redis.call('ZADD', INFL, l, ARGV[1])
-return {'ok', l}
+return {'ok', l, lease}
 `
 
 /** dead: dead-letters a delivery on request (reason rejected). ARGV: id, token, failure JSON. */

@@ -219,9 +219,10 @@ export class SpoolBackend implements Backend {
 
   async renew(queue: string, receipt: string, leaseMs?: number) {
     const q = this.writable(queue)
-    const r = this.settle(receipt, () => renewLease(q, receipt, leaseMs ?? this.policy(queue).leaseMs, this.moved.get(receipt)), false)
+    const granted = leaseMs ?? this.policy(queue).leaseMs
+    const r = {...this.settle(receipt, () => renewLease(q, receipt, granted, this.moved.get(receipt)), false), leaseMs: granted}
     this.moved.set(receipt, r.path)
-    return r.leaseUntil
+    return r.leaseMs
   }
 
   async deadLetter(queue: string, receipt: string, failure: Failure = {}) {
@@ -324,6 +325,7 @@ class SpoolDelivery implements Delivery {
   readonly attempt: number
   readonly enqueuedAt: number
   readonly id: string
+  readonly leaseMs: number
   readonly leaseUntil: number
   readonly priority: number
   readonly receipt: string
@@ -341,6 +343,7 @@ class SpoolDelivery implements Delivery {
     this.attempt = claim.attempt
     this.enqueuedAt = claim.enqueuedAt
     this.id = claim.id
+    this.leaseMs = claim.leaseMs
     this.leaseUntil = claim.leaseUntil
     this.priority = claim.priority
     this.receipt = claim.receipt
