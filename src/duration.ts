@@ -18,11 +18,12 @@ const COMPOUND = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/
  */
 export function parseDuration(text: string, flag: string, min = 0): number {
   const t = text.trim()
+  if (t === '') throw new UsageError(`--${flag}: empty duration (an unset variable?)`)
   const value = /^\d+(\.\d+)?$/.test(t)
     ? Number(t) * 1000
     : COMPOUND.test(t)
       ? [...t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit], 0)
-      : ms(t as ms.StringValue)
+      : t.length <= 100 && ms(t as ms.StringValue) // ms throws on strings it will not read (empty, over 100 characters)
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
     throw new UsageError(`--${flag}: not a duration: ${JSON.stringify(text)} (examples: 30s, 5m, 2h, 1500ms)`)
   if (value > MAX_DURATION_MS) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is longer than the longest duration mq accepts (100 years)`)

@@ -64,12 +64,17 @@ export function parseReceipt(queue: string, receipt: string): {id: string; token
  */
 export class UrlOptions {
   readonly url: URL
-  constructor(readonly text: string) {
+  /** The URL as messages show it: its password masked. */
+  readonly text: string
+  constructor(text: string) {
     try {
       this.url = new URL(text)
     } catch {
-      throw new ConfigError(`not a URL: ${JSON.stringify(text)}`)
+      throw new ConfigError(`not a URL: ${JSON.stringify(text.replace(/:[^:@/]*@/, ':***@'))}`)
     }
+    const shown = new URL(text)
+    if (shown.password) shown.password = '***'
+    this.text = shown.toString()
   }
 
   take(name: string): string | undefined {

@@ -1,3 +1,4 @@
+export {hoistGlobalOptions} from './grammar.js'
 import {reportError} from './report-error.js'
 import {isVerb, runCommand} from './run-command.js'
 

@@ -71,6 +71,29 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
   url: {description: 'engine URL: file:///var/spool/mq, redis://HOST:6379/0, postgres://USER@HOST/DB [default: $MQ_URL]', helpValue: 'URL', type: 'string'},
 }
 
+/**
+ * hoistGlobalOptions: the global options (COMMON_FLAGS) written before the command word, as
+ * git, docker and kubectl take them, moved to just after it, where the one parser reads them:
+ * `mq --url URL --json stats` is `mq stats --url URL --json`. It stops at the first word that
+ * is not a global option; it changes nothing when no command word follows them (then the
+ * parser's own error, or help, answers), so a flag placed first can never be read as a command.
+ */
+export function hoistGlobalOptions(argv: readonly string[]): string[] {
+  const moved: string[] = []
+  let i = 0
+  while (i < argv.length && argv[i].startsWith('--')) {
+    const eq = argv[i].indexOf('=')
+    const spec = COMMON_FLAGS[argv[i].slice(2, eq < 0 ? undefined : eq)]
+    if (!spec) break
+    const words = spec.type === 'boolean' || eq >= 0 ? 1 : 2
+    if (i + words > argv.length) break
+    moved.push(...argv.slice(i, i + words))
+    i += words
+  }
+  if (moved.length === 0 || i >= argv.length || argv[i].startsWith('-')) return [...argv]
+  return [argv[i], ...moved, ...argv.slice(i + 1)]
+}
+
 const QUEUE: ArgSpec = {description: 'queue name', kind: 'queue', name: 'queue', required: true}
 const LEASE: FlagSpec = {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'}
 const MOVED_MAX_ATTEMPTS: FlagSpec = {description: 'moved: mq config QUEUE --max-attempts N', refuse: "--max-attempts is the queue's setting now, the same for every consumer: mq config QUEUE --max-attempts N", type: 'string'}
@@ -269,7 +292,13 @@ export function parseCommandLine(verb: string, spec: VerbSpec, argv: readonly st
   return {args, flags, input, rest}
 }
 
+/**
+ * A flag's value, checked against its type. No flag of mq means anything by an empty value, and
+ * an empty one is almost always a variable the script forgot to set (--key "$KEY", --spool
+ * "$DIR"): a usage error naming the flag, never a default taken silently.
+ */
 function convert(name: string, f: FlagSpec, raw: string): number | string {
+  if (raw.trim() === '') throw new UsageError(`--${name}: empty value (an unset variable?)`)
   if (f.type === 'duration') return parseDuration(raw, name, f.min)
   if (f.type === 'time') return parseTime(raw, name)
   if (f.type === 'enum' && !f.options!.includes(raw)) throw new UsageError(`--${name}: expected one of ${f.options!.join(', ')}, got ${JSON.stringify(raw)}`)
@@ -290,6 +319,12 @@ function unknownFlag(given: string, known: string[]): UsageError {
 
 /** An unknown command (mq nosuch, mq help nosuch): a usage error naming the nearest command. */
 export function unknownCommand(words: readonly string[], commands: readonly string[]): UsageError {
+  // An option where the command should be: a global one with no command (or value) after it, or another.
+  if (words[0]?.startsWith('-')) {
+    const name = words[0].replace(/=.*/, '')
+    if (name.slice(2) in COMMON_FLAGS) return new UsageError(`${name} must be followed by ${COMMON_FLAGS[name.slice(2)].type === 'boolean' ? '' : 'its value and '}a command`, `e.g. mq ${name}${COMMON_FLAGS[name.slice(2)].helpValue ? ` ${COMMON_FLAGS[name.slice(2)].helpValue}` : ''} stats`)
+    return new UsageError(`unknown option ${name} before the command (only ${Object.keys(COMMON_FLAGS).map((f) => `--${f}`).join(', ')} may come first)`, 'see mq --help')
+  }
   const near = nearest(words[0], commands)
   return new UsageError(`unknown command "${words.join(' ')}"`, near ? `did you mean "mq ${near}"?` : 'see mq --help')
 }

@@ -5,7 +5,7 @@ import {type Requeued} from '../backend.js'
 import {ioError, isErrno} from '../errors.js'
 import {reasonPath} from './dead-letter.js'
 import {readHeaderAt} from './header.js'
-import {kindOf, listEntries, moveFile, replaceFileDurably, fsyncPath} from './fs.js'
+import {filesystemNow, kindOf, listEntries, moveFile, replaceFileDurably, fsyncPath} from './fs.js'
 import {sweepKeys} from './keys.js'
 import {QueueDirs} from './layout.js'
 import {isMessageId} from '../message-id.js'
@@ -157,6 +157,7 @@ export interface GcOptions {
   doneOlderThanMs: number
   /** Remove tmp/ files (abandoned writes) older than this. */
   tmpOlderThanMs: number
+  /** This process's clock (key expiry); file ages are read against the filesystem's (fs.ts filesystemNow). */
   now?: number
 }
 
@@ -174,13 +175,14 @@ export interface GcResult {
  */
 export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) => void): GcResult {
   const now = opts.now ?? Date.now()
+  const fileNow = opts.now ?? filesystemNow(q.tmp)
   let total = 0
   const tick = () => {
     if (++total % 1000 === 0) onProgress?.(total)
   }
-  const done = removeOld(q.done, opts.doneOlderThanMs, now, (s) => s.ctimeMs, tick)
+  const done = removeOld(q.done, opts.doneOlderThanMs, fileNow, (s) => s.ctimeMs, tick)
   const keys = sweepKeys(q.keys, q.tmp, now, opts.tmpOlderThanMs)
-  const tmp = removeOld(q.tmp, opts.tmpOlderThanMs, now, (s) => s.mtimeMs, tick)
+  const tmp = removeOld(q.tmp, opts.tmpOlderThanMs, fileNow, (s) => s.mtimeMs, tick)
   // A reason whose dead letter is not there (a crash between writing it and the rename), and
   // temp reasons (".ID.reason.PID") of a process that died while writing one, once as old as
   // an abandoned tmp file.
@@ -189,7 +191,7 @@ export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) 
     const orphan = e.name.startsWith('.') || (e.name.endsWith('.reason') && !live.has(e.name.slice(0, -7)))
     if (!orphan || e.isDirectory()) continue
     const st = lstatSync(join(q.dead, e.name), {throwIfNoEntry: false})
-    if (st && now - st.mtimeMs >= opts.tmpOlderThanMs) unlinkQuietly(join(q.dead, e.name))
+    if (st && fileNow - st.mtimeMs >= opts.tmpOlderThanMs) unlinkQuietly(join(q.dead, e.name))
   }
   onProgress?.(total)
   return {done, keys, tmp}
@@ -199,7 +201,7 @@ export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) 
 export function gcTopicDir(dir: string, opts: GcOptions): {keys: number; tmp: number} {
   const now = opts.now ?? Date.now()
   const keys = sweepKeys(join(dir, 'keys'), join(dir, 'tmp'), now, opts.tmpOlderThanMs)
-  const tmp = removeOld(join(dir, 'tmp'), opts.tmpOlderThanMs, now, (s) => s.mtimeMs, () => {})
+  const tmp = removeOld(join(dir, 'tmp'), opts.tmpOlderThanMs, opts.now ?? filesystemNow(join(dir, 'tmp')), (s) => s.mtimeMs, () => {})
   return {keys, tmp}
 }
 

@@ -387,3 +387,29 @@ export function unlinkQuietly(path: string): void {
     // already gone
   }
 }
+
+/**
+ * The filesystem's clock: the mtime a file made in dir now gets (a probe, created and removed).
+ * Ages of files (done/ entries, abandoned tmp/ files) are read against this, not against this
+ * process's clock: on a shared filesystem the stamps come from the file server, and a client's
+ * clock may be minutes off. Where no probe can be made (a read-only directory), this process's.
+ */
+export function filesystemNow(dir: string): number {
+  const probe = join(dir, `.clock.${process.pid}.${lazy.crypto().randomBytes(4).toString('hex')}`)
+  let fd: number
+  try {
+    fd = openSync(probe, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600)
+  } catch {
+    return Date.now()
+  }
+  try {
+    return fstatSync(fd).mtimeMs
+  } finally {
+    closeSync(fd)
+    try {
+      unlinkSync(probe)
+    } catch {
+      // gone already
+    }
+  }
+}

@@ -1,4 +1,6 @@
 import {Redis} from 'ioredis'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
@@ -38,11 +40,28 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
     expect(JSON.parse((await mqAt(u, ['stats', 'jobs', '--json'])).out)).toMatchObject({done: 1, inflight: 0, ready: 0})
   })
 
-  it('stats warns, on stderr, that a server without persistence loses everything on restart', async () => {
-    const r = await mqAt(url(), ['stats', '--json'])
-    expect(r.code).toBe(0)
-    expect(JSON.parse(r.out)).toEqual([])
-    expect(r.stderr).toMatch(/^mq: warning: redis:\/\/127\.0\.0\.1:\d+\/0: the server keeps nothing on disk/)
+  it('stats warns that a server without persistence loses everything on restart: people on stderr, machines in the data', async () => {
+    const u = url()
+    expect((await mqAt(u, ['push', 'q', 'x'])).code).toBe(0)
+    const table = await mqAt(u, ['stats'])
+    expect(table.code).toBe(0)
+    expect(table.stderr).toMatch(/^mq: warning: redis:\/\/127\.0\.0\.1:\d+\/0: the server keeps nothing on disk/)
+    // Machine-readable runs that succeed say nothing on stderr (cron would mail it every minute).
+    const json = await mqAt(u, ['stats', '--json'])
+    expect(json.code).toBe(0)
+    expect(json.stderr).toBe('')
+    expect(JSON.parse(json.out)).toEqual([expect.objectContaining({queue: 'q', warnings: [expect.stringMatching(/the server keeps nothing on disk/)]})])
+    const dir = mkdtempSync(join(tmpdir(), 'mq-prom-'))
+    try {
+      const prom = await mqAt(u, ['stats', '--prometheus', '--textfile', join(dir, 'mq.prom')])
+      expect(prom.code).toBe(0)
+      expect(prom.stderr).toBe('')
+      const text = readFileSync(join(dir, 'mq.prom'), 'utf8')
+      expect(text).toMatch(/^mq_engine_warnings 1$/m)
+      expect(text).toMatch(/^mq_engine_warning\{warning="redis:.*the server keeps nothing on disk.*"\} 1$/m)
+    } finally {
+      rmSync(dir, {force: true, recursive: true})
+    }
   })
 
   it('acked messages are counted, not kept: peek --state done says "not supported" (78)', async () => {

@@ -51,6 +51,16 @@ export function redisCommand(port: number, command: string, timeoutMs = 1000): P
   })
 }
 
+/**
+ * The environment of a server the tests start: without faketime's (a test run under faketime,
+ * to see it hold a year from now, moves its own clock, not its servers').
+ */
+export function serverEnv(): NodeJS.ProcessEnv {
+  const env = {...process.env}
+  for (const k of Object.keys(env)) if (k === 'LD_PRELOAD' || k.startsWith('FAKETIME')) delete env[k]
+  return env
+}
+
 export function hasProgram(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], {stdio: 'ignore'}).status === 0
 }
@@ -120,7 +130,7 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
   let args: string[] = []
   const launch = async (more: string[]) => {
     args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', join(dir, 'log'), ...more]
-    const c = spawn('redis-server', args, {stdio: 'ignore'})
+    const c = spawn('redis-server', args, {env: serverEnv(), stdio: 'ignore'})
     child = c
     let exited = false
     c.once('exit', () => {
@@ -249,7 +259,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   const data = join(dir, 'data')
   const asPg = process.getuid?.() === 0
   const sh = (cmd: string) => {
-    const r = asPg ? spawnSync('runuser', ['-u', 'postgres', '--', 'sh', '-c', cmd], {encoding: 'utf8'}) : spawnSync('sh', ['-c', cmd], {encoding: 'utf8'})
+    const opts = {encoding: 'utf8', env: serverEnv()} as const
+    const r = asPg ? spawnSync('runuser', ['-u', 'postgres', '--', 'sh', '-c', cmd], opts) : spawnSync('sh', ['-c', cmd], opts)
     if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}${r.stdout}`)
   }
   if (asPg) spawnSync('chown', ['postgres', dir])

@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import type {Client as PgClient} from 'pg'
 
 import {
@@ -40,8 +41,15 @@ import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
  *   schema=NAME          the schema holding mq's tables (default "mq"); created on first use
  *   connect_timeout=D    how long to try to connect (default 2s); then 69
  *   command_timeout=D    how long to wait for any answer (default 10s); then 69
- * Other options (sslmode, application_name...) go to node-postgres as they are.
+ * node-postgres's own options go to it as they are (PASSED_ON); sslmode means what it means to
+ * libpq (require: encrypted, not verified; verify-ca; verify-full), without node-postgres's
+ * warning about its older reading of it. Any other option is refused (78): a misspelt one
+ * (sslmod=) must not be ignored.
  */
+/** The schema of a URL that names none: created by any first use (nothing to misspell). */
+const DEFAULT_SCHEMA = 'mq'
+const PASSED_ON = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat', 'application_name', 'fallback_application_name', 'options', 'host', 'client_encoding']
+const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']
 
 export const POSTGRES_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES}
 
@@ -59,11 +67,21 @@ interface PgUrl {
 export function parsePostgresUrl(url: string): PgUrl {
   const o = new UrlOptions(url)
   const u = o.url
-  const schema = o.take('schema') ?? 'mq'
+  const schema = o.take('schema') ?? DEFAULT_SCHEMA
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw o.error('schema= takes 1 to 41 lowercase letters, digits or "_"')
   const connectTimeoutMs = o.duration('connect_timeout', 2000)
   const commandTimeoutMs = o.duration('command_timeout', 10_000)
   if (u.pathname === '' || u.pathname === '/') throw o.error('the path names a database (postgres://user@host/DATABASE)')
+  const unknown = o.rest().filter((name) => !PASSED_ON.includes(name))
+  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (schema, connect_timeout, command_timeout, ${PASSED_ON.join(', ')})`)
+  const sslmode = u.searchParams.get('sslmode')
+  if (sslmode !== null && !SSLMODES.includes(sslmode)) throw o.error(`sslmode= takes one of ${SSLMODES.join(', ')}`)
+  if (sslmode === 'verify-ca' && !u.searchParams.has('sslrootcert')) throw o.error('sslmode=verify-ca needs sslrootcert=FILE (the CA to verify the server against)')
+  for (const file of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const path = u.searchParams.get(file)
+    if (path !== null && !existsSync(path)) throw o.error(`${file}=: no such file: ${path}`)
+  }
+  if (sslmode !== null && !u.searchParams.has('uselibpqcompat')) u.searchParams.set('uselibpqcompat', 'true')
   const display = `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`
   return {commandTimeoutMs, connectTimeoutMs, connectionString: u.toString(), display, schema}
 }
@@ -94,6 +112,12 @@ export class PostgresBackend implements Backend {
   private readonly node = randomBytesFast(8).toString('hex')
   private connecting?: Promise<PgClient>
   private client?: PgClient
+  /**
+   * Whether this client's work may create the URL's schema: the operations that may make a
+   * queue (push, claim, config, subscribe) do; inspection and administration never do, so
+   * that `mq stats` on a misspelt schema= says so (78) instead of creating it.
+   */
+  private mayCreateSchema = false
   private listening = false
   private waiters = new Set<(queue: string) => void>()
   private lastError?: Error
@@ -128,7 +152,7 @@ export class PostgresBackend implements Backend {
     } catch (error) {
       this.connecting = undefined
       await client.end().catch(() => {})
-      throw this.failure(error)
+      throw this.failure(error, 'connect')
     }
     this.client = client
     await this.migrate(client)
@@ -149,6 +173,11 @@ export class PostgresBackend implements Backend {
       if (error instanceof MqError) throw error
       const code = (error as {code?: string}).code
       if (code !== '42P01' && code !== '3F000') throw this.failure(error)
+      if (!this.mayCreateSchema && this.cfg.schema !== DEFAULT_SCHEMA && (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.cfg.schema]).catch((e) => Promise.reject(this.failure(e)))).rowCount === 0) {
+        this.connecting = undefined
+        await c.end().catch(() => {})
+        throw new ConfigError(`${this.cfg.display}: schema "${this.cfg.schema}" does not exist (a push, pop, mq config or mq subscribe creates it: is schema= in the URL right?)`)
+      }
     }
     try {
       await c.query('BEGIN')
@@ -171,13 +200,14 @@ export class PostgresBackend implements Backend {
     }
   }
 
-  private failure(error: unknown): Error {
+  /** A driver's error as mq's; `phase` says which timeout can have fired (connecting, or a command). */
+  private failure(error: unknown, phase: 'command' | 'connect' = 'command'): Error {
     if (error instanceof MqError) return error
     const e = error as Error & {code?: string; severity?: string}
     if (e?.severity) return new ServerUnavailableError(this.cfg.display, `the server refused: ${e.message}`)
     if (/timeout/i.test(e?.message ?? '')) {
-      const which = /connect/i.test(e.message) ? `connect within ${formatDuration(this.cfg.connectTimeoutMs)} (connect_timeout)` : `answer within ${formatDuration(this.cfg.commandTimeoutMs)} (command_timeout)`
-      return new ServerUnavailableError(this.cfg.display, `the server did not ${which}`)
+      const which = phase === 'connect' ? `no connection within ${formatDuration(this.cfg.connectTimeoutMs)} (connect_timeout)` : `the server did not answer within ${formatDuration(this.cfg.commandTimeoutMs)} (command_timeout)`
+      return new ServerUnavailableError(this.cfg.display, which)
     }
     const code = e?.code ?? (this.lastError as {code?: string} | undefined)?.code
     return new ServerUnavailableError(this.cfg.display, `cannot reach the server (${code ?? e?.message ?? String(error)})`)
@@ -200,6 +230,7 @@ export class PostgresBackend implements Backend {
   // ---- push -------------------------------------------------------------------------------
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
+    this.mayCreateSchema = true
     validateQueueName(queue)
     const bodies = await pushBodies(messages)
     return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
@@ -231,6 +262,7 @@ export class PostgresBackend implements Backend {
   // ---- claim and settle -------------------------------------------------------------------
 
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
+    this.mayCreateSchema = true
     validateQueueName(queue)
     const waitMs = req.waitMs ?? 0
     const until = Date.now() + waitMs
@@ -418,6 +450,7 @@ export class PostgresBackend implements Backend {
   }
 
   async setConfig(queue: string, patch: QueueConfigPatch): Promise<QueueConfig> {
+    this.mayCreateSchema = true
     validateQueueName(queue)
     const cols: Record<string, string> = {leaseMs: 'lease_ms', maxAttempts: 'max_attempts', maxDepth: 'max_depth'}
     const sets: string[] = []
@@ -490,6 +523,7 @@ export class PostgresBackend implements Backend {
   // ---- topics -----------------------------------------------------------------------------
 
   async subscribe(topic: string, queue: string): Promise<boolean> {
+    this.mayCreateSchema = true
     validateQueueName(topic)
     validateQueueName(queue)
     const [r] = await this.q<{n: string}>(

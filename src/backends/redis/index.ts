@@ -24,7 +24,7 @@ import {
   type Requeued,
 } from '../../backend.js'
 import {formatDuration} from '../../duration.js'
-import {MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, ReplicationTimeoutError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, ReplicationTimeoutError, ServerUnavailableError} from '../../errors.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {idTime} from '../../message-id.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
@@ -159,6 +159,22 @@ export class RedisBackend implements Backend {
     })
     for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, {lua, numberOfKeys: 1})
     this.client = client
+    // A database the server does not have: ioredis reports its SELECT's failure only as an
+    // event and goes on, on database 0. Ask once and wait for the answer (a round trip, for
+    // URLs that name a database other than 0 only), so nothing is written to the wrong one.
+    const db = this.cfg.options.db ?? 0
+    if (db !== 0) {
+      try {
+        await client.select(db)
+      } catch (error) {
+        client.disconnect()
+        this.connecting = undefined
+        if ((error as Error).name === 'ReplyError' && /DB index/i.test((error as Error).message)) {
+          throw new ConfigError(`${this.cfg.display}: the server has no database ${db} (see "databases" in its redis.conf)`)
+        }
+        throw this.failure(error)
+      }
+    }
     return client
   }
 

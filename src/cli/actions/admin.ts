@@ -49,17 +49,23 @@ async function statsWithDiagnostics(b: Backend, queue?: string): Promise<Stats[]
 export async function statsAction(b: Backend, r: {queue?: string; prometheus?: boolean; textfile?: string; json?: boolean}): Promise<unknown> {
   if (r.textfile && !r.prometheus) throw new UsageError('--textfile writes the --prometheus format: give both')
   const all = await statsWithDiagnostics(b, r.queue)
-  // What the engine's setup weakens (a Redis server that keeps nothing on disk...): for people.
-  for (const line of (await b.warnings?.()) ?? []) writeStderr(`mq: warning: ${line}\n`)
+  // What the engine's setup weakens (a Redis server that keeps nothing on disk...): for people,
+  // a line on stderr beside the table; for machines, in the data (a field of each queue's
+  // JSON, a metric), never on the stderr of a run that succeeded (cron would mail it).
+  const warnings = (await b.warnings?.()) ?? []
   if (r.prometheus) {
-    const text = toPrometheus(all)
+    const text = toPrometheus(all, warnings)
     // A temp file beside it, fsynced, renamed over it: node_exporter never reads half of one.
     // World-readable (less the umask): the collector runs as a user of its own.
     if (r.textfile) replaceFileDurably(r.textfile, text, {dir: 0o755, file: 0o644, group: false})
     else writeStdoutSync(text)
     return undefined
   }
-  if (r.json) return r.queue ? all[0] : all
+  if (r.json) {
+    const rows = warnings.length > 0 ? all.map((s) => ({...s, warnings})) : all
+    return r.queue ? rows[0] : rows
+  }
+  for (const line of warnings) writeStderr(`mq: warning: ${line}\n`)
   const c = await palette()
   const rows = [['QUEUE', 'READY', 'INFLIGHT', 'DELAYED', 'DONE', 'DEAD', 'BAD', 'OLDEST']]
   for (const s of all) {
@@ -79,7 +85,7 @@ export async function statsAction(b: Backend, r: {queue?: string; prometheus?: b
 }
 
 /** Prometheus text format: one gauge family per figure, labelled by queue (and state). */
-export function toPrometheus(all: Stats[]): string {
+export function toPrometheus(all: Stats[], warnings: string[] = []): string {
   const lines = ['# HELP mq_messages Messages in a queue, by state.', '# TYPE mq_messages gauge']
   for (const s of all)
     for (const state of ['ready', 'inflight', 'delayed', 'done', 'dead', 'bad'] as const)
@@ -88,6 +94,11 @@ export function toPrometheus(all: Stats[]): string {
   for (const s of all) lines.push(`mq_oldest_ready_age_seconds{queue="${s.queue}"} ${(s.oldestReadyAgeMs ?? 0) / 1000}`)
   lines.push('# HELP mq_paused 1 when the queue is paused.', '# TYPE mq_paused gauge')
   for (const s of all) lines.push(`mq_paused{queue="${s.queue}"} ${s.paused ? 1 : 0}`)
+  // The engine's durability warnings (as `mq stats` prints them for people): alert on count > 0.
+  const label = (text: string) => text.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')
+  lines.push('# HELP mq_engine_warnings Promises the engine\'s setup weakens (see mq_engine_warning).', '# TYPE mq_engine_warnings gauge', `mq_engine_warnings ${warnings.length}`)
+  if (warnings.length > 0) lines.push('# HELP mq_engine_warning 1 for each durability warning about the engine, in words.', '# TYPE mq_engine_warning gauge')
+  for (const w of warnings) lines.push(`mq_engine_warning{warning="${label(w)}"} 1`)
   return lines.join('\n') + '\n'
 }
 

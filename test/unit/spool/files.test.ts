@@ -50,7 +50,9 @@ describe('the spool on disk', () => {
     const b = new SpoolBackend(tempSpool())
     await b.push('q', ['1', '2'].map(text))
     for (let d = await b.claim('q'); d; d = await b.claim('q')) await b.ack('q', d.receipt)
-    const old = new Date(Date.now() - 7_200_000)
+    // Two hours before now on the filesystem's clock (gc reads file ages against it, not ours).
+    writeFileSync(join(b.root, 'q', 'tmp', 'fresh'), 'being written')
+    const old = new Date(statSync(join(b.root, 'q', 'tmp', 'fresh')).mtimeMs - 7_200_000)
     for (const [dir, name] of [
       ['tmp', 'abandoned'],
       ['dead', '0000000000000000-0000000000000000.reason'],
@@ -58,7 +60,6 @@ describe('the spool on disk', () => {
       writeFileSync(join(b.root, 'q', dir, name), 'x')
       utimesSync(join(b.root, 'q', dir, name), old, old)
     }
-    writeFileSync(join(b.root, 'q', 'tmp', 'fresh'), 'being written')
     expect(await b.gc('q', {doneOlderThanMs: 3_600_000, tmpOlderThanMs: 3_600_000})).toMatchObject({done: 0, tmp: 1})
     expect(await b.gc('q', gcAll)).toMatchObject({done: 2, tmp: 0})
     expect(readdirSync(join(b.root, 'q', 'tmp'))).toEqual(['fresh'])
