@@ -1,4 +1,4 @@
-import {closeSync, constants, openSync, readSync, writeSync} from 'node:fs'
+import {closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync} from 'node:fs'
 
 import {ioError, MqError} from './errors.js'
 import {EXIT} from './exit-codes.js'
@@ -18,6 +18,22 @@ import {EXIT} from './exit-codes.js'
 export class OutputClosedError extends MqError {
   constructor(what: string) {
     super('output_closed', EXIT.IO, `${what}: the reader went away (broken pipe)`)
+  }
+}
+
+/**
+ * Whether stdout leads nowhere: closed (`>&-`: Node opens /dev/null in its place at start-up, so
+ * the two look alike) or /dev/null. A command whose output is what keeps a promise (pop's
+ * receipt) refuses before acting rather than act and lose it.
+ */
+export function stdoutIsNowhere(): boolean {
+  if (sink) return false
+  try {
+    const out = fstatSync(1)
+    const nul = statSync('/dev/null')
+    return out.isCharacterDevice() && out.rdev === nul.rdev
+  } catch {
+    return false
   }
 }
 

@@ -190,6 +190,7 @@ export const ADMIN = {
     args: [QUEUE],
     flags: {
       count: {char: 'n', default: 10, description: 'how many messages at most', min: 1, type: 'integer'},
+      all: {description: 'every message of the state, however many (for pipelines: | xargs mq requeue)', exclusive: ['count'], type: 'boolean'},
       state: {default: 'ready', description: 'which messages', options: ['ready', 'delayed', 'inflight', 'dead', 'done'], type: 'enum'},
       base64: {description: 'with --json: always give bodies as base64', type: 'boolean'},
     },

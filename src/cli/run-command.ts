@@ -20,7 +20,7 @@ const ACTIONS: Record<Exclude<CommandName, 'help' | 'version'>, (b: Backend, i: 
   // Imported when used: the worker brings child_process, which the other verbs need not load.
   consume: async (b, i: ConsumeRequest & {handler: string[]}) => (await import('./actions/consume.js')).consumeAction(b, i, i.handler),
   gc: gcAction,
-  nack: (b, i: Q & {receipt: string; delay: number}) => nackAction(b, i.queue, i.receipt, i.delay),
+  nack: (b, i: Q & {receipt: string; delay: number}) => nackAction(b, i.queue, i.receipt, i.delay, Boolean(i.json)),
   pause: async (b, i: Q) => (await b.pause(i.queue), {paused: true, queue: i.queue}),
   peek: peekAction,
   pop: popAction,

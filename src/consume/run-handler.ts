@@ -32,6 +32,29 @@ export interface HandlerOptions {
   killAfterMs: number
   /** Where the handler's stdout goes: our stdout, our stderr, or a file (its stderr goes there too). */
   output: {file: string} | 'stderr' | 'stdout'
+  /**
+   * Where the handler's output goes when it is not a file, in whole lines (a last line without
+   * its newline is given one): for a consumer that draws a status line on a terminal and must
+   * clear it first. Absent: stdout is the handler's own (fd 1 or 2), stderr copied as it comes.
+   */
+  lines?: (fd: 1 | 2, text: Buffer) => void
+}
+
+/** Splits a stream's chunks into whole lines for `emit`; end() gives the rest a newline. */
+function lineBuffer(emit: (text: Buffer) => void): {write(chunk: Buffer): void; end(): void} {
+  let rest = Buffer.alloc(0)
+  return {
+    write(chunk) {
+      const all = rest.length ? Buffer.concat([rest, chunk]) : chunk
+      const cut = all.lastIndexOf(10) + 1
+      if (cut > 0) emit(all.subarray(0, cut))
+      rest = Buffer.from(all.subarray(cut))
+    },
+    end() {
+      if (rest.length) emit(Buffer.concat([rest, Buffer.from('\n')]))
+      rest = Buffer.alloc(0)
+    },
+  }
 }
 
 /** Makes the --log-dir directory (and its parents). */
@@ -78,7 +101,9 @@ export function runHandler(opts: HandlerOptions): HandlerRun {
   let killTimer: NodeJS.Timeout | undefined
   let logFd: number | undefined
   if (typeof opts.output === 'object') logFd = openSync(opts.output.file, 'a', 0o644)
-  const stdoutTarget = logFd ?? (opts.output === 'stderr' ? 2 : 1)
+  const outFd = opts.output === 'stderr' ? 2 : 1
+  const lines = logFd === undefined ? opts.lines : undefined
+  const stdoutTarget = logFd ?? (lines ? 'pipe' : outFd)
   const closeLog = () => {
     if (logFd !== undefined) closeSync(logFd)
     logFd = undefined
@@ -134,8 +159,15 @@ export function runHandler(opts: HandlerOptions): HandlerRun {
     })
   })
 
+  const errLines = lines && lineBuffer((t) => lines(2, t))
+  if (lines) {
+    const outLines = lineBuffer((t) => lines(outFd, t))
+    child.stdout!.on('data', (chunk: Buffer) => outLines.write(chunk))
+    child.stdout!.on('close', () => outLines.end())
+  }
   child.stderr!.on('data', (chunk: Buffer) => {
-    if (typeof opts.output !== 'object') writeStderr(chunk)
+    if (errLines) errLines.write(chunk)
+    else if (typeof opts.output !== 'object') writeStderr(chunk)
     else if (logFd !== undefined) {
       try {
         writeSync(logFd, chunk) // the log file gets stderr as well as stdout
@@ -146,7 +178,10 @@ export function runHandler(opts: HandlerOptions): HandlerRun {
     tail = Buffer.concat([tail, chunk])
     if (tail.length > STDERR_TAIL_BYTES) tail = tail.subarray(tail.length - STDERR_TAIL_BYTES)
   })
-  child.stderr!.on('close', closeLog)
+  child.stderr!.on('close', () => {
+    errLines?.end()
+    closeLog()
+  })
 
   lifeline?.on('error', () => {})
   return {done, kill: () => signalGroup('SIGKILL'), stop}

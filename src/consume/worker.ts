@@ -30,6 +30,8 @@ export interface ConsumeOptions extends RetryPolicy {
   idleExitMs?: number
   /** Handler stdout: our stdout, our stderr, or one log file per delivery in a directory. */
   output: {dir: string} | 'stderr' | 'stdout'
+  /** Handler output in whole lines, when it is not a file (run-handler.ts HandlerOptions.lines). */
+  handlerLines?: (fd: 1 | 2, text: Buffer) => void
   /** Environment handlers start from (MQ_* variables are added). */
   env: NodeJS.ProcessEnv
   onEvent?: (e: ConsumeEvent) => void
@@ -236,6 +238,7 @@ export class Consumer {
       env: handlerEnv(this.baseEnv, d),
       killAfterMs: opts.killAfterMs,
       output: typeof opts.output === 'object' ? {file: join(opts.output.dir, `${d.id}.${d.attempt}.log`)} : opts.output,
+      lines: opts.handlerLines,
       timeoutMs: opts.timeoutMs,
     })
     const outcome = await job.handler.done

@@ -4,7 +4,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, mq, ROOT, run, userEnv} from '../support/helpers.js'
+import {BIN, HEAVY_MS, mq, ROOT, run, userEnv} from '../support/helpers.js'
+import {describeWithServer, hasProgram, makeTlsFiles, type PostgresServer, privatePostgresUnavailable, type RedisServer, redisServerUnavailable, startPostgres, startRedis, type TlsFiles} from '../support/servers.js'
 
 /**
  * Every example in the README, in man/mq.1 and mq-spool.5, and in `--help` runs as written
@@ -34,6 +35,13 @@ interface Example {
   /** A session shown from an empty spool. */
   fresh?: boolean
   js?: boolean
+  /** Runs against the test servers (its hosts mapped to them): see 'every server example'. */
+  server?: boolean
+  /**
+   * A CI gate (jq -e): the sandbox has a dead letter in "jobs", which is not the last queue
+   * listed, so the gate must fail (exit 1); a gate that looked at the last queue only passed.
+   */
+  gate?: boolean
 }
 
 const one = (where: string, script: string): Example => ({steps: [{script}], where})
@@ -74,7 +82,7 @@ function manExamples(): Example[] {
     if (!lines[i].startsWith('$ ')) continue
     let script = lines[i].slice(2)
     while (lines[i + 1]?.startsWith('> ')) script += '\n' + lines[++i].slice(2)
-    out.push(one(`mq(1) EXAMPLES: ${script}`, script))
+    out.push({...one(`mq(1) EXAMPLES: ${script}`, script), ...(/\bjq -e\b/.test(script) && /\.dead\b/.test(script) && {gate: true})})
   }
   // Commands to paste in mq(1)'s text: a bold line that is a crontab line or has a shell
   // operator, or a block of bold lines (.nf), run together.
@@ -119,7 +127,9 @@ function readmeExamples(): Example[] {
       if (/npm install|npm test/.test(body)) continue // the set-up itself
       // A loop is one statement; otherwise each line is one, run in order in one sandbox.
       const lines = /\bwhile\b/.test(body) ? [body] : body.split('\n').filter((l) => l.trim() && !l.startsWith('#'))
-      out.push({steps: lines.map((script) => ({script})), where: where(body)})
+      // A block that names servers runs each line on its own against the test servers.
+      if (SERVER_URL.test(body)) for (const script of lines) out.push({server: true, steps: [{script}], where: where(script)})
+      else out.push({steps: lines.map((script) => ({script})), where: where(body)})
     } else if (lang === 'cron') {
       for (const line of body.trim().split('\n')) out.push(one(where(line), line.replace(/^(\S+\s+){5}/, '')))
     } else if (lang === 'ini') {
@@ -132,6 +142,8 @@ function readmeExamples(): Example[] {
   }
   return out
 }
+
+const SERVER_URL = /\b(rediss?|postgres(ql)?):\/\//
 
 /** Paths of a deployment, mapped into the sandbox. */
 function mapPaths(script: string, box: string): string {
@@ -224,14 +236,14 @@ interface Ran {
   stopped: boolean
 }
 
-function runIn(box: string, command: string, args: string[], long: boolean): Promise<Ran> {
+function runIn(box: string, command: string, args: string[], long: boolean, env: NodeJS.ProcessEnv = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const log = join(box, 'mq.log')
     writeFileSync(log, '')
     const child = spawn(command, args, {
       cwd: join(box, 'work'),
       detached: true,
-      env: userEnv({HOME: join(box, 'home'), MQ_EXAMPLE_LOG: log, MQ_SPOOL: join(box, 'spool'), MQ_URL: '', PATH: `${shim}:${process.env.PATH}`, receipt: readFileSync(join(template, 'receipt'), 'utf8')}),
+      env: userEnv({HOME: join(box, 'home'), MQ_EXAMPLE_LOG: log, MQ_SPOOL: join(box, 'spool'), MQ_URL: '', PATH: `${shim}:${process.env.PATH}`, receipt: readFileSync(join(template, 'receipt'), 'utf8'), ...env}),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -277,12 +289,12 @@ function expectClean(r: Ran, what: string): void {
 }
 
 /** Runs a shell step. A worker stopped with SIGTERM must exit 0; a pop --wait dies of it. */
-async function runShell(step: Step, box: string, where: string): Promise<Ran> {
-  const script = mapPaths(step.script, box)
-  const r = await runIn(box, 'bash', ['-c', script], LONG_RUNNING.test(script))
+async function runShell(step: Step, box: string, where: string, opts: {env?: NodeJS.ProcessEnv; map?: (s: string) => string; code?: number} = {}): Promise<Ran> {
+  const script = (opts.map ?? ((s) => s))(mapPaths(step.script, box))
+  const r = await runIn(box, 'bash', ['-c', script], LONG_RUNNING.test(script), opts.env)
   if (r.stopped) r.statuses = r.statuses.filter(([code, args]) => !(code === 143 && !args.startsWith('consume')))
   expectClean(r, where)
-  if (!r.stopped) expect(r.code, `${where}\n${r.err}`).toBe(0)
+  if (!r.stopped) expect(r.code, `${where}\n${r.err}`).toBe(opts.code ?? 0)
   return r
 }
 
@@ -319,7 +331,9 @@ async function runJs(ex: Example, box: string): Promise<void> {
   expect(r.out.trim()).toBe('ok')
 }
 
-const all = [...readmeExamples(), ...manExamples(), ...helpExamples()]
+const documented = [...readmeExamples(), ...manExamples(), ...helpExamples()]
+const all = documented.filter((e) => !e.server)
+const onServers = documented.filter((e) => e.server)
 
 describe('every example runs as written', () => {
   it('finds the examples of every document', () => {
@@ -328,6 +342,8 @@ describe('every example runs as written', () => {
     expect(count('mq(1)')).toBeGreaterThanOrEqual(8)
     expect(count('mq-spool(5)')).toBe(1)
     expect(all.filter((e) => e.where.includes('--help')).length).toBeGreaterThanOrEqual(40)
+    expect(onServers.length).toBeGreaterThanOrEqual(4)
+    expect(all.filter((e) => e.gate).length).toBe(1)
   })
 
   it.concurrent.each(all.map((e) => [e.where, e] as const))('%s', async (_, ex) => {
@@ -336,7 +352,68 @@ describe('every example runs as written', () => {
       if (ex.fresh) rmSync(join(box, 'spool'), {force: true, recursive: true})
       if (ex.js) await runJs(ex, box)
       else if (ex.fresh) await runSession(ex, box)
-      else for (const step of ex.steps) await runShell(step, box, `${ex.where}: ${step.script}`)
+      else for (const step of ex.steps) await runShell(step, box, `${ex.where}: ${step.script}`, {code: ex.gate ? 1 : 0})
+    } finally {
+      rmSync(box, {force: true, recursive: true})
+    }
+  })
+})
+
+/**
+ * The README's server examples, as written, against servers of this file's own: the example's
+ * host names are mapped to them, nothing else is changed. cache.internal:6379 is a Redis with
+ * the example's password; queue.example.com:6380 a Redis that speaks only TLS (its certificate,
+ * made for 127.0.0.1, trusted through NODE_EXTRA_CA_CERTS as a user would); db.internal a
+ * PostgreSQL cluster with TLS on, a role "app" (password "secret") and a database "ops".
+ * Each must exit 0 (a worker stopped with SIGTERM too) and print nothing but mq's own words.
+ */
+describeWithServer('every server example of the README runs as written', redisServerUnavailable() ?? privatePostgresUnavailable() ?? (hasProgram('openssl') ? undefined : 'no openssl'), () => {
+  let certs: string
+  let tls: TlsFiles
+  let cache: RedisServer
+  let queue: RedisServer
+  let db: PostgresServer
+  let hosts: Array<[RegExp, string]>
+  beforeAll(async () => {
+    certs = mkdtempSync(join(tmpdir(), 'mq-certs-'))
+    chmodSync(certs, 0o755)
+    tls = makeTlsFiles(certs)
+    cache = await startRedis(['--requirepass', 'secret'])
+    queue = await startRedis([], {tls})
+    db = await startPostgres({ssl: tls})
+    const pg = (await import('pg')).default
+    const c = new pg.Client({connectionString: db.url})
+    await c.connect()
+    try {
+      await c.query(`CREATE ROLE app LOGIN PASSWORD 'secret'`)
+      await c.query('CREATE DATABASE ops OWNER app')
+    } finally {
+      await c.end()
+    }
+    const pgPort = new URL(db.url).port
+    hosts = [
+      [/cache\.internal:6379/g, `127.0.0.1:${cache.port}`],
+      [/queue\.example\.com:6380/g, `127.0.0.1:${queue.port}`],
+      [/db\.internal(:5432)?\//g, `127.0.0.1:${pgPort}/`],
+    ]
+  }, HEAVY_MS)
+  afterAll(async () => {
+    await cache?.destroy()
+    await queue?.destroy()
+    db?.destroy()
+    if (certs) rmSync(certs, {force: true, recursive: true})
+  })
+
+  it.each(onServers.map((e) => [e.where, e] as const))('%s', async (_, ex) => {
+    const box = sandbox()
+    try {
+      for (const step of ex.steps) {
+        const map = (s: string) => hosts.reduce((t, [from, to]) => t.replace(from, to), s)
+        expect(hosts.some(([from]) => new RegExp(from.source).test(step.script)), `${ex.where}: a host the test maps`).toBe(true)
+        const r = await runShell(step, box, ex.where, {env: {NODE_EXTRA_CA_CERTS: tls.cert}, map})
+        // mq's words only: no driver's warning, no durability warning on a run for machines.
+        for (const line of r.err.split('\n').filter(Boolean)) expect(line, ex.where).toMatch(/^mq: |^jobs /)
+      }
     } finally {
       rmSync(box, {force: true, recursive: true})
     }

@@ -1,7 +1,8 @@
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
 import {createConnection, createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
+import {connect as tlsConnect} from 'node:tls'
 import {join} from 'node:path'
 import {beforeAll, describe} from 'vitest'
 
@@ -26,10 +27,10 @@ export function freePort(): Promise<number> {
   })
 }
 
-/** Sends one inline command and resolves with the first reply line, or rejects. */
-export function redisCommand(port: number, command: string, timeoutMs = 1000): Promise<string> {
+/** Sends one inline command and resolves with the first reply line, or rejects (over TLS, not verified, with tls). */
+export function redisCommand(port: number, command: string, timeoutMs = 1000, tls = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    const sock = createConnection({host: '127.0.0.1', port})
+    const sock = tls ? tlsConnect({host: '127.0.0.1', port, rejectUnauthorized: false}) : createConnection({host: '127.0.0.1', port})
     const timer = setTimeout(() => {
       sock.destroy()
       reject(new Error('timeout'))
@@ -63,6 +64,23 @@ export function serverEnv(): NodeJS.ProcessEnv {
 
 export function hasProgram(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], {stdio: 'ignore'}).status === 0
+}
+
+/** A self-signed certificate for 127.0.0.1 and localhost (its own CA), and its key, as files. */
+export interface TlsFiles {
+  cert: string
+  key: string
+}
+
+/** Makes TlsFiles in dir with openssl (readable by all: a server running as another user reads them). */
+export function makeTlsFiles(dir: string): TlsFiles {
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], {encoding: 'utf8'})
+  if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`)
+  chmodSync(cert, 0o644)
+  chmodSync(key, 0o644)
+  return {cert, key}
 }
 
 export interface RedisServer {
@@ -123,13 +141,16 @@ export async function withMuteServer<T>(fn: (port: number) => Promise<T>): Promi
  * A redis-server of the tests' own: a free port, its own directory, `--save '' --appendonly no`
  * unless `extra` says otherwise. Resolves once it answers PING.
  */
-export async function startRedis(extra: string[] = []): Promise<RedisServer> {
+export async function startRedis(extra: string[] = [], opts: {tls?: TlsFiles} = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mq-redis-'))
   let child: ChildProcess | undefined
   let port = 0
   let args: string[] = []
   const launch = async (more: string[]) => {
-    args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', join(dir, 'log'), ...more]
+    const listen = opts.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-ca-cert-file', opts.tls.cert, '--tls-auth-clients', 'no']
+      : ['--port', String(port)]
+    args = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', join(dir, 'log'), ...more]
     const c = spawn('redis-server', args, {env: serverEnv(), stdio: 'ignore'})
     child = c
     let exited = false
@@ -139,7 +160,8 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
     for (let i = 0; i < 200; i++) {
       if (exited) throw new Error(`redis-server exited at start (port ${port}); see ${join(dir, 'log')}`)
       try {
-        if ((await redisCommand(port, 'PING', 500)) === '+PONG') return
+        // Up: it answers (a server with a password answers NOAUTH).
+        if (/^(\+PONG|-NOAUTH)/.test(await redisCommand(port, 'PING', 500, Boolean(opts.tls)))) return
       } catch {
         // not up yet
       }
@@ -254,7 +276,7 @@ function pgBin(name: string): string | undefined {
  * in that directory), for tests that crash the server. As root, it runs as the postgres user
  * (initdb refuses root).
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(opts: {ssl?: TlsFiles} = {}): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mq-pg-'))
   const data = join(dir, 'data')
   const asPg = process.getuid?.() === 0
@@ -266,7 +288,13 @@ export async function startPostgres(): Promise<PostgresServer> {
   if (asPg) spawnSync('chown', ['postgres', dir])
   const port = await freePort()
   sh(`${pgBin('initdb')} -D ${data} -A trust -U postgres --no-sync >/dev/null`)
-  const start = () => sh(`${pgBin('pg_ctl')} -D ${data} -l ${join(dir, 'log')} -w -t 60 -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null`)
+  // With ssl: the server's certificate and key in its data directory (the key private to it).
+  let ssl = ''
+  if (opts.ssl) {
+    sh(`cp ${opts.ssl.cert} ${data}/server.crt && cp ${opts.ssl.key} ${data}/server.key && chmod 600 ${data}/server.key`)
+    ssl = ' -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key'
+  }
+  const start = () => sh(`${pgBin('pg_ctl')} -D ${data} -l ${join(dir, 'log')} -w -t 60 -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on${ssl}" start >/dev/null`)
   const stop = (mode: 'fast' | 'immediate' = 'fast') => sh(`${pgBin('pg_ctl')} -D ${data} -m ${mode} -w stop >/dev/null`)
   start()
   return {

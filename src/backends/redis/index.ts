@@ -1,3 +1,4 @@
+import {isIP} from 'node:net'
 import type {Redis as RedisClient, RedisOptions} from 'ioredis'
 
 import {
@@ -119,7 +120,8 @@ export function parseRedisUrl(url: string): RedisUrl {
       retryStrategy: () => null,
       ...(u.username ? {username: decodeURIComponent(u.username)} : {}),
       ...(u.password ? {password: decodeURIComponent(u.password)} : {}),
-      ...(u.protocol === 'rediss:' ? {tls: {servername: host}} : {}),
+      // SNI names a host, never an address (Node warns on one): an address is checked against the certificate's IP names.
+      ...(u.protocol === 'rediss:' ? {tls: isIP(host) ? {} : {servername: host}} : {}),
     },
     prefix,
     replicas,

@@ -15,8 +15,11 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => cell + ' '.repeat(widths[i] - plain(cell).length)).join('  ').trimEnd()).join('\n') + '\n'
 }
 
-export async function peekAction(b: Backend, r: {queue: string; state: MessageState; count: number; base64?: boolean; json?: boolean}): Promise<unknown> {
-  const infos = await b.peek(r.queue, {bodies: true, limit: r.count, state: r.state})
+/** peek --all: a limit every engine takes as a whole number (a Lua script's too). */
+const PEEK_ALL = 2_147_483_647
+
+export async function peekAction(b: Backend, r: {queue: string; state: MessageState; count: number; all?: boolean; base64?: boolean; json?: boolean}): Promise<unknown> {
+  const infos = await b.peek(r.queue, {bodies: true, limit: r.all ? PEEK_ALL : r.count, state: r.state})
   if (r.json) return infos.map((m) => messageJson(m, r.base64))
   const c = await palette()
   const now = Date.now()

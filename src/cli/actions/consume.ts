@@ -7,7 +7,7 @@ import {type ConsumeEvent, Consumer} from '../../consume/worker.js'
 import {formatAge} from '../../duration.js'
 import {EXIT} from '../../exit-codes.js'
 import {palette, startSpinner} from '../../output.js'
-import {writeStderr, writeStdout} from '../../stdio.js'
+import {writeStderr, writeStdout, writeStdoutSync} from '../../stdio.js'
 
 /** `mq consume`'s command line, as parsed (durations in ms, defaults filled in by the grammar). */
 export interface ConsumeRequest {
@@ -80,6 +80,20 @@ export async function consumeAction(backend: Backend, r: ConsumeRequest, handler
     onNotice: log,
     once: r.once,
     output: r.logDir ? {dir: resolve(r.logDir)} : r.json ? 'stderr' : 'stdout',
+    // On a terminal with a status line: handlers' output in whole lines, the status line
+    // cleared before each and drawn again after, never glued onto it.
+    ...(spinner && {
+      handlerLines(fd: 1 | 2, text: Buffer) {
+        spinner.clear()
+        try {
+          if (fd === 2) writeStderr(text)
+          else writeStdoutSync(text)
+        } catch {
+          // the terminal went away: nobody to show it to
+        }
+        spinner.render()
+      },
+    }),
     queue: r.queue,
     timeoutMs: r.timeout,
   })

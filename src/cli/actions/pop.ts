@@ -2,9 +2,9 @@ import {closeSync} from 'node:fs'
 
 import {type Backend} from '../../backend.js'
 import {encodeBody, iso, metaJson} from '../../body.js'
-import {NotInFlightError} from '../../errors.js'
+import {MqError, NotInFlightError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
-import {copyToFile, copyToStdout, OutputClosedError, writeFileOut, writeStdout} from '../../stdio.js'
+import {copyToFile, copyToStdout, OutputClosedError, stdoutIsNowhere, writeFileOut, writeStdout} from '../../stdio.js'
 
 export interface PopRequest {
   queue: string
@@ -26,6 +26,9 @@ export interface PopRequest {
  * its choice, not a failure: exit 0.
  */
 export async function popAction(backend: Backend, r: PopRequest): Promise<undefined> {
+  // The receipt is the only way to settle the delivery: with stdout closed (or /dev/null) it
+  // would be lost and the message held for its whole lease. Refuse before claiming anything.
+  if (stdoutIsNowhere()) throw new MqError('output_nowhere', EXIT.IO, 'stdout is closed or /dev/null: the receipt would be lost (nothing was claimed)', 'to drop a message: mq pop Q -o /dev/null | xargs mq ack Q')
   const d = await backend.claim(r.queue, {leaseMs: r.lease, waitMs: r.wait ?? 0})
   if (!d) {
     process.exitCode = EXIT.EMPTY
