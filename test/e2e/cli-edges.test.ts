@@ -321,20 +321,34 @@ describe('what users of nq, pueue and BullMQ expect', () => {
     expect(JSON.parse((await mq(spool, ['version', '--json'])).out)).toMatchObject({version: pkg.version})
   })
 
-  it('bash completion, set up as `mq autocomplete` says, completes commands and flags', async () => {
+  it('bash completion, installed as the README says, completes commands, flags, their values and queue names', async () => {
     const home = tempSpool()
+    const spool = tempSpool()
+    const other = tempSpool()
+    await mq(spool, ['push', 'alpha', 'x'])
+    await mq(spool, ['push', 'beta', 'x'])
+    await mq(other, ['push', 'gamma', 'x'])
     const env = {HOME: home, XDG_CACHE_HOME: ''}
-    const setup = await sh(home, 'mq autocomplete bash', env)
-    expect(setup.code).toBe(0)
-    expect(setup.out + setup.stderr).toContain('mq autocomplete script bash')
+    const setup = await sh(spool, 'mkdir -p ~/.local/share/bash-completion/completions && mq autocomplete bash > ~/.local/share/bash-completion/completions/mq', env)
+    expect(setup.code, setup.stderr).toBe(0)
+    const complete = (words: string) => `COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _mq; echo "[\${COMPREPLY[*]}]"`
     const r = await sh(
-      home,
-      `eval "$(mq autocomplete script bash)"
-       COMP_WORDS=(mq pu); COMP_CWORD=1; _mq_autocomplete; echo "\${COMPREPLY[*]}"
-       COMP_WORDS=(mq consume --dr); COMP_CWORD=2; _mq_autocomplete; echo "\${COMPREPLY[*]}"`,
+      spool,
+      [
+        'source ~/.local/share/bash-completion/completions/mq',
+        complete('mq pu'),
+        complete('mq consume --dr'),
+        complete("mq pop ''"),
+        complete('mq push al'),
+        complete(`mq --spool '${other}' stats ''`),
+        complete("mq peek alpha --state ''"),
+        complete("mq subscribe events ''"),
+      ].join('\n'),
       env,
     )
-    expect(r.out.split('\n').slice(0, 2)).toEqual(['purge push', '--drain'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.out.trim().split('\n')).toEqual(['[purge push]', '[--drain]', '[alpha beta]', '[alpha]', '[gamma]', '[ready delayed inflight dead done]', '[alpha beta]'])
+    // zsh: oclif's plugin (commands and flags).
     expect((await sh(home, 'mq autocomplete zsh', env)).code).toBe(0)
   })
 
@@ -452,6 +466,19 @@ describe('what users of nq, pueue and BullMQ expect', () => {
 })
 
 describe('on a terminal', () => {
+  it("consume's status line is cleared before handlers' output, which comes in whole lines, never glued onto it", async () => {
+    const spool = tempSpool()
+    await mq(spool, ['push', 'q', '--batch'], {input: 'a\nb\n'})
+    const handler = `printf 'part one ' >&2; sleep 0.3; echo 'and two' >&2; echo out-line`
+    const r = await onTerminal(spool, `mq consume q --drain --shell "${handler}"`)
+    const ERASE = '\u001B[0K' // what the status line's clear ends with
+    expect(r.out.split('part one and two').length - 1).toBe(2) // each handler's line whole
+    expect(r.out.split(`${ERASE}part one and two\r\n`).length - 1).toBe(2) // on a cleared line
+    expect(r.out.split(`${ERASE}out-line\r\n`).length - 1).toBe(2)
+    expect(r.out).not.toMatch(/(waiting|running)(part one|out-line)/)
+    expect(await stats(spool, 'q')).toMatchObject({done: 2})
+  })
+
   it('purge asks with the number it will delete; "n" deletes nothing', async () => {
     const spool = tempSpool()
     await mq(spool, ['push', 'q', '--batch'], {input: 'a\nb\nc\n'})

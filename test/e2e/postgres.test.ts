@@ -48,11 +48,45 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     expect(r.stderr).toMatch(new RegExp(`^mq: postgres://postgres@127\\.0\\.0\\.1:${port}/test: cannot reach the server \\(ECONNREFUSED\\)`))
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
     await withMuteServer(async (mutePort) => {
-      const m = await mqAt(`postgres://postgres@127.0.0.1:${mutePort}/test?connect_timeout=1s`, ['pop', 'q', '--wait', '1m'], {timeoutMs: 20_000})
+      const m = await mqAt(`postgres://postgres@127.0.0.1:${mutePort}/test?connect_timeout=1s&command_timeout=30s`, ['pop', 'q', '--wait', '1m'], {timeoutMs: 20_000})
       expect(m.timedOut).toBe(false)
       expect(m.code).toBe(69)
       expect(m.stderr.trim().split('\n')).toHaveLength(1)
+      // The timeout that fired is the one named.
+      expect(m.stderr).toMatch(/no connection within 1s \(connect_timeout\)/)
     })
+  })
+
+  it('URLs that do not mean what they say are refused with one line (78): a misspelt option, a bad sslmode, a misspelt schema', async () => {
+    const plain = base.split('?')[0]
+    const misspelt = await mqAt(`${plain.replace('postgres://postgres@', 'postgres://postgres:hunter2@')}?sslmod=require`, ['push', 'q', 'x'])
+    expect(misspelt.code).toBe(78)
+    expect(misspelt.stderr).toMatch(/unknown option sslmod= /)
+    expect(misspelt.stderr).not.toContain('hunter2') // a password is never printed
+    expect(misspelt.stderr.trim().split('\n')).toHaveLength(1)
+    for (const bad of ['sslmode=bogus', 'sslmode=verify-ca', 'sslrootcert=/nonexistent/ca.pem']) {
+      const r = await mqAt(`${plain}?${bad}`, ['stats'])
+      expect(r.code, bad).toBe(78)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    }
+    // Inspection never creates a schema: a misspelt one is 78, and is still not there after.
+    const schema = freshSchema(made)
+    for (const args of [['stats'], ['peek', 'q'], ['queues']]) {
+      const r = await mqAt(withSchema(base, schema), args)
+      expect(r.code, args.join(' ')).toBe(78)
+      expect(r.stderr).toMatch(new RegExp(`schema "${schema}" does not exist`))
+    }
+    const pg = (await import('pg')).default
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    try {
+      expect((await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount).toBe(0)
+    } finally {
+      await c.end()
+    }
+    // A push makes it, and then it answers.
+    expect((await mqAt(withSchema(base, schema), ['push', 'q', 'x'])).code).toBe(0)
+    expect(JSON.parse((await mqAt(withSchema(base, schema), ['stats', '--json'])).out)).toMatchObject([{queue: 'q', ready: 1}])
   })
 
   it('kill -9 of CLI producers and consumers at random: every printed id is acked once; redeliveries only of what was in flight', async () => {
@@ -80,9 +114,13 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
       await c.query('ALTER SYSTEM SET synchronous_commit = off')
       await c.query('SELECT pg_reload_conf()')
       await c.end()
-      const warned = await mqAt(u, ['stats', '--json'])
+      const warned = await mqAt(u, ['stats'])
       expect(warned.code).toBe(0)
       expect(warned.stderr).toMatch(/^mq: warning: postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres: synchronous_commit is off/)
+      // For machines, in the data; nothing on stderr of a run that succeeded.
+      const json = await mqAt(u, ['stats', '--json'])
+      expect(json.stderr).toBe('')
+      expect(JSON.parse(json.out)[0].warnings).toEqual([expect.stringMatching(/synchronous_commit is off/)])
     } finally {
       own.destroy()
     }

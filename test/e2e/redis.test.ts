@@ -7,7 +7,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import {RedisBackend} from '../../src/backends/redis/index.js'
 import {boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
 import {FIXTURES, HEAVY_MS} from '../support/helpers.js'
-import {describeWithServer, freePort, IN_CI, freshPrefix, redisServerUnavailable, type RedisServer, startRedis, withMuteServer, withPrefix} from '../support/servers.js'
+import {describeWithServer, freePort, IN_CI, freshPrefix, redisCommand, redisServerUnavailable, type RedisServer, startRedis, withMuteServer, withPrefix} from '../support/servers.js'
 
 // The command line on Redis, with real processes and a real redis-server of this file's own:
 // crashes of clients (kill -9) and of the server, a server that goes away under a consumer,
@@ -85,6 +85,24 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(69)
       expect(r.stderr).toMatch(new RegExp(`^mq: redis://127\\.0\\.0\\.1:${port}/0: cannot reach the server \\(ECONNREFUSED\\)`))
       expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    }
+  })
+
+  it('a database the server does not have is refused (78) and nothing is written to another', async () => {
+    const prefix = freshPrefix()
+    const r = await mqAt(`${server.url.replace(/\/0$/, '/99')}?prefix=${prefix}`, ['push', 'q', 'x'])
+    expect(r.code).toBe(78)
+    expect(r.stderr).toMatch(/the server has no database 99/)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(await redisCommand(server.port, `EXISTS ${prefix}:queues`)).toBe(':0') // not on database 0 either
+    // One it has: written there, not to 0.
+    expect((await mqAt(`${server.url.replace(/\/0$/, '/3')}?prefix=${prefix}`, ['push', 'q', 'x'])).code).toBe(0)
+    expect(await redisCommand(server.port, `EXISTS ${prefix}:queues`)).toBe(':0')
+    const three = new Redis({db: 3, host: '127.0.0.1', port: server.port})
+    try {
+      expect(await three.exists(`${prefix}:queues`)).toBe(1)
+    } finally {
+      three.disconnect()
     }
   })
 
