@@ -5,7 +5,9 @@ import {describeWithServer, dropSchemas, freshSchema, postgresUnavailable, withS
 import {behaviourSuite} from './suite.js'
 
 // The whole behaviour suite against PostgreSQL: the server MQ_TEST_POSTGRES_URL names, a fresh
-// schema per test (dropped when the file ends). Peers are other processes opening the URL.
+// schema per test (dropped when the file ends), made empty before the test as a deployment's
+// would be (a schema named in a URL that does not exist at all is refused by inspection: that is
+// test/e2e/postgres.test.ts's). Peers are other processes opening the URL.
 describeWithServer('postgres', postgresUnavailable(), () => {
   const base = process.env.MQ_TEST_POSTGRES_URL ?? ''
   const made: string[] = []
@@ -15,7 +17,16 @@ describeWithServer('postgres', postgresUnavailable(), () => {
   behaviourSuite({
     capabilities: POSTGRES_CAPABILITIES,
     async fresh() {
-      const url = withSchema(base, freshSchema(made))
+      const schema = freshSchema(made)
+      const pg = (await import('pg')).default
+      const c = new pg.Client({connectionString: base})
+      await c.connect()
+      try {
+        await c.query(`CREATE SCHEMA "${schema}"`)
+      } finally {
+        await c.end()
+      }
+      const url = withSchema(base, schema)
       return {open: async () => new PostgresBackend(url), url}
     },
     name: 'postgres',

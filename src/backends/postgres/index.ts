@@ -49,7 +49,7 @@ import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
 /** The schema of a URL that names none: created by any first use (nothing to misspell). */
 const DEFAULT_SCHEMA = 'mq'
 const PASSED_ON = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat', 'application_name', 'fallback_application_name', 'options', 'host', 'client_encoding']
-const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']
+const SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full']
 
 export const POSTGRES_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES}
 

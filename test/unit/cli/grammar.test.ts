@@ -1,12 +1,30 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseCommandLine, unknownCommand, VERBS} from '../../../src/cli/grammar.js'
+import {hoistGlobalOptions, parseCommandLine, unknownCommand, VERBS} from '../../../src/cli/grammar.js'
 import Consume from '../../../src/commands/consume.js'
 import Push from '../../../src/commands/push.js'
 
 const parse = (verb: keyof typeof VERBS, ...argv: string[]) => parseCommandLine(verb, VERBS[verb], argv)
 
 describe('the command-line grammar (one declaration, one parser)', () => {
+  it('global options before the command move just after it; nothing else moves', () => {
+    expect(hoistGlobalOptions(['--url', 'redis://h/0', 'stats', 'q'])).toEqual(['stats', '--url', 'redis://h/0', 'q'])
+    expect(hoistGlobalOptions(['--json', '--spool=/s', 'push', 'q', 'x'])).toEqual(['push', '--json', '--spool=/s', 'q', 'x'])
+    expect(hoistGlobalOptions(['consume', 'q', '--url', 'u', '--', '--url'])).toEqual(['consume', 'q', '--url', 'u', '--', '--url'])
+    // No command after them, or another flag first: left for the parser to refuse.
+    expect(hoistGlobalOptions(['--url'])).toEqual(['--url'])
+    expect(hoistGlobalOptions(['--url', 'u'])).toEqual(['--url', 'u'])
+    expect(hoistGlobalOptions(['--json', '--help'])).toEqual(['--json', '--help'])
+    expect(hoistGlobalOptions(['--lease', '1s', 'pop', 'q'])).toEqual(['--lease', '1s', 'pop', 'q'])
+  })
+
+  it('an empty value is a usage error naming the flag, whatever its type', () => {
+    for (const [verb, flag] of [['push', '--delay'], ['push', '--key'], ['pop', '--lease'], ['pop', '--output'], ['push', '--priority'], ['push', '--spool']] as const) {
+      expect(() => parse(verb, 'q', 'x', flag, ''), flag).toThrow(`${flag}: empty value (an unset variable?)`)
+      expect(() => parse(verb, 'q', 'x', flag, '  '), flag).toThrow(/empty value/)
+    }
+  })
+
   it('reads flags as getopt_long does: --name VALUE, --name=VALUE, -c VALUE, -cVALUE, runs of booleans', () => {
     expect(parse('push', 'q', '--priority', '3', 'x').flags.priority).toBe(3)
     expect(parse('push', 'q', '--priority=3', 'x').flags.priority).toBe(3)
