@@ -181,7 +181,7 @@ export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) 
     if (++total % 1000 === 0) onProgress?.(total)
   }
   const done = removeOld(q.done, opts.doneOlderThanMs, fileNow, (s) => s.ctimeMs, tick)
-  const keys = sweepKeys(q.keys, q.tmp, now, opts.tmpOlderThanMs)
+  const keys = sweepKeys(q.keys, q.tmp, now, opts.tmpOlderThanMs, fileNow)
   const tmp = removeOld(q.tmp, opts.tmpOlderThanMs, fileNow, (s) => s.mtimeMs, tick)
   // A reason whose dead letter is not there (a crash between writing it and the rename), and
   // temp reasons (".ID.reason.PID") of a process that died while writing one, once as old as
@@ -200,8 +200,9 @@ export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) 
 /** gc of a topic: its abandoned tmp/ files (pushes whose producer died) and its keys. */
 export function gcTopicDir(dir: string, opts: GcOptions): {keys: number; tmp: number} {
   const now = opts.now ?? Date.now()
-  const keys = sweepKeys(join(dir, 'keys'), join(dir, 'tmp'), now, opts.tmpOlderThanMs)
-  const tmp = removeOld(join(dir, 'tmp'), opts.tmpOlderThanMs, opts.now ?? filesystemNow(join(dir, 'tmp')), (s) => s.mtimeMs, () => {})
+  const fileNow = opts.now ?? filesystemNow(join(dir, 'tmp'))
+  const keys = sweepKeys(join(dir, 'keys'), join(dir, 'tmp'), now, opts.tmpOlderThanMs, fileNow)
+  const tmp = removeOld(join(dir, 'tmp'), opts.tmpOlderThanMs, fileNow, (s) => s.mtimeMs, () => {})
   return {keys, tmp}
 }
 

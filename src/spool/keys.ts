@@ -61,6 +61,7 @@ export function claimKey(keysDir: string, tmpDir: string, key: string, rec: {id:
   for (const d of ensureDir(keysDir, perms)) fsyncPath(d)
   const path = keyDir(keysDir, key)
   const record: KeyRecord = {expiresAt: now + ttlMs, host: HOST(), id: rec.id, key, pid: process.pid, tmp: rec.tmp}
+  let fileNow: number | undefined
   const prep = join(keysDir, `.new.${process.pid}.${rec.id}`)
   ensureDir(prep, perms)
   try {
@@ -84,7 +85,10 @@ export function claimKey(keysDir: string, tmpDir: string, key: string, rec: {id:
       }
       const {file, record: r} = holder as Extract<Holder, {kind: 'record'}>
       if (r.expiresAt > now) {
-        const state = abandoned(r, tmpDir, now)
+        // A holder's staged file is old by the filesystem's clock, which stamped it: ours, staged
+        // a moment ago, says what that clock reads now (a process's own clock may be off).
+        fileNow ??= lstatSync(join(tmpDir, rec.tmp), {throwIfNoEntry: false})?.mtimeMs ?? now
+        const state = abandoned(r, tmpDir, fileNow)
         if (state === 'published') return {held: r}
         if (state === 'in-use') {
           // Its producer is between taking the key and making the message visible (a moment).
@@ -190,16 +194,17 @@ function setAside(path: string, now: number): void {
  * sweepKeys: gc's part. Releases keys that no longer hold (expired, or abandoned: their
  * producer died before the message became visible), removes set-aside and half-prepared
  * entries of dead producers, and quarantines nothing: what is not a key is left for a person.
- * Returns how many keys were released.
+ * Returns how many keys were released. `now` is this process's clock (key expiry: records are
+ * stamped with it); `fileNow` the filesystem's (ages of files: fs.ts filesystemNow).
  */
-export function sweepKeys(keysDir: string, tmpDir: string, now: number = Date.now(), olderThanMs = 3_600_000): number {
+export function sweepKeys(keysDir: string, tmpDir: string, now: number = Date.now(), olderThanMs = 3_600_000, fileNow = now): number {
   let n = 0
   for (const e of listEntries(keysDir)) {
     const path = join(keysDir, e.name)
     if (e.name.startsWith('.') || e.name.includes('.expired.')) {
       // A record being prepared, or set aside: its producer died if it is this old.
       const st = lstatSync(path, {throwIfNoEntry: false})
-      if (st && now - st.mtimeMs >= olderThanMs) {
+      if (st && fileNow - st.mtimeMs >= olderThanMs) {
         removeTree(path)
         n++
       }
@@ -217,7 +222,7 @@ export function sweepKeys(keysDir: string, tmpDir: string, now: number = Date.no
       }
       continue
     }
-    if (holder.record.expiresAt > now && abandoned(holder.record, tmpDir, now) !== 'abandoned') continue
+    if (holder.record.expiresAt > now && abandoned(holder.record, tmpDir, fileNow) !== 'abandoned') continue
     releaseKey(path, holder.file)
     n++
   }

@@ -1,4 +1,4 @@
-import {readdirSync, utimesSync, writeFileSync} from 'node:fs'
+import {readdirSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -78,7 +78,8 @@ describe('writes that fail on a full disk leave nothing half-written', () => {
     expect((await mq(spool, ['push', 'orders', 'x'], T)).code).toBe(0)
     const tmp = join(spool, '.topics', 'orders', 'tmp')
     writeFileSync(join(tmp, 'left-by-a-dead-producer'), 'x')
-    const old = new Date(Date.now() - 2 * 3_600_000)
+    // Two hours old by the filesystem's clock (gc reads file ages against it).
+    const old = new Date(statSync(join(tmp, 'left-by-a-dead-producer')).mtimeMs - 2 * 3_600_000)
     utimesSync(join(tmp, 'left-by-a-dead-producer'), old, old)
     const gc = await mq(spool, ['gc', '--force'], T)
     expect(gc.code, gc.stderr).toBe(0)
