@@ -217,8 +217,14 @@ export interface GcResult {
  * operation then fails with NotSupportedError, never with a wrong answer.
  */
 export interface Capabilities {
-  /** Messages are shared by processes (and hosts): pushed by one, claimed and settled by another. */
-  shared: boolean
+  /** Messages are shared by processes (and hosts): pushed by one, claimed by another. */
+  sharedMessages: boolean
+  /**
+   * A receipt settles its delivery from any process (and host), not only the one that claimed
+   * it: `mq pop` in one process, `mq ack` in another. An engine that binds a delivery to the
+   * connection that received it (RabbitMQ's channels) shares messages but not receipts.
+   */
+  portableReceipts: boolean
   /** Acked messages are kept until gc (peek and purge of state 'done'). */
   keepsDone: boolean
   /** A claim with waitMs wakes when another process pushes (not only by polling). */
@@ -319,6 +325,7 @@ export const ALL_CAPABILITIES: Capabilities = {
   maxDepth: true,
   pause: true,
   priorities: true,
-  shared: true,
+  portableReceipts: true,
+  sharedMessages: true,
   topics: true,
 }

@@ -14,7 +14,7 @@ import {openBackend, type OpenOptions} from './backends/index.js'
 
 export type * from './backend.js'
 export {ALL_CAPABILITIES} from './backend.js'
-export {type OpenOptions} from './backends/index.js'
+export {type EngineEntry, type OpenOptions, registerEngine} from './backends/index.js'
 export {MemoryBackend} from './backends/memory/index.js'
 export {SpoolBackend} from './backends/spool/index.js'
 export {type ConsumeEvent, type ConsumeOptions, type ConsumeSummary, Consumer} from './consume/worker.js'

@@ -1,60 +1,64 @@
 import {type Backend} from '../backend.js'
 import {ConfigError} from '../errors.js'
 import {resolveSpoolRoot} from '../spool/layout.js'
+import {type OpenOptions, openRegistered, registerEngine} from './registry.js'
 
-export interface OpenOptions {
-  /** A spool directory (when no URL is given). */
-  spool?: string
-  /** Lines for people from the engine (a quarantined file, a server that went away...). */
-  onNotice?: (line: string) => void
-}
+export {type EngineEntry, type OpenOptions, registerEngine} from './registry.js'
 
 /**
- * Opens the engine a URL names:
+ * The engines mq comes with, each registered by its URL schemes (./registry.ts); another is
+ * added with registerEngine, without editing anything here:
  *
  *   file:///var/spool/mq     the spool in that directory (an absolute path)
  *   memory:  memory:NAME     the in-memory reference engine (one process; NAME shares a store)
  *   redis://host:6379/0      a Redis server (rediss:// for TLS); options in src/backends/redis/
  *   postgres://user@host/db  a PostgreSQL database; options in src/backends/postgres/
  *
- * Without a URL, the spool: `opts.spool`, else $MQ_SPOOL, else $XDG_STATE_HOME/mq, else
- * ~/.local/state/mq.
+ * Each entry imports its engine when a URL names it, so a command pays only for its own.
+ */
+registerEngine({
+  example: 'file:///path/to/spool',
+  async open(url, parsed, opts) {
+    const {SpoolBackend} = await import('./spool/index.js')
+    return new SpoolBackend(spoolPath(url, parsed), {onNotice: opts.onNotice})
+  },
+  schemes: ['file:'],
+})
+registerEngine({
+  example: 'memory:',
+  async open(_url, parsed) {
+    const {MemoryBackend} = await import('./memory/index.js')
+    return new MemoryBackend(decodeURIComponent(parsed.pathname))
+  },
+  schemes: ['memory:'],
+})
+registerEngine({
+  example: 'redis://HOST:6379/0',
+  async open(url) {
+    const {RedisBackend} = await import('./redis/index.js')
+    return new RedisBackend(url)
+  },
+  schemes: ['redis:', 'rediss:'],
+})
+registerEngine({
+  example: 'postgres://USER@HOST/DB',
+  async open(url) {
+    const {PostgresBackend} = await import('./postgres/index.js')
+    return new PostgresBackend(url)
+  },
+  schemes: ['postgres:', 'postgresql:'],
+})
+
+/**
+ * Opens the engine a URL names. Without a URL, the spool: `opts.spool`, else $MQ_SPOOL, else
+ * $XDG_STATE_HOME/mq, else ~/.local/state/mq.
  */
 export async function openBackend(url: string | undefined, opts: OpenOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
-  // Engines are imported when a URL names them, so a command pays only for its own.
   if (url === undefined) {
     const {SpoolBackend} = await import('./spool/index.js')
     return new SpoolBackend(resolveSpoolRoot(opts.spool, env), {onNotice: opts.onNotice})
   }
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError(`not a URL: ${JSON.stringify(url)} (file:///path/to/spool, memory:)`)
-  }
-  switch (parsed.protocol) {
-    case 'file:': {
-      const {SpoolBackend} = await import('./spool/index.js')
-      return new SpoolBackend(spoolPath(url, parsed), {onNotice: opts.onNotice})
-    }
-    case 'memory:': {
-      const {MemoryBackend} = await import('./memory/index.js')
-      return new MemoryBackend(decodeURIComponent(parsed.pathname))
-    }
-    case 'redis:':
-    case 'rediss:': {
-      const {RedisBackend} = await import('./redis/index.js')
-      return new RedisBackend(url)
-    }
-    case 'postgres:':
-    case 'postgresql:': {
-      const {PostgresBackend} = await import('./postgres/index.js')
-      return new PostgresBackend(url)
-    }
-    default: {
-      throw new ConfigError(`unsupported backend URL scheme ${parsed.protocol} (supported: file:, memory:, redis:, rediss:, postgres:)`)
-    }
-  }
+  return openRegistered(url, opts)
 }
 
 /**

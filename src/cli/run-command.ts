@@ -49,7 +49,7 @@ export async function runCommand(name: Exclude<CommandName, 'help' | 'version'>,
   const {input} = parseCommandLine(name, COMMANDS[name], argv)
   // The handler is checked before the engine opens: a mistake in it fails at once.
   if (name === 'consume') input.handler = (await import('./actions/consume.js')).consumeHandler(input as ConsumeRequest)
-  const backend = await openCliBackend(input)
+  const backend = await openCliBackend(input, name)
   try {
     const result = await ACTIONS[name](backend, input as never)
     if (input.json && result !== undefined) await writeStdout(JSON.stringify(result) + '\n')

@@ -700,7 +700,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       },
     )
 
-    if (!caps.shared) {
+    if (!caps.sharedMessages) {
       it('says "not supported" on the command line, where every command is a process of its own', async () => {
         const url = (await engine.fresh()).url ?? `${engine.name}:`
         const r = await run(process.execPath, [BIN, 'push', 'q', 'x', '--url', url])

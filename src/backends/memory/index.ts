@@ -101,7 +101,7 @@ function storeFor(name: string): Store {
   return s
 }
 
-export const MEMORY_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES, shared: false}
+export const MEMORY_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES, portableReceipts: false, sharedMessages: false}
 
 export class MemoryBackend implements Backend {
   readonly kind = 'memory'

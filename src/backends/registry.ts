@@ -1,0 +1,47 @@
+import {type Backend} from '../backend.js'
+import {ConfigError} from '../errors.js'
+
+/** What opening an engine may be given besides its URL. */
+export interface OpenOptions {
+  /** A spool directory (when no URL is given). */
+  spool?: string
+  /** Lines for people from the engine (a quarantined file, a server that went away...). */
+  onNotice?: (line: string) => void
+}
+
+/**
+ * An engine as the URL layer sees it: the schemes it answers to and how to open one. `open`
+ * imports the engine itself, so a command pays only for the engine its URL names (a server's
+ * client costs tens of milliseconds to load). Register one with registerEngine; see the
+ * README's "Adding an engine".
+ */
+export interface EngineEntry {
+  /** URL schemes with their colon: 'redis:', 'rediss:'. */
+  schemes: readonly string[]
+  /** How its URL reads, for the message that lists what is supported: 'redis://HOST:6379/0'. */
+  example: string
+  open(url: string, parsed: URL, opts: OpenOptions): Promise<Backend>
+}
+
+const engines = new Map<string, EngineEntry>()
+
+/** Makes an engine openable by its schemes (a later registration of a scheme replaces an earlier one). */
+export function registerEngine(entry: EngineEntry): void {
+  for (const scheme of entry.schemes) {
+    if (!/^[a-z][a-z0-9+.-]*:$/.test(scheme)) throw new Error(`registerEngine: ${JSON.stringify(scheme)} is not a URL scheme with its colon`)
+    engines.set(scheme, entry)
+  }
+}
+
+/** Opens the engine whose scheme the URL has; an unknown scheme is a ConfigError (78) naming the known ones. */
+export async function openRegistered(url: string, opts: OpenOptions): Promise<Backend> {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`not a URL: ${JSON.stringify(url)} (${[...new Set(engines.values())].map((e) => e.example).join(', ')})`)
+  }
+  const entry = engines.get(parsed.protocol)
+  if (!entry) throw new ConfigError(`unsupported backend URL scheme ${parsed.protocol} (supported: ${[...engines.keys()].join(', ')})`)
+  return entry.open(url, parsed, opts)
+}
