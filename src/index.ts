@@ -23,6 +23,7 @@ export * from './errors.js'
 export {EXIT, type ExitCode} from './exit-codes.js'
 export {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, MAX_PRIORITY, priorityRank} from './policy.js'
 export {validateQueueName} from './queue-name.js'
+export {Queue} from './queue.js'
 
 /**
  * Opens the engine a URL names (file:///path, memory:NAME, ...); without one, the default

@@ -1,6 +1,7 @@
 import {type Backend} from '../backend.js'
 import {ConfigError} from '../errors.js'
 import {resolveSpoolRoot} from '../spool/layout.js'
+import {Queue} from '../queue.js'
 import {type OpenOptions, openRegistered, registerEngine} from './registry.js'
 
 export {type EngineEntry, type OpenOptions, registerEngine} from './registry.js'
@@ -50,15 +51,16 @@ registerEngine({
 })
 
 /**
- * Opens the engine a URL names. Without a URL, the spool: `opts.spool`, else $MQ_SPOOL, else
- * $XDG_STATE_HOME/mq, else ~/.local/state/mq.
+ * Opens the engine a URL names, under the queue layer (src/queue.ts: names and capabilities
+ * checked once, for every engine). Without a URL, the spool: `opts.spool`, else $MQ_SPOOL,
+ * else $XDG_STATE_HOME/mq, else ~/.local/state/mq.
  */
 export async function openBackend(url: string | undefined, opts: OpenOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
   if (url === undefined) {
     const {SpoolBackend} = await import('./spool/index.js')
-    return new SpoolBackend(resolveSpoolRoot(opts.spool, env), {onNotice: opts.onNotice})
+    return new Queue(new SpoolBackend(resolveSpoolRoot(opts.spool, env), {onNotice: opts.onNotice}))
   }
-  return openRegistered(url, opts)
+  return new Queue(await openRegistered(url, opts))
 }
 
 /**

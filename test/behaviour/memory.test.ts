@@ -1,3 +1,4 @@
+import {Queue} from '../../src/queue.js'
 import {MEMORY_CAPABILITIES, MemoryBackend} from '../../src/backends/memory/index.js'
 import {behaviourSuite} from './suite.js'
 
@@ -5,9 +6,10 @@ import {behaviourSuite} from './suite.js'
 let n = 0
 behaviourSuite({
   capabilities: MEMORY_CAPABILITIES,
+  cliUrl: 'memory:',
   async fresh() {
     const name = `suite-${process.pid}-${n++}`
-    return {open: async () => new MemoryBackend(name)}
+    return {open: async () => new Queue(new MemoryBackend(name))}
   },
   name: 'memory',
 })

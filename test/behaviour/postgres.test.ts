@@ -1,3 +1,4 @@
+import {Queue} from '../../src/queue.js'
 import {afterAll} from 'vitest'
 
 import {POSTGRES_CAPABILITIES, PostgresBackend} from '../../src/backends/postgres/index.js'
@@ -27,7 +28,7 @@ describeWithServer('postgres', postgresUnavailable(), () => {
         await c.end()
       }
       const url = withSchema(base, schema)
-      return {open: async () => new PostgresBackend(url), url}
+      return {open: async () => new Queue(new PostgresBackend(url)), url}
     },
     name: 'postgres',
   })

@@ -1,3 +1,4 @@
+import {Queue} from '../../src/queue.js'
 import {afterAll, beforeAll} from 'vitest'
 
 import {REDIS_CAPABILITIES, RedisBackend} from '../../src/backends/redis/index.js'
@@ -22,7 +23,7 @@ describeWithServer('redis', redisUnavailable(), () => {
     capabilities: REDIS_CAPABILITIES,
     async fresh() {
       const url = withPrefix(base, freshPrefix())
-      return {open: async () => new RedisBackend(url), url}
+      return {open: async () => new Queue(new RedisBackend(url)), url}
     },
     name: 'redis',
   })

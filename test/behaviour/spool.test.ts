@@ -1,3 +1,4 @@
+import {Queue} from '../../src/queue.js'
 import {ALL_CAPABILITIES} from '../../src/backend.js'
 import {SpoolBackend} from '../../src/backends/spool/index.js'
 import {tempSpool} from '../support/helpers.js'
@@ -8,7 +9,7 @@ behaviourSuite({
   capabilities: ALL_CAPABILITIES,
   async fresh() {
     const dir = tempSpool()
-    return {open: async () => new SpoolBackend(dir), url: `file://${dir}`}
+    return {open: async () => new Queue(new SpoolBackend(dir)), url: `file://${dir}`}
   },
   name: 'spool',
 })

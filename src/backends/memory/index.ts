@@ -104,7 +104,7 @@ function storeFor(name: string): Store {
 export const MEMORY_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES, portableReceipts: false, sharedMessages: false}
 
 export class MemoryBackend implements Backend {
-  readonly kind = 'memory'
+  readonly kind: string = 'memory'
   readonly capabilities = MEMORY_CAPABILITIES
   private readonly store: Store
 

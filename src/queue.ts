@@ -1,0 +1,176 @@
+import {
+  type Backend,
+  type Capabilities,
+  type ClaimRequest,
+  type Delivery,
+  type Failure,
+  type GcOptions,
+  type PeekRequest,
+  type PurgeState,
+  type PushInput,
+  type PushOptions,
+  type QueueConfigPatch,
+  type ReleaseOptions,
+} from './backend.js'
+import {NotSupportedError} from './errors.js'
+import {validateQueueName} from './queue-name.js'
+
+/**
+ * The queue layer: the one implementation of the contract (src/backend.ts) that callers use
+ * whatever the engine (commands, the worker, the library's open()). It checks what is the
+ * contract's business before an engine is called, so that no engine can get it wrong:
+ *
+ * - every queue and topic name is valid (64 otherwise);
+ * - what an engine does not declare in its capabilities fails with NotSupportedError (78) and
+ *   one line saying what, before the engine is asked: a push with a priority to an engine
+ *   without priorities is refused, never stored without one. Listing topics on an engine that
+ *   has none answers that there are none (true), subscribing is refused.
+ *
+ * Engines are the drivers under it. Today each still implements the whole contract (and some
+ * still check names themselves); moving what they repeat (the claim-and-wait loop, existence
+ * checks, durations and times) up here, so that a driver only makes transitions, is the rest
+ * of issue 19 (README, Not built yet).
+ */
+export class Queue implements Backend {
+  constructor(readonly engine: Backend) {}
+
+  get kind(): string {
+    return this.engine.kind
+  }
+
+  get capabilities(): Capabilities {
+    return this.engine.capabilities
+  }
+
+  get diagnostics() {
+    return this.engine.diagnostics
+  }
+
+  async warnings(): Promise<string[]> {
+    return (await this.engine.warnings?.()) ?? []
+  }
+
+  /** Refuses what the engine does not declare, naming the capability and what asked for it. */
+  private need(capability: keyof Capabilities, what: string): void {
+    if (!this.engine.capabilities[capability]) throw new NotSupportedError(this.engine.kind, what)
+  }
+
+  async push(queue: string, messages: PushInput[], opts?: PushOptions) {
+    validateQueueName(queue)
+    for (const m of messages) {
+      if (m.priority) this.need('priorities', 'priorities (push --priority)')
+      if (m.notBefore !== undefined) this.need('delays', 'delays (push --delay, --at)')
+      if (m.key !== undefined) this.need('keys', 'idempotency keys (push --key)')
+      if (m.expiresAt !== undefined) this.need('expiry', 'expiry (push --ttl)')
+    }
+    return this.engine.push(queue, messages, opts)
+  }
+
+  async claim(queue: string, req?: ClaimRequest): Promise<Delivery | null> {
+    validateQueueName(queue)
+    return this.engine.claim(queue, req)
+  }
+
+  async ack(queue: string, receipt: string) {
+    validateQueueName(queue)
+    return this.engine.ack(queue, receipt)
+  }
+
+  async release(queue: string, receipt: string, opts?: ReleaseOptions) {
+    validateQueueName(queue)
+    if (opts?.delayMs) this.need('delays', 'delays (nack --delay, retry backoff)')
+    return this.engine.release(queue, receipt, opts)
+  }
+
+  async renew(queue: string, receipt: string, leaseMs?: number) {
+    validateQueueName(queue)
+    return this.engine.renew(queue, receipt, leaseMs)
+  }
+
+  async deadLetter(queue: string, receipt: string, failure?: Failure) {
+    validateQueueName(queue)
+    return this.engine.deadLetter(queue, receipt, failure)
+  }
+
+  async peek(queue: string, req: PeekRequest) {
+    validateQueueName(queue)
+    if (req.state === 'done') this.need('keepsDone', 'peek --state done (acked messages are not kept)')
+    return this.engine.peek(queue, req)
+  }
+
+  async stats(queue?: string) {
+    if (queue !== undefined) validateQueueName(queue)
+    return this.engine.stats(queue)
+  }
+
+  async exists(queue: string) {
+    validateQueueName(queue)
+    return this.engine.exists(queue)
+  }
+
+  async getConfig(queue: string) {
+    validateQueueName(queue)
+    return this.engine.getConfig(queue)
+  }
+
+  async setConfig(queue: string, patch: QueueConfigPatch) {
+    validateQueueName(queue)
+    if (patch.maxDepth !== undefined && patch.maxDepth !== null) this.need('maxDepth', 'bounded queues (config --max-depth)')
+    return this.engine.setConfig(queue, patch)
+  }
+
+  async pause(queue: string) {
+    validateQueueName(queue)
+    this.need('pause', 'pause')
+    return this.engine.pause(queue)
+  }
+
+  async resume(queue: string) {
+    validateQueueName(queue)
+    this.need('pause', 'resume')
+    return this.engine.resume(queue)
+  }
+
+  async purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void) {
+    validateQueueName(queue)
+    return this.engine.purge(queue, states, onProgress)
+  }
+
+  async requeue(queue: string, ids?: string[]) {
+    validateQueueName(queue)
+    return this.engine.requeue(queue, ids)
+  }
+
+  async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void) {
+    validateQueueName(queue)
+    return this.engine.gc(queue, opts, onProgress)
+  }
+
+  async subscribe(topic: string, queue: string) {
+    validateQueueName(topic)
+    validateQueueName(queue)
+    this.need('topics', 'topics (subscribe)')
+    return this.engine.subscribe(topic, queue)
+  }
+
+  async unsubscribe(topic: string, queue: string) {
+    validateQueueName(topic)
+    validateQueueName(queue)
+    this.need('topics', 'topics (unsubscribe)')
+    return this.engine.unsubscribe(topic, queue)
+  }
+
+  async subscribers(topic: string) {
+    validateQueueName(topic)
+    // An engine without topics has none: the name is no topic (true, not a guess).
+    return this.engine.capabilities.topics ? this.engine.subscribers(topic) : undefined
+  }
+
+  async topics() {
+    return this.engine.capabilities.topics ? this.engine.topics() : []
+  }
+
+  close(): Promise<void> {
+    return this.engine.close()
+  }
+}
