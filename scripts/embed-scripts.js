@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Embeds the engines' server-side code, written in its own language, into a module the engine
+// imports: src/backends/redis/lua/*.lua become src/backends/redis/lua.generated.ts, each script
+// with lua/prelude.lua put at its top (included once, in one place, not pasted into each).
+// Run by `npm run build` before tsc; the output is not committed (.gitignore), so it cannot go
+// stale. Full-line "--" comments (each script's contract and race notes) are left out of what is
+// sent to the server; {{NAME}} placeholders are src/policy.ts's constants, put in at load.
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+const strip = (text) => text.split('\n').filter((l) => !/^\s*--/.test(l) && l.trim() !== '').join('\n')
+
+const dir = join(root, 'src', 'backends', 'redis', 'lua')
+const prelude = strip(readFileSync(join(dir, 'prelude.lua'), 'utf8'))
+const scripts = {}
+for (const f of readdirSync(dir).filter((n) => n.endsWith('.lua') && n !== 'prelude.lua').sort()) {
+  scripts[f.replace(/\.lua$/, '')] = `${prelude}\n${strip(readFileSync(join(dir, f), 'utf8'))}\n`
+}
+writeFileSync(
+  join(root, 'src', 'backends', 'redis', 'lua.generated.ts'),
+  `// Generated from src/backends/redis/lua/*.lua by scripts/embed-scripts.js (npm run build). Do not edit.\n` +
+    `export const LUA: Record<string, string> = ${JSON.stringify(scripts, null, 2)}\n`,
+)
+console.error(`lua.generated.ts: ${Object.keys(scripts).length} scripts`)

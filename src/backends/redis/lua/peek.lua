@@ -1,0 +1,27 @@
+-- peek: sweeps, then up to ARGV[2] messages of state ARGV[1] in delivery order, each as
+-- {id, field, value, ...}; bodies only when ARGV[3] is '1'.
+sweep(now_ms())
+local state, limit = ARGV[1], tonumber(ARGV[2])
+local ids = {}
+if state == 'ready' then ids = redis.call('ZRANGE', READY, 0, limit - 1)
+elseif state == 'delayed' then ids = redis.call('ZRANGE', DELAY, 0, limit - 1)
+elseif state == 'inflight' then ids = redis.call('ZRANGE', INFL, 0, limit - 1)
+elseif state == 'dead' then ids = redis.call('ZRANGE', DEAD, 0, limit - 1)
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local m = {id}
+  local f = redis.call('HGETALL', mkey(id))
+  for i = 1, #f, 2 do
+    if f[i] == 'b' then
+      m[#m + 1] = 'size'
+      m[#m + 1] = tostring(string.len(f[i + 1]))
+      if ARGV[3] == '1' then m[#m + 1] = 'b'; m[#m + 1] = f[i + 1] end
+    else
+      m[#m + 1] = f[i]
+      m[#m + 1] = f[i + 1]
+    end
+  end
+  out[#out + 1] = m
+end
+return out
