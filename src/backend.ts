@@ -315,6 +315,34 @@ export interface Backend {
   close(): Promise<void>
 }
 
+/**
+ * One claim attempt of an engine (ClaimDriver.tryClaim): a delivery; or the queue is paused; or
+ * nothing is ready, with, when the engine knows it, how long until a delayed message falls due
+ * or a lease ends (a duration on the engine's clock: the waiter looks again then).
+ */
+export type ClaimAttempt = {delivery: Delivery} | {paused: true} | {empty: true; nextDueInMs?: number}
+
+/** A wait for a change to one queue (a push, a release, a resume), armed when it was made. */
+export interface Wakeup {
+  /** Resolves when the queue may have changed, after ms at the latest, or when signal aborts. */
+  wait(ms: number, signal?: AbortSignal): Promise<void>
+  close(): void
+}
+
+/**
+ * What an engine gives the one claim-and-wait loop (src/queue.ts claimWithWait): transitions
+ * that never wait, and a wake-up signal.
+ */
+export interface ClaimDriver {
+  /** Claims the next deliverable message now, or says why not; never waits. */
+  tryClaim(queue: string, leaseMs?: number): Promise<ClaimAttempt>
+  /**
+   * A wake-up for queue, armed before it resolves: a change after this call is not missed by
+   * the wait that follows (the loop claims again between the two).
+   */
+  watch(queue: string): Promise<Wakeup>
+}
+
 /** Capabilities of an engine that does everything. */
 export const ALL_CAPABILITIES: Capabilities = {
   blockingWait: true,

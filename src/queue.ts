@@ -1,6 +1,7 @@
 import {
   type Backend,
   type Capabilities,
+  type ClaimDriver,
   type ClaimRequest,
   type Delivery,
   type Failure,
@@ -12,8 +13,41 @@ import {
   type QueueConfigPatch,
   type ReleaseOptions,
 } from './backend.js'
-import {NotSupportedError} from './errors.js'
+import {NotSupportedError, QueuePausedError} from './errors.js'
 import {validateQueueName} from './queue-name.js'
+
+/** The longest one wait lasts before a waiting claim looks again (the safety net under every wake-up). */
+export const MAX_BLOCK_MS = 5000
+
+/**
+ * claimWithWait: the one claim-and-wait loop, for every engine. Claims now; with nothing there
+ * and a wait asked for, arms the engine's wake-up, claims again (a push between the first try
+ * and the arming is not missed), then waits for the wake-up, the next due time the engine
+ * reported, or MAX_BLOCK_MS, and goes round. A paused queue without a wait is QueuePausedError;
+ * with one, the wait goes on until resume or its end. The wait's length is measured on this
+ * process's monotonic clock: it is this process's own wait, nothing crosses to the engine.
+ */
+export async function claimWithWait(driver: ClaimDriver, queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
+  const waitMs = req.waitMs ?? 0
+  const first = await driver.tryClaim(queue, req.leaseMs)
+  if ('delivery' in first) return first.delivery
+  if ('paused' in first && waitMs <= 0) throw new QueuePausedError(queue)
+  if (waitMs <= 0 || req.signal?.aborted) return null
+  const until = performance.now() + waitMs
+  for (;;) {
+    const wakeup = await driver.watch(queue)
+    try {
+      const again = await driver.tryClaim(queue, req.leaseMs)
+      if ('delivery' in again) return again.delivery
+      const left = until - performance.now()
+      if (left <= 0 || req.signal?.aborted) return null
+      const due = 'empty' in again && again.nextDueInMs !== undefined ? Math.max(1, again.nextDueInMs + 1) : Number.POSITIVE_INFINITY
+      await wakeup.wait(Math.max(1, Math.min(left, due, MAX_BLOCK_MS)), req.signal)
+    } finally {
+      wakeup.close()
+    }
+  }
+}
 
 /**
  * The queue layer: the one implementation of the contract (src/backend.ts) that callers use
@@ -68,7 +102,9 @@ export class Queue implements Backend {
 
   async claim(queue: string, req?: ClaimRequest): Promise<Delivery | null> {
     validateQueueName(queue)
-    return this.engine.claim(queue, req)
+    const e = this.engine as Backend & Partial<ClaimDriver>
+    // The one loop over engines that give their transitions; an engine that waits by itself as a whole (a library user's) as it is.
+    return e.tryClaim && e.watch ? claimWithWait(e as ClaimDriver, queue, req) : this.engine.claim(queue, req)
   }
 
   async ack(queue: string, receipt: string) {

@@ -1,4 +1,4 @@
-import {type PushInput} from '../backend.js'
+import {type PushInput, type Wakeup} from '../backend.js'
 import {parseDuration} from '../duration.js'
 import {ConfigError, DataError, NoInputError, QueueFullError, UsageError} from '../errors.js'
 import {ID_PATTERN} from '../message-id.js'
@@ -100,5 +100,35 @@ export class UrlOptions {
   /** Options nobody took, for engines that pass none on. */
   rest(): string[] {
     return [...this.url.searchParams.keys()]
+  }
+}
+
+/**
+ * A Wakeup (src/backend.ts) over an engine's own notifier: `arm(fire)` registers fire with it
+ * now (so a change from this moment on is not missed) and returns how to unregister. The wait
+ * ends on the first fire, after ms, or on abort; a fire before the wait ends it at once.
+ */
+export function wakeupFrom(arm: (fire: () => void) => () => void): Wakeup {
+  let fired = false
+  let end: (() => void) | undefined
+  const disarm = arm(() => {
+    fired = true
+    end?.()
+  })
+  return {
+    close: disarm,
+    wait: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        if (fired || signal?.aborted) return resolve()
+        const done = () => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', done)
+          end = undefined
+          resolve()
+        }
+        const timer = setTimeout(done, ms)
+        end = done
+        signal?.addEventListener('abort', done, {once: true})
+      }),
   }
 }

@@ -3,6 +3,7 @@ import {
   ALL_CAPABILITIES,
   type Backend,
   type Capabilities,
+  type ClaimAttempt,
   type ClaimRequest,
   type DeadReason,
   type Delivery,
@@ -21,13 +22,15 @@ import {
   type Released,
   type ReleaseOptions,
   type Requeued,
+  type Wakeup,
 } from '../../backend.js'
+import {claimWithWait} from '../../queue.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
-import {NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError} from '../../errors.js'
+import {NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, priorityRank} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
 import {newMessageId} from '../../message-id.js'
-import {parseReceipt, pushBodies, retryWhileFull} from '../common.js'
+import {parseReceipt, pushBodies, retryWhileFull, wakeupFrom} from '../common.js'
 
 /**
  * The reference engine: every queue in this process's memory, nothing on disk. It is small
@@ -230,27 +233,25 @@ export class MemoryBackend implements Backend {
 
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
     validateQueueName(queue)
-    const waitMs = req.waitMs ?? 0
-    if (this.store.queue(queue, false)?.paused && waitMs <= 0) throw new QueuePausedError(queue)
-    const until = Date.now() + waitMs
-    for (;;) {
-      const q = this.store.queue(queue, false)
-      const d = q?.paused ? null : this.claimNow(queue, req)
-      if (d || Date.now() >= until || req.signal?.aborted) return d
-      // Wait for a push, a release, a resume, the next due time, or the end of the wait.
-      const next = Math.min(until, ...[...(q?.messages.values() ?? [])].map((m) => m.notBefore ?? m.leaseUntil ?? Number.POSITIVE_INFINITY))
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          this.store.waiters.delete(done)
-          req.signal?.removeEventListener('abort', done)
-          resolve()
-        }
-        const timer = setTimeout(done, Math.max(1, next - Date.now() + 1))
-        this.store.waiters.add(done)
-        req.signal?.addEventListener('abort', done, {once: true})
-      })
-    }
+    return claimWithWait(this, queue, req)
+  }
+
+  /** One claim attempt (the queue layer's loop waits): a delivery, paused, or empty with the next due time. */
+  async tryClaim(queue: string, leaseMs?: number): Promise<ClaimAttempt> {
+    const q = this.store.queue(queue, false)
+    if (q?.paused) return {paused: true}
+    const d = this.claimNow(queue, {leaseMs})
+    if (d) return {delivery: d}
+    const next = Math.min(...[...(q?.messages.values() ?? [])].map((m) => m.notBefore ?? m.leaseUntil ?? Number.POSITIVE_INFINITY))
+    return Number.isFinite(next) ? {empty: true, nextDueInMs: Math.max(0, next - Date.now())} : {empty: true}
+  }
+
+  /** A push, a release or a resume anywhere in this store wakes it (the store's waiters). */
+  async watch(): Promise<Wakeup> {
+    return wakeupFrom((fire) => {
+      this.store.waiters.add(fire)
+      return () => this.store.waiters.delete(fire)
+    })
   }
 
   /** The delivery a receipt names, if it is in flight now (same message, same token). */

@@ -5,6 +5,7 @@ import {
   ALL_CAPABILITIES,
   type Backend,
   type Capabilities,
+  type ClaimAttempt,
   type ClaimRequest,
   type DeadReason,
   type Delivery,
@@ -23,13 +24,15 @@ import {
   type Released,
   type ReleaseOptions,
   type Requeued,
+  type Wakeup,
 } from '../../backend.js'
+import {claimWithWait} from '../../queue.js'
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, QueuePausedError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, ServerUnavailableError} from '../../errors.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {validateQueueName} from '../../queue-name.js'
-import {parseReceipt, pushBodies, retryWhileFull, UrlOptions} from '../common.js'
+import {parseReceipt, pushBodies, retryWhileFull, UrlOptions, wakeupFrom} from '../common.js'
 import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
 
 /**
@@ -52,9 +55,6 @@ const PASSED_ON = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompa
 const SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full']
 
 export const POSTGRES_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES}
-
-/** The longest one wait lasts before the claim looks again (the safety net under LISTEN). */
-const MAX_BLOCK_MS = 5000
 
 interface PgUrl {
   connectionString: string
@@ -262,66 +262,53 @@ export class PostgresBackend implements Backend {
   // ---- claim and settle -------------------------------------------------------------------
 
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
-    this.mayCreateSchema = true
     validateQueueName(queue)
-    const waitMs = req.waitMs ?? 0
-    const until = Date.now() + waitMs
-    for (;;) {
-      // Listen before looking, so that a push between the look and the wait is not missed.
-      if (waitMs > 0) await this.listen()
-      let woken = false
-      const wake = (q: string) => {
-        if (q === queue) woken = true
+    return claimWithWait(this, queue, req)
+  }
+
+  /**
+   * One claim attempt (S.claim): a delivery; else one look at why not: paused, or empty with
+   * how long until the next delay falls due or lease ends, on the server's clock.
+   */
+  async tryClaim(queue: string, leaseMs?: number): Promise<ClaimAttempt> {
+    this.mayCreateSchema = true
+    // The lease granted crosses back as a duration (time is the server's), by the claim's own rule.
+    const rows = await this.q<Row & {lease_ms: string}>(
+      `SELECT c.*, ${this.leaseGranted('$3')} AS lease_ms FROM ${this.S}.claim($1, $2, $3) c`,
+      [queue, lazy.crypto().randomBytes(8).toString('hex'), leaseMs ?? null],
+    )
+    if (rows[0]) return {delivery: delivery(queue, rows[0])}
+    const [info] = await this.q<{paused: boolean | null; due: null | string; now: string}>(
+      `SELECT (SELECT paused FROM ${this.S}.queues WHERE name = $1) AS paused,
+              (SELECT min(t) FROM (SELECT min(not_before) t FROM ${this.S}.messages WHERE queue = $1 AND state = 'delayed'
+               UNION ALL SELECT min(lease_until) FROM ${this.S}.messages WHERE queue = $1 AND state = 'inflight') x) AS due,
+              ${this.S}.now_ms() AS now`,
+      [queue],
+    )
+    if (info.paused) return {paused: true}
+    return info.due === null ? {empty: true} : {empty: true, nextDueInMs: Math.max(0, Number(info.due) - Number(info.now))}
+  }
+
+  /**
+   * LISTEN on the wake channel (once per connection), and a waiter for this queue registered
+   * now: a NOTIFY for it from here on (a push, release, requeue or resume commits) ends the wait.
+   */
+  async watch(queue: string): Promise<Wakeup> {
+    this.mayCreateSchema = true
+    await this.listen()
+    return wakeupFrom((fire) => {
+      const waiter = (q: string) => {
+        if (q === queue) fire()
       }
-      this.waiters.add(wake)
-      try {
-        // The lease granted crosses back as a duration (time is the server's), by the claim's own rule.
-        const rows = await this.q<Row & {lease_ms: string}>(
-          `SELECT c.*, ${this.leaseGranted('$3')} AS lease_ms FROM ${this.S}.claim($1, $2, $3) c`,
-          [queue, lazy.crypto().randomBytes(8).toString('hex'), req.leaseMs ?? null],
-        )
-        if (rows[0]) return delivery(queue, rows[0])
-        const [info] = await this.q<{paused: boolean | null; due: null | string; now: string}>(
-          `SELECT (SELECT paused FROM ${this.S}.queues WHERE name = $1) AS paused,
-                  (SELECT min(t) FROM (SELECT min(not_before) t FROM ${this.S}.messages WHERE queue = $1 AND state = 'delayed'
-                   UNION ALL SELECT min(lease_until) FROM ${this.S}.messages WHERE queue = $1 AND state = 'inflight') x) AS due,
-                  ${this.S}.now_ms() AS now`,
-          [queue],
-        )
-        if (info.paused && waitMs <= 0) throw new QueuePausedError(queue)
-        const left = until - Date.now()
-        if (left <= 0 || req.signal?.aborted) return null
-        let block = Math.min(left, MAX_BLOCK_MS)
-        if (info.due !== null) block = Math.min(block, Math.max(1, Number(info.due) - Number(info.now) + 1))
-        if (!woken) await this.sleep(block, () => woken, req.signal)
-      } finally {
-        this.waiters.delete(wake)
-      }
-    }
+      this.waiters.add(waiter)
+      return () => this.waiters.delete(waiter)
+    })
   }
 
   private async listen(): Promise<void> {
     if (this.listening) return
     await this.q(`LISTEN "${wakeChannel(this.cfg.schema)}"`)
     this.listening = true
-  }
-
-  /** Sleeps up to ms, ending early on a notification for the queue, or an abort. */
-  private sleep(ms: number, woken: () => boolean, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.waiters.delete(check)
-        signal?.removeEventListener('abort', done)
-        resolve()
-      }
-      const check = () => {
-        if (woken()) done()
-      }
-      const timer = setTimeout(done, ms)
-      this.waiters.add(check)
-      signal?.addEventListener('abort', done, {once: true})
-    })
   }
 
   /** SQL for the lease a claim or renewal of queue $1 grants: the given one (param), else the queue's, else the default. */

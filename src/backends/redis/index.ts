@@ -4,6 +4,7 @@ import type {Redis as RedisClient, RedisOptions} from 'ioredis'
 import {
   ALL_CAPABILITIES,
   type Backend,
+  type ClaimAttempt,
   type Capabilities,
   type ClaimRequest,
   type DeadReason,
@@ -23,9 +24,11 @@ import {
   type Released,
   type ReleaseOptions,
   type Requeued,
+  type Wakeup,
 } from '../../backend.js'
+import {claimWithWait, MAX_BLOCK_MS} from '../../queue.js'
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, ReplicationTimeoutError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, ReplicationTimeoutError, ServerUnavailableError} from '../../errors.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {idTime} from '../../message-id.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
@@ -55,8 +58,6 @@ export const REDIS_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES, keepsDone:
 const PUSH_CHUNK = 1000
 /** Bytes of bodies per push script call. */
 const PUSH_CHUNK_BYTES = 8 << 20
-/** The longest one BLPOP blocks before the claim looks again (its safety net). */
-const MAX_BLOCK_MS = 5000
 
 type Reply = Array<Buffer | Reply | number | null>
 
@@ -324,29 +325,34 @@ export class RedisBackend implements Backend {
 
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
     validateQueueName(queue)
-    const waitMs = req.waitMs ?? 0
-    const until = Date.now() + waitMs
-    const lease = req.leaseMs === undefined ? '' : String(req.leaseMs)
-    for (;;) {
-      const token = lazy.crypto().randomBytes(8).toString('hex')
-      const reply = await this.call((r) => r.mqClaimBuffer(this.base(queue), token, lease))
-      const tag = String(reply[0])
-      if (tag === 'ok') return delivery(queue, reply, token)
-      if (tag === 'paused' && waitMs <= 0) throw new QueuePausedError(queue)
-      const left = until - Date.now()
-      if (left <= 0 || req.signal?.aborted) return null
-      // Block on the wake list until a push, release or resume, the next due delay or lease
-      // deadline, or the end of the wait (at most MAX_BLOCK_MS: the safety net).
-      let block = Math.min(left, MAX_BLOCK_MS)
-      if (tag === 'empty') {
-        const serverNow = Number(reply[3] ?? 0) // absent: no clock to compare; the cap holds
-        for (const due of [reply[1], reply[2]]) {
-          const at = Number(String(due ?? ''))
-          if (String(due ?? '') !== '' && serverNow > 0) block = Math.min(block, Math.max(1, at - serverNow + 1))
-        }
-      }
-      await this.block(queue, block, req.signal)
+    return claimWithWait(this, queue, req)
+  }
+
+  /**
+   * One claim attempt (the claim script): a delivery; paused; or empty, with how long until the
+   * next delay falls due or lease ends, on the server's clock (the script returns its TIME).
+   */
+  async tryClaim(queue: string, leaseMs?: number): Promise<ClaimAttempt> {
+    const token = lazy.crypto().randomBytes(8).toString('hex')
+    const reply = await this.call((r) => r.mqClaimBuffer(this.base(queue), token, leaseMs === undefined ? '' : String(leaseMs)))
+    const tag = String(reply[0])
+    if (tag === 'ok') return {delivery: delivery(queue, reply, token)}
+    if (tag === 'paused') return {paused: true}
+    const serverNow = Number(reply[3] ?? 0) // absent: no clock to compare; the loop's cap holds
+    let next: number | undefined
+    for (const due of [reply[1], reply[2]]) {
+      const text = String(due ?? '')
+      if (text !== '' && serverNow > 0) next = Math.min(next ?? Number.POSITIVE_INFINITY, Math.max(0, Number(text) - serverNow))
     }
+    return next === undefined ? {empty: true} : {empty: true, nextDueInMs: next}
+  }
+
+  /**
+   * Pushes, releases and resumes LPUSH to the queue's wake list (expiring in 5 s), so nothing
+   * needs arming: an entry made before the wait makes BLPOP return at once.
+   */
+  async watch(queue: string): Promise<Wakeup> {
+    return {close: () => {}, wait: (ms, signal) => this.block(queue, ms, signal)}
   }
 
   private async block(queue: string, ms: number, signal?: AbortSignal): Promise<void> {

@@ -4,6 +4,7 @@ import {type Readable} from 'node:stream'
 import {
   ALL_CAPABILITIES,
   type Backend,
+  type ClaimAttempt,
   type ClaimRequest,
   type Delivery,
   type Diagnostics,
@@ -18,9 +19,11 @@ import {
   type QueueConfig,
   type QueueConfigPatch,
   type ReleaseOptions,
+  type Wakeup,
 } from '../../backend.js'
+import {claimWithWait} from '../../queue.js'
 import {lazy} from '../../lazy.js'
-import {ioError, NoSuchQueueError, NotInFlightError, QueuePausedError} from '../../errors.js'
+import {ioError, NoSuchQueueError, NotInFlightError} from '../../errors.js'
 import {retryWhileFull} from '../common.js'
 import {gcQueue, gcTopicDir, isPaused, pauseQueue, purgeQueue, requeueDead, resumeQueue} from '../../spool/admin.js'
 import {ackMessage} from '../../spool/ack.js'
@@ -39,7 +42,7 @@ import {parseReceipt} from '../../spool/receipt.js'
 import {releaseMessage} from '../../spool/release.js'
 import {renewLease} from '../../spool/renew.js'
 import {pushToTopic, subscribe, subscribersOf, topicDir, topicNames, unsubscribe} from '../../spool/topics.js'
-import {Wakeup} from '../../spool/wait.js'
+import {Wakeup as Watches} from '../../spool/wait.js'
 
 /** How long a process uses a queue's config before reading it again. */
 export const CONFIG_TTL_MS = 1000
@@ -167,38 +170,28 @@ export class SpoolBackend implements Backend {
     })
   }
 
-  /**
-   * Claims the next message. A paused queue yields nothing: without a wait that is
-   * QueuePausedError (pop exits 69); with one, the wait goes on until resume or the deadline.
-   */
+  /** Claims the next message, waiting as asked (the queue layer's one loop: src/queue.ts). */
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
+    return claimWithWait(this, queue, req)
+  }
+
+  /** One claim attempt: a delivery, paused (the marker file), or empty (a queue not made yet too). */
+  async tryClaim(queue: string, leaseMs?: number): Promise<ClaimAttempt> {
     const q = this.writable(queue)
-    const {cursor} = this.queue(queue)
-    const exists = this.queueExists(queue)
-    const waitMs = req.waitMs ?? 0
-    const paused = exists && isPaused(q)
-    if (paused && waitMs <= 0) throw new QueuePausedError(queue)
-    const opts = () => {
-      const config = this.policy(queue)
-      return {leaseMs: req.leaseMs ?? config.leaseMs, maxAttempts: config.maxAttempts}
-    }
-    const first = exists && !paused ? claimNext(q, opts(), cursor) : null
-    if (first || waitMs <= 0) return first && new SpoolDelivery(queue, first, this.moved)
-    const until = Date.now() + waitMs
-    for (;;) {
-      const wakeup = new Wakeup(q)
-      try {
-        // Claim again after arming the watches: a push between the first try and the watches
-        // would otherwise wait for the slow poll. (The watches include the queue directory,
-        // so a resume wakes us too.)
-        const claim = isPaused(q) ? null : claimNext(q, opts(), cursor)
-        if (claim) return new SpoolDelivery(queue, claim, this.moved)
-        if (Date.now() >= until || req.signal?.aborted) return null
-        await wakeup.wait(until, req.signal)
-      } finally {
-        wakeup.close()
-      }
-    }
+    if (!this.queueExists(queue)) return {empty: true}
+    if (isPaused(q)) return {paused: true}
+    const config = this.policy(queue)
+    const claim = claimNext(q, {leaseMs: leaseMs ?? config.leaseMs, maxAttempts: config.maxAttempts}, this.queue(queue).cursor)
+    return claim ? {delivery: new SpoolDelivery(queue, claim, this.moved)} : {empty: true}
+  }
+
+  /**
+   * inotify watches on the queue's directories, armed now (wait.ts; with a 1 s poll as the
+   * fallback). The queue directory is among them, so a resume wakes it too.
+   */
+  async watch(queue: string): Promise<Wakeup> {
+    const w = new Watches(this.writable(queue))
+    return {close: () => w.close(), wait: (ms, signal) => w.wait(Date.now() + ms, signal)}
   }
 
   async ack(queue: string, receipt: string) {
