@@ -27,7 +27,8 @@ export const MAX_BLOCK_MS = 5000
  * with one, the wait goes on until resume or its end. The wait's length is measured on this
  * process's monotonic clock: it is this process's own wait, nothing crosses to the engine.
  */
-export async function claimWithWait(driver: ClaimDriver, queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
+export async function claimWithWait(driver: ClaimDriver, queue: string, req: ClaimRequest = {}, opts: {maxBlockMs?: number} = {}): Promise<Delivery | null> {
+  const maxBlockMs = opts.maxBlockMs ?? MAX_BLOCK_MS
   const waitMs = req.waitMs ?? 0
   const first = await driver.tryClaim(queue, req.leaseMs)
   if ('delivery' in first) return first.delivery
@@ -42,7 +43,7 @@ export async function claimWithWait(driver: ClaimDriver, queue: string, req: Cla
       const left = until - performance.now()
       if (left <= 0 || req.signal?.aborted) return null
       const due = 'empty' in again && again.nextDueInMs !== undefined ? Math.max(1, again.nextDueInMs + 1) : Number.POSITIVE_INFINITY
-      await wakeup.wait(Math.max(1, Math.min(left, due, MAX_BLOCK_MS)), req.signal)
+      await wakeup.wait(Math.max(1, Math.min(left, due, maxBlockMs)), req.signal)
     } finally {
       wakeup.close()
     }

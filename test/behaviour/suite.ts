@@ -1,7 +1,8 @@
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {type Backend, type Capabilities} from '../../src/backend.js'
+import {type Backend, type Capabilities, type ClaimDriver} from '../../src/backend.js'
+import {claimWithWait, Queue} from '../../src/queue.js'
 import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, UsageError} from '../../src/errors.js'
 import {BIN, FIXTURES, run, sleep} from '../support/helpers.js'
 // @ts-expect-error: a plain JavaScript module shared with test/fixtures/peer.mjs
@@ -393,6 +394,22 @@ export function behaviourSuite(engine: EngineUnderTest): void {
   })
 
   describe(`${engine.name}: capabilities`, () => {
+    capability('blockingWait', () => {
+      it('a waiting claim is woken by a push from another client, not found by polling', async () => {
+        const {b, store} = await setup()
+        // The loop's safety net (a look every 5 s) taken away: only the engine's wake-up can
+        // end this wait before the test's watchdog. No time is measured.
+        const driver = (b as Queue).engine as unknown as ClaimDriver
+        expect(typeof driver.tryClaim).toBe('function')
+        const waiting = claimWithWait(driver, 'w', {waitMs: 3_600_000}, {maxBlockMs: 3_600_000})
+        await sleep(300) // let it block first (else the push is found by its first look)
+        const [id] = await peer(store, 'push', 'w', 1, 'woken')
+        const d = await waiting
+        expect(d).toMatchObject({id})
+        expect(d?.body.toString()).toBe('woken0')
+      })
+    })
+
     capability(
       'priorities',
       () => {
