@@ -393,6 +393,56 @@ export function behaviourSuite(engine: EngineUnderTest): void {
     })
   })
 
+  // The driver under the queue layer (src/backend.ts ClaimDriver), River-style: what the one
+  // claim-and-wait loop relies on, asked of the engine directly.
+  describe(`${engine.name}: the driver`, () => {
+    const driverOf = (b: Backend) => {
+      const d = (b as Queue).engine as unknown as ClaimDriver
+      expect(typeof d.tryClaim).toBe('function')
+      expect(typeof d.watch).toBe('function')
+      return d
+    }
+    it('tryClaim answers at once: empty on an empty or unknown queue, a delivery with the lease it was given', async () => {
+      const {b} = await setup()
+      const d = driverOf(b)
+      expect(await d.tryClaim('nothing-here')).toEqual({empty: true})
+      await b.push('q', [text('x')])
+      const got = await d.tryClaim('q', 7000)
+      expect(got).toMatchObject({delivery: {attempt: 1, leaseMs: 7000}})
+      expect(await d.tryClaim('q')).toMatchObject({empty: true}) // in flight: nothing to claim
+    })
+    if (caps.pause)
+      it('tryClaim on a paused queue says paused, and claims nothing', async () => {
+        const {b} = await setup()
+        await b.push('q', [text('x')])
+        await b.pause('q')
+        expect(await driverOf(b).tryClaim('q')).toEqual({paused: true})
+        expect((await b.stats('q'))[0]).toMatchObject({inflight: 0, ready: 1})
+      })
+    if (caps.delays)
+      it('tryClaim with only a delayed message says how long until it is due, as a duration', async () => {
+        const {b} = await setup()
+        await b.push('q', [{...text('later'), notBefore: Date.now() + 60_000}])
+        const r = await driverOf(b).tryClaim('q')
+        expect(r).toMatchObject({empty: true})
+        const due = (r as {nextDueInMs?: number}).nextDueInMs
+        if (due !== undefined) expect(due).toBeGreaterThan(0) // engines that know it say it; the spool's watches know it themselves
+        if (due !== undefined) expect(due).toBeLessThanOrEqual(60_000)
+      })
+    if (caps.blockingWait) it('a wake-up is armed when watch() returns: a push between it and the wait is not lost', async () => {
+      const {b, store} = await setup()
+      const d = driverOf(b)
+      const wakeup = await d.watch('w')
+      try {
+        await peer(store, 'push', 'w', 1, 'between')
+        await wakeup.wait(3_600_000) // only the push can end it before the watchdog (the spool's own poll aside)
+      } finally {
+        wakeup.close()
+      }
+      expect(await d.tryClaim('w')).toMatchObject({delivery: {attempt: 1}})
+    })
+  })
+
   describe(`${engine.name}: capabilities`, () => {
     capability('blockingWait', () => {
       it('a waiting claim is woken by a push from another client, not found by polling', async () => {
