@@ -210,6 +210,8 @@ export interface GcResult {
   done: number
   /** Idempotency keys released (expired, or taken by a producer that died). */
   keys: number
+  /** Partial writes of producers that died, removed, where an engine has them (the spool's tmp/). */
+  tmp?: number
 }
 
 /**

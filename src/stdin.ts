@@ -1,4 +1,4 @@
-import {type BodySource} from './spool/push.js'
+import {type BodySource} from './backend.js'
 import {NoInputError, UsageError} from './errors.js'
 
 /**

@@ -28,7 +28,6 @@ import {claimWithWait} from '../../queue.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, priorityRank} from '../../policy.js'
-import {validateQueueName} from '../../queue-name.js'
 import {newMessageId} from '../../message-id.js'
 import {parseReceipt, pushBodies, retryWhileFull, wakeupFrom} from '../common.js'
 
@@ -120,13 +119,12 @@ export class MemoryBackend implements Backend {
   }
 
   private existing(name: string): Queue {
-    const q = this.store.queue(validateQueueName(name), false)
+    const q = this.store.queue(name, false)
     if (!q) throw new NoSuchQueueError(name)
     return q
   }
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
-    validateQueueName(queue)
     const bodies = await pushBodies(messages)
     return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
   }
@@ -232,7 +230,6 @@ export class MemoryBackend implements Backend {
   }
 
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
-    validateQueueName(queue)
     return claimWithWait(this, queue, req)
   }
 
@@ -363,7 +360,7 @@ export class MemoryBackend implements Backend {
   }
 
   async exists(queue: string) {
-    return this.store.queues.has(validateQueueName(queue))
+    return this.store.queues.has(queue)
   }
 
   async getConfig(queue: string) {
@@ -371,7 +368,7 @@ export class MemoryBackend implements Backend {
   }
 
   async setConfig(queue: string, patch: QueueConfigPatch) {
-    const q = this.store.queue(validateQueueName(queue), true)!
+    const q = this.store.queue(queue, true)!
     for (const [k, v] of Object.entries(patch) as Array<[keyof QueueConfig, null | number | undefined]>) {
       if (v === null) delete q.config[k]
       else if (v !== undefined) q.config[k] = v
@@ -443,8 +440,7 @@ export class MemoryBackend implements Backend {
   }
 
   async subscribe(topic: string, queue: string) {
-    validateQueueName(topic)
-    this.store.queue(validateQueueName(queue), true)
+    this.store.queue(queue, true)
     let subs = this.store.topics.get(topic)
     if (!subs) {
       subs = new Set()

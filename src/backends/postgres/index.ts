@@ -31,7 +31,6 @@ import {formatDuration} from '../../duration.js'
 import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, ServerUnavailableError} from '../../errors.js'
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
-import {validateQueueName} from '../../queue-name.js'
 import {parseReceipt, pushBodies, retryWhileFull, UrlOptions, wakeupFrom} from '../common.js'
 import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
 
@@ -223,7 +222,6 @@ export class PostgresBackend implements Backend {
   }
 
   private async existing(queue: string): Promise<void> {
-    validateQueueName(queue)
     if (!(await this.exists(queue))) throw new NoSuchQueueError(queue)
   }
 
@@ -231,7 +229,6 @@ export class PostgresBackend implements Backend {
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
     this.mayCreateSchema = true
-    validateQueueName(queue)
     const bodies = await pushBodies(messages)
     return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
   }
@@ -262,7 +259,6 @@ export class PostgresBackend implements Backend {
   // ---- claim and settle -------------------------------------------------------------------
 
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
-    validateQueueName(queue)
     return claimWithWait(this, queue, req)
   }
 
@@ -317,7 +313,6 @@ export class PostgresBackend implements Backend {
   }
 
   private async settle(queue: string, receipt: string, op: string, args: {lease?: number; uncount?: boolean; delay?: number; failure?: Failure} = {}): Promise<{id: string; status: string; at: number; leaseMs: number}> {
-    validateQueueName(queue)
     const {id, token: tok} = parseReceipt(queue, receipt)
     const granted = op === 'renew' ? this.leaseGranted('$5') : 'NULL'
     const [r] = await this.q<{status: string; at: string; lease_ms: null | string}>(`SELECT s.*, ${granted} AS lease_ms FROM ${this.S}.settle($1, $2, $3, $4, $5, $6, $7, $8) s`, [
@@ -419,14 +414,12 @@ export class PostgresBackend implements Backend {
   }
 
   async exists(queue: string): Promise<boolean> {
-    validateQueueName(queue)
     return (await this.q(`SELECT 1 FROM ${this.S}.queues WHERE name = $1`, [queue])).length > 0
   }
 
   // ---- administration ---------------------------------------------------------------------
 
   async getConfig(queue: string): Promise<QueueConfig> {
-    validateQueueName(queue)
     const [r] = await this.q<{max_depth: null | string; max_attempts: null | number; lease_ms: null | string}>(`SELECT max_depth, max_attempts, lease_ms FROM ${this.S}.queues WHERE name = $1`, [queue])
     if (!r) throw new NoSuchQueueError(queue)
     return {
@@ -438,7 +431,6 @@ export class PostgresBackend implements Backend {
 
   async setConfig(queue: string, patch: QueueConfigPatch): Promise<QueueConfig> {
     this.mayCreateSchema = true
-    validateQueueName(queue)
     const cols: Record<string, string> = {leaseMs: 'lease_ms', maxAttempts: 'max_attempts', maxDepth: 'max_depth'}
     const sets: string[] = []
     const values: unknown[] = [queue]
@@ -511,8 +503,6 @@ export class PostgresBackend implements Backend {
 
   async subscribe(topic: string, queue: string): Promise<boolean> {
     this.mayCreateSchema = true
-    validateQueueName(topic)
-    validateQueueName(queue)
     const [r] = await this.q<{n: string}>(
       `WITH t AS (INSERT INTO ${this.S}.topics VALUES ($1) ON CONFLICT DO NOTHING),
        q AS (INSERT INTO ${this.S}.queues (name) VALUES ($2) ON CONFLICT DO NOTHING),

@@ -32,7 +32,6 @@ import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightE
 import {lazy, randomBytesFast} from '../../lazy.js'
 import {idTime} from '../../message-id.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
-import {validateQueueName} from '../../queue-name.js'
 import {parseReceipt, pushBodies, retryWhileFull, UrlOptions} from '../common.js'
 import {SCRIPTS} from './scripts.js'
 
@@ -222,14 +221,12 @@ export class RedisBackend implements Backend {
   }
 
   private async existing(queue: string): Promise<void> {
-    validateQueueName(queue)
     if (!(await this.call((r) => r.sismember(this.queuesKey, queue)))) throw new NoSuchQueueError(queue)
   }
 
   // ---- push -------------------------------------------------------------------------------
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
-    validateQueueName(queue)
     const bodies = await pushBodies(messages)
     return retryWhileFull(opts.waitMs, 50, async () => {
       const pushed = await this.pushNow(queue, messages, bodies, opts)
@@ -324,7 +321,6 @@ export class RedisBackend implements Backend {
   // ---- claim and settle -------------------------------------------------------------------
 
   async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
-    validateQueueName(queue)
     return claimWithWait(this, queue, req)
   }
 
@@ -387,14 +383,12 @@ export class RedisBackend implements Backend {
   }
 
   async ack(queue: string, receipt: string): Promise<string> {
-    validateQueueName(queue)
     const {id, token: tok} = parseReceipt(queue, receipt)
     this.settled(queue, id, await this.call((r) => r.mqAck(this.base(queue), id, tok)))
     return id
   }
 
   async release(queue: string, receipt: string, opts: ReleaseOptions = {}): Promise<Released> {
-    validateQueueName(queue)
     const {id, token: tok} = parseReceipt(queue, receipt)
     const reply = await this.call((r) => r.mqRelease(this.base(queue), id, tok, opts.uncount ? '1' : '', String(opts.delayMs ?? 0), JSON.stringify(opts.failure ?? {})))
     this.settled(queue, id, reply)
@@ -403,7 +397,6 @@ export class RedisBackend implements Backend {
   }
 
   async renew(queue: string, receipt: string, leaseMs?: number): Promise<number> {
-    validateQueueName(queue)
     const {id, token: tok} = parseReceipt(queue, receipt)
     const reply = await this.call((r) => r.mqRenew(this.base(queue), id, tok, leaseMs === undefined ? '' : String(leaseMs)))
     this.settled(queue, id, reply)
@@ -411,7 +404,6 @@ export class RedisBackend implements Backend {
   }
 
   async deadLetter(queue: string, receipt: string, failure: Failure = {}): Promise<void> {
-    validateQueueName(queue)
     const {id, token: tok} = parseReceipt(queue, receipt)
     this.settled(queue, id, await this.call((r) => r.mqDead(this.base(queue), id, tok, JSON.stringify(failure))))
   }
@@ -451,7 +443,6 @@ export class RedisBackend implements Backend {
   }
 
   async exists(queue: string): Promise<boolean> {
-    validateQueueName(queue)
     return (await this.call((r) => r.sismember(this.queuesKey, queue))) === 1
   }
 
@@ -494,7 +485,6 @@ export class RedisBackend implements Backend {
   }
 
   async setConfig(queue: string, patch: QueueConfigPatch): Promise<QueueConfig> {
-    validateQueueName(queue)
     await this.call(async (r) => {
       const m = r.multi().sadd(this.queuesKey, queue)
       for (const [k, v] of Object.entries(patch)) {
@@ -561,8 +551,6 @@ export class RedisBackend implements Backend {
   // ---- topics -----------------------------------------------------------------------------
 
   async subscribe(topic: string, queue: string): Promise<boolean> {
-    validateQueueName(topic)
-    validateQueueName(queue)
     const res = await this.call(async (r) => (await r.multi().sadd(this.topicsKey, topic).sadd(this.queuesKey, queue).sadd(this.subsKey(topic), queue).exec())!)
     return res[2][1] === 1
   }

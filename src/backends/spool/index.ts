@@ -284,7 +284,7 @@ export class SpoolBackend implements Backend {
     return withQueueLock(q, 'maintenance', () => requeueDead(q, ids))
   }
 
-  async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<GcResult & {tmp: number}> {
+  async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<GcResult> {
     const q = this.existing(queue)
     return withQueueLock(q, 'maintenance', () => gcQueue(q, opts, onProgress))
   }

@@ -195,7 +195,7 @@ export async function gcAction(b: Backend, r: {queue?: string; doneOlderThan: nu
   try {
     for (const {queue} of all) {
       const g = await b.gc(queue, opts, (n) => spinner?.update(`gc ${queue}: ${n} removed`))
-      const removed = {done: g.done, keys: g.keys, tmp: (g as {tmp?: number}).tmp ?? 0}
+      const removed = {done: g.done, keys: g.keys, tmp: g.tmp ?? 0}
       results.push({queue, removed})
       spinner?.clear()
       if (!r.json) writeStderr(`mq: ${queue}: removed ${removed.done} done, ${removed.tmp} tmp, ${removed.keys} keys\n`)
