@@ -1,18 +1,13 @@
-import {isIP} from 'node:net'
-import type {Redis as RedisClient, RedisOptions} from 'ioredis'
-
 import {
   ALL_CAPABILITIES,
   type Backend,
   type ClaimAttempt,
   type Capabilities,
   type ClaimRequest,
-  type DeadReason,
   type Delivery,
   type Failure,
   type GcOptions,
   type MessageInfo,
-  type MessageState,
   type PeekRequest,
   type PurgeState,
   type Pushed,
@@ -26,19 +21,22 @@ import {
   type Requeued,
   type Wakeup,
 } from '../../backend.js'
-import {claimWithWait, MAX_BLOCK_MS} from '../../queue.js'
+import {claimWithWait} from '../../queue.js'
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, ReplicationTimeoutError, ServerUnavailableError} from '../../errors.js'
-import {lazy, randomBytesFast} from '../../lazy.js'
-import {idTime} from '../../message-id.js'
+import {NoSubscribersError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, ReplicationTimeoutError} from '../../errors.js'
+import {lazy} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
-import {parseReceipt, pushBodies, retryWhileFull, UrlOptions} from '../common.js'
-import {SCRIPTS} from './scripts.js'
+import {parseReceipt, pushBodies, retryWhileFull} from '../common.js'
+import {RedisConnection, type Scripted} from './connection.js'
+import {delivery, info} from './map.js'
+
+export {parseRedisUrl, type RedisUrl} from './url.js'
 
 /**
  * The Redis engine: every queue in a Redis server (7.0 or later), shared by any number of
- * processes and hosts. Each state transition is one Lua script (./scripts.ts, where the key
- * layout is described), so each is atomic on the server, and time is the server's.
+ * processes and hosts. Each state transition is one Lua script (./lua/, ./scripts.ts, where the
+ * key layout is described), so each is atomic on the server, and time is the server's. The
+ * connection and its failures are ./connection.ts, the URL ./url.ts, replies to values ./map.ts.
  *
  * URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?OPTIONS], or rediss:// for TLS. Options:
  *   prefix=NAME          the keys' prefix (default "mq"): several independent mq's on one server
@@ -58,171 +56,11 @@ const PUSH_CHUNK = 1000
 /** Bytes of bodies per push script call. */
 const PUSH_CHUNK_BYTES = 8 << 20
 
-type Reply = Array<Buffer | Reply | number | null>
 
-interface Scripted {
-  mqAck(base: string, id: string, tok: string): Promise<string[]>
-  mqClaimBuffer(base: string, tok: string, lease: string): Promise<Reply>
-  mqDead(base: string, id: string, tok: string, failure: string): Promise<string[]>
-  mqGc(base: string): Promise<number>
-  mqLook(base: string): Promise<Array<number | string>>
-  mqMint(base: string, ...args: string[]): Promise<string[]>
-  mqPeekBuffer(base: string, state: string, limit: string, bodies: string): Promise<Buffer[][]>
-  mqPurge(base: string, state: string, limit: string): Promise<number>
-  mqPush(base: string, ...args: Array<Buffer | string>): Promise<Array<number | string>>
-  mqRelease(base: string, id: string, tok: string, uncount: string, delay: string, failure: string): Promise<string[]>
-  mqRenew(base: string, id: string, tok: string, lease: string): Promise<Array<number | string>>
-  mqRequeue(base: string, ...args: string[]): Promise<[string[], string[]]>
-  mqResume(base: string): Promise<number>
-  mqRoom(base: string): Promise<[number, number]>
-}
 
-export interface RedisUrl {
-  options: RedisOptions
-  prefix: string
-  replicas: number
-  replicasTimeoutMs: number
-  /** The URL without its password, for messages. */
-  display: string
-}
-
-/** Reads a redis:// or rediss:// URL (see above); a mistake is a ConfigError (78). */
-export function parseRedisUrl(url: string): RedisUrl {
-  const o = new UrlOptions(url)
-  const u = o.url
-  const prefix = o.take('prefix') ?? 'mq'
-  if (!/^[\w.-]{1,64}$/.test(prefix)) throw o.error('prefix= takes 1 to 64 letters, digits, "_", "." or "-"')
-  const replicasText = o.take('replicas') ?? '0'
-  if (!/^\d{1,3}$/.test(replicasText)) throw o.error('replicas= takes a whole number')
-  const replicas = Number(replicasText)
-  const replicasTimeoutMs = o.duration('replicas_timeout', 1000)
-  const connectTimeout = o.duration('connect_timeout', 2000)
-  const commandTimeout = o.duration('command_timeout', 10_000)
-  const db = u.pathname.replace(/^\//, '')
-  if (db !== '' && !/^\d{1,2}$/.test(db)) throw o.error('the path names a database number (redis://host:6379/0)')
-  const unknown = o.rest()
-  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (prefix, replicas, replicas_timeout, connect_timeout, command_timeout)`)
-  const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1'
-  const port = u.port === '' ? 6379 : Number(u.port)
-  const display = `${u.protocol}//${u.host || host}${u.pathname === '/' ? '' : u.pathname}`
-  return {
-    display,
-    options: {
-      commandTimeout,
-      connectTimeout,
-      db: db === '' ? 0 : Number(db),
-      // Fail instead of queueing commands while reconnecting: no command hangs on a dead server.
-      enableReadyCheck: false,
-      host,
-      lazyConnect: false,
-      maxRetriesPerRequest: 0,
-      port,
-      retryStrategy: () => null,
-      ...(u.username ? {username: decodeURIComponent(u.username)} : {}),
-      ...(u.password ? {password: decodeURIComponent(u.password)} : {}),
-      // SNI names a host, never an address (Node warns on one): an address is checked against the certificate's IP names.
-      ...(u.protocol === 'rediss:' ? {tls: isIP(host) ? {} : {servername: host}} : {}),
-    },
-    prefix,
-    replicas,
-    replicasTimeoutMs,
-  }
-}
-
-export class RedisBackend implements Backend {
+export class RedisBackend extends RedisConnection implements Backend {
   readonly kind = 'redis'
   readonly capabilities = REDIS_CAPABILITIES
-  private readonly cfg: RedisUrl
-  private readonly node = randomBytesFast(8).toString('hex')
-  private client?: RedisClient & Scripted
-  private blocker?: RedisClient
-  private lastError?: Error
-  private closed = false
-
-  constructor(url: string) {
-    this.cfg = parseRedisUrl(url)
-  }
-
-  // ---- connection -------------------------------------------------------------------------
-
-  private connecting?: Promise<RedisClient & Scripted>
-
-  /** The connection, made on first use (once, however many calls start together). */
-  private redis(): Promise<RedisClient & Scripted> {
-    this.connecting ??= this.connect()
-    return this.connecting
-  }
-
-  private async connect(): Promise<RedisClient & Scripted> {
-    const {Redis} = await import('ioredis')
-    const client = new Redis(this.cfg.options) as RedisClient & Scripted
-    client.on('error', (error: Error) => {
-      this.lastError = error
-    })
-    for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, {lua, numberOfKeys: 1})
-    this.client = client
-    // A database the server does not have: ioredis reports its SELECT's failure only as an
-    // event and goes on, on database 0. Ask once and wait for the answer (a round trip, for
-    // URLs that name a database other than 0 only), so nothing is written to the wrong one.
-    const db = this.cfg.options.db ?? 0
-    if (db !== 0) {
-      try {
-        await client.select(db)
-      } catch (error) {
-        client.disconnect()
-        this.connecting = undefined
-        if ((error as Error).name === 'ReplyError' && /DB index/i.test((error as Error).message)) {
-          throw new ConfigError(`${this.cfg.display}: the server has no database ${db} (see "databases" in its redis.conf)`)
-        }
-        throw this.failure(error)
-      }
-    }
-    return client
-  }
-
-  /** Runs a command, turning a lost or refused connection into ServerUnavailableError (69). */
-  private async call<T>(fn: (r: RedisClient & Scripted) => Promise<T>): Promise<T> {
-    const r = await this.redis()
-    try {
-      return await fn(r)
-    } catch (error) {
-      throw this.failure(error)
-    }
-  }
-
-  private failure(error: unknown): Error {
-    if (error instanceof MqError) return error
-    const e = error as Error & {code?: string}
-    if (e?.name === 'ReplyError') {
-      // The server answered with an error: out of memory, a READONLY replica, wrong password...
-      const text = e.message.split('\n')[0]
-      return new ServerUnavailableError(this.cfg.display, `the server refused: ${text}`)
-    }
-    if (/timed out/i.test(e?.message ?? '')) return new ServerUnavailableError(this.cfg.display, `no answer from the server within ${formatDuration(this.cfg.options.commandTimeout ?? 0)} (command_timeout)`)
-    const cause = this.lastError as (Error & {code?: string}) | undefined
-    const why = cause?.code ?? cause?.message ?? e?.message ?? String(error)
-    return new ServerUnavailableError(this.cfg.display, `cannot reach the server (${why})`)
-  }
-
-  private base(queue: string): string {
-    return `${this.cfg.prefix}:{${queue}}:`
-  }
-
-  private get queuesKey(): string {
-    return `${this.cfg.prefix}:queues`
-  }
-
-  private get topicsKey(): string {
-    return `${this.cfg.prefix}:topics`
-  }
-
-  private subsKey(topic: string): string {
-    return `${this.cfg.prefix}:t:{${topic}}:subs`
-  }
-
-  private async existing(queue: string): Promise<void> {
-    if (!(await this.call((r) => r.sismember(this.queuesKey, queue)))) throw new NoSuchQueueError(queue)
-  }
 
   // ---- push -------------------------------------------------------------------------------
 
@@ -351,32 +189,6 @@ export class RedisBackend implements Backend {
     return {close: () => {}, wait: (ms, signal) => this.block(queue, ms, signal)}
   }
 
-  private async block(queue: string, ms: number, signal?: AbortSignal): Promise<void> {
-    if (!this.blocker) {
-      const r = await this.redis()
-      this.blocker = r.duplicate({commandTimeout: MAX_BLOCK_MS + (this.cfg.options.commandTimeout ?? 0)})
-      this.blocker.on('error', (error: Error) => {
-        this.lastError = error
-      })
-    }
-    const b = this.blocker
-    const abort = () => {
-      // BLPOP cannot be cancelled: drop the connection (a new one is made for the next wait).
-      this.blocker = undefined
-      b.disconnect()
-    }
-    if (signal?.aborted) return
-    signal?.addEventListener('abort', abort, {once: true})
-    try {
-      await b.blpop(`${this.base(queue)}wake`, Math.max(0.01, ms / 1000))
-    } catch (error) {
-      if (signal?.aborted || this.closed) return
-      throw this.failure(error)
-    } finally {
-      signal?.removeEventListener('abort', abort)
-    }
-  }
-
   private settled(queue: string, id: string, reply: Array<number | string>): void {
     if (reply[0] === 'gone') throw NotInFlightError.gone(queue, id)
     if (reply[0] === 'lost') throw NotInFlightError.claimedAgain(queue, id, reply[1])
@@ -444,32 +256,6 @@ export class RedisBackend implements Backend {
 
   async exists(queue: string): Promise<boolean> {
     return (await this.call((r) => r.sismember(this.queuesKey, queue))) === 1
-  }
-
-  /**
-   * What makes a push on this server less durable than it looks: nothing kept on disk, keys
-   * evicted under memory pressure. Lines for people; empty when all is well or when the server
-   * does not let us ask (CONFIG disabled).
-   */
-  async warnings(): Promise<string[]> {
-    const out: string[] = []
-    try {
-      const conf = await this.call(async (r) => {
-        const res = (await r.multi().config('GET', 'appendonly').config('GET', 'save').config('GET', 'maxmemory-policy').config('GET', 'appendfsync').exec())!
-        return Object.fromEntries(res.flatMap(([, v]) => {
-          const a = v as string[]
-          return a.length >= 2 ? [[a[0], a[1]]] : []
-        })) as Record<string, string>
-      })
-      if (conf.appendonly === 'no' && (conf.save ?? '') === '') out.push(`${this.cfg.display}: the server keeps nothing on disk (appendonly no, no save points): a restart loses every queue`)
-      else if (conf.appendonly === 'no') out.push(`${this.cfg.display}: the server only snapshots (appendonly no): a crash loses what was pushed since the last snapshot`)
-      else if (conf.appendfsync !== 'always') out.push(`${this.cfg.display}: appendfsync ${conf.appendfsync}: a crash can lose up to a second of acknowledged pushes`)
-      if (conf['maxmemory-policy'] && conf['maxmemory-policy'] !== 'noeviction') out.push(`${this.cfg.display}: maxmemory-policy ${conf['maxmemory-policy']}: the server may evict messages when memory runs short (use noeviction)`)
-    } catch (error) {
-      if (error instanceof ServerUnavailableError && /refused/.test(error.message)) return out
-      throw error
-    }
-    return out
   }
 
   // ---- administration ---------------------------------------------------------------------
@@ -568,83 +354,4 @@ export class RedisBackend implements Backend {
     return (await this.call((r) => r.smembers(this.topicsKey))).sort()
   }
 
-  async close(): Promise<void> {
-    this.closed = true
-    if (this.blocker && this.blocker.status !== 'end') this.blocker.disconnect()
-    const c = this.client
-    this.client = undefined
-    this.connecting = undefined
-    if (!c) return
-    if (c.status === 'ready') {
-      try {
-        await c.quit()
-        return
-      } catch {
-        // fall through: the connection is gone already
-      }
-    }
-    // Not on a connection that ended (refused, lost): ioredis would arm a 2 s timer waiting for
-    // a socket that closed already, and the process would linger after saying so.
-    if (c.status !== 'end') c.disconnect()
-  }
-}
-
-/** A hash's fields (field, value, ... as Buffers) as a map of strings, the body kept as bytes. */
-function fieldsOf(list: Reply, from: number): {body?: Buffer; f: Record<string, string>} {
-  const f: Record<string, string> = {}
-  let body: Buffer | undefined
-  for (let i = from; i + 1 < list.length; i += 2) {
-    const k = String(list[i])
-    if (k === 'b') body = list[i + 1] as Buffer
-    else f[k] = String(list[i + 1])
-  }
-  return {body, f}
-}
-
-function meta(f: Record<string, string>) {
-  return {
-    ...(f.k === undefined ? {} : {key: f.k}),
-    ...(f.h === undefined ? {} : {headers: JSON.parse(f.h) as Record<string, string>}),
-    ...(f.x === undefined ? {} : {expiresAt: Number(f.x)}),
-    ...(f.t === undefined ? {} : {topic: f.t}),
-  }
-}
-
-function delivery(queue: string, reply: Reply, token: string): Delivery {
-  const id = String(reply[1])
-  const {body = Buffer.alloc(0), f} = fieldsOf(reply, 5)
-  return {
-    attempt: Number(reply[2]),
-    body,
-    enqueuedAt: idTime(id),
-    id,
-    leaseMs: Number(reply[4]),
-    leaseUntil: Number(reply[3]),
-    openBody: () => lazy.stream().Readable.from([body]),
-    priority: Number(f.p),
-    queue,
-    receipt: `${id}:${token}`,
-    size: body.length,
-    ...meta(f),
-  }
-}
-
-function info(state: MessageState, m: Buffer[]): MessageInfo {
-  const id = String(m[0])
-  const {body, f} = fieldsOf(m as Reply, 1)
-  const reason: DeadReason | undefined =
-    f.rr === undefined ? undefined : {...(JSON.parse(f.rf || '{}') as Failure), at: Number(f.ra), attempts: Number(f.rn), reason: f.rr as DeadReason['reason']}
-  return {
-    attempt: Number(f.a),
-    enqueuedAt: idTime(id),
-    id,
-    priority: Number(f.p),
-    size: Number(f.size),
-    state,
-    ...(body === undefined ? {} : {body}),
-    ...(f.nb === undefined ? {} : {notBefore: Number(f.nb)}),
-    ...(f.l === undefined ? {} : {leaseUntil: Number(f.l)}),
-    ...meta(f),
-    ...(reason ? {reason} : {}),
-  }
 }

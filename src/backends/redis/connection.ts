@@ -1,0 +1,198 @@
+import type {Redis as RedisClient} from 'ioredis'
+
+import {formatDuration} from '../../duration.js'
+import {ConfigError, MqError, NoSuchQueueError, ServerUnavailableError} from '../../errors.js'
+import {randomBytesFast} from '../../lazy.js'
+import {MAX_BLOCK_MS} from '../../queue.js'
+import {type Reply} from './map.js'
+import {SCRIPTS} from './scripts.js'
+import {parseRedisUrl, type RedisUrl} from './url.js'
+
+/** The scripts as ioredis defines them on a connection (./scripts.ts). */
+export interface Scripted {
+  mqAck(base: string, id: string, tok: string): Promise<string[]>
+  mqClaimBuffer(base: string, tok: string, lease: string): Promise<Reply>
+  mqDead(base: string, id: string, tok: string, failure: string): Promise<string[]>
+  mqGc(base: string): Promise<number>
+  mqLook(base: string): Promise<Array<number | string>>
+  mqMint(base: string, ...args: string[]): Promise<string[]>
+  mqPeekBuffer(base: string, state: string, limit: string, bodies: string): Promise<Buffer[][]>
+  mqPurge(base: string, state: string, limit: string): Promise<number>
+  mqPush(base: string, ...args: Array<Buffer | string>): Promise<Array<number | string>>
+  mqRelease(base: string, id: string, tok: string, uncount: string, delay: string, failure: string): Promise<string[]>
+  mqRenew(base: string, id: string, tok: string, lease: string): Promise<Array<number | string>>
+  mqRequeue(base: string, ...args: string[]): Promise<[string[], string[]]>
+  mqResume(base: string): Promise<number>
+  mqRoom(base: string): Promise<[number, number]>
+}
+
+/**
+ * The Redis engine's connections, key names and failures: one command connection (made on first
+ * use), one more for blocking waits, a lost or refused connection turned into one line and 69,
+ * and the server's durability settings said. The transitions (./index.ts) are built on it.
+ */
+export abstract class RedisConnection {
+  protected readonly cfg: RedisUrl
+  protected readonly node = randomBytesFast(8).toString('hex')
+  protected client?: RedisClient & Scripted
+  protected blocker?: RedisClient
+  protected lastError?: Error
+  protected closed = false
+
+  constructor(url: string) {
+    this.cfg = parseRedisUrl(url)
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  protected connecting?: Promise<RedisClient & Scripted>
+
+  /** The connection, made on first use (once, however many calls start together). */
+  protected redis(): Promise<RedisClient & Scripted> {
+    this.connecting ??= this.connect()
+    return this.connecting
+  }
+
+  protected async connect(): Promise<RedisClient & Scripted> {
+    const {Redis} = await import('ioredis')
+    const client = new Redis(this.cfg.options) as RedisClient & Scripted
+    client.on('error', (error: Error) => {
+      this.lastError = error
+    })
+    for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, {lua, numberOfKeys: 1})
+    this.client = client
+    // A database the server does not have: ioredis reports its SELECT's failure only as an
+    // event and goes on, on database 0. Ask once and wait for the answer (a round trip, for
+    // URLs that name a database other than 0 only), so nothing is written to the wrong one.
+    const db = this.cfg.options.db ?? 0
+    if (db !== 0) {
+      try {
+        await client.select(db)
+      } catch (error) {
+        client.disconnect()
+        this.connecting = undefined
+        if ((error as Error).name === 'ReplyError' && /DB index/i.test((error as Error).message)) {
+          throw new ConfigError(`${this.cfg.display}: the server has no database ${db} (see "databases" in its redis.conf)`)
+        }
+        throw this.failure(error)
+      }
+    }
+    return client
+  }
+
+  /** Runs a command, turning a lost or refused connection into ServerUnavailableError (69). */
+  protected async call<T>(fn: (r: RedisClient & Scripted) => Promise<T>): Promise<T> {
+    const r = await this.redis()
+    try {
+      return await fn(r)
+    } catch (error) {
+      throw this.failure(error)
+    }
+  }
+
+  protected failure(error: unknown): Error {
+    if (error instanceof MqError) return error
+    const e = error as Error & {code?: string}
+    if (e?.name === 'ReplyError') {
+      // The server answered with an error: out of memory, a READONLY replica, wrong password...
+      const text = e.message.split('\n')[0]
+      return new ServerUnavailableError(this.cfg.display, `the server refused: ${text}`)
+    }
+    if (/timed out/i.test(e?.message ?? '')) return new ServerUnavailableError(this.cfg.display, `no answer from the server within ${formatDuration(this.cfg.options.commandTimeout ?? 0)} (command_timeout)`)
+    const cause = this.lastError as (Error & {code?: string}) | undefined
+    const why = cause?.code ?? cause?.message ?? e?.message ?? String(error)
+    return new ServerUnavailableError(this.cfg.display, `cannot reach the server (${why})`)
+  }
+
+  protected base(queue: string): string {
+    return `${this.cfg.prefix}:{${queue}}:`
+  }
+
+  protected get queuesKey(): string {
+    return `${this.cfg.prefix}:queues`
+  }
+
+  protected get topicsKey(): string {
+    return `${this.cfg.prefix}:topics`
+  }
+
+  protected subsKey(topic: string): string {
+    return `${this.cfg.prefix}:t:{${topic}}:subs`
+  }
+
+  protected async existing(queue: string): Promise<void> {
+    if (!(await this.call((r) => r.sismember(this.queuesKey, queue)))) throw new NoSuchQueueError(queue)
+  }
+
+  protected async block(queue: string, ms: number, signal?: AbortSignal): Promise<void> {
+    if (!this.blocker) {
+      const r = await this.redis()
+      this.blocker = r.duplicate({commandTimeout: MAX_BLOCK_MS + (this.cfg.options.commandTimeout ?? 0)})
+      this.blocker.on('error', (error: Error) => {
+        this.lastError = error
+      })
+    }
+    const b = this.blocker
+    const abort = () => {
+      // BLPOP cannot be cancelled: drop the connection (a new one is made for the next wait).
+      this.blocker = undefined
+      b.disconnect()
+    }
+    if (signal?.aborted) return
+    signal?.addEventListener('abort', abort, {once: true})
+    try {
+      await b.blpop(`${this.base(queue)}wake`, Math.max(0.01, ms / 1000))
+    } catch (error) {
+      if (signal?.aborted || this.closed) return
+      throw this.failure(error)
+    } finally {
+      signal?.removeEventListener('abort', abort)
+    }
+  }
+
+  /**
+   * What makes a push on this server less durable than it looks: nothing kept on disk, keys
+   * evicted under memory pressure. Lines for people; empty when all is well or when the server
+   * does not let us ask (CONFIG disabled).
+   */
+  async warnings(): Promise<string[]> {
+    const out: string[] = []
+    try {
+      const conf = await this.call(async (r) => {
+        const res = (await r.multi().config('GET', 'appendonly').config('GET', 'save').config('GET', 'maxmemory-policy').config('GET', 'appendfsync').exec())!
+        return Object.fromEntries(res.flatMap(([, v]) => {
+          const a = v as string[]
+          return a.length >= 2 ? [[a[0], a[1]]] : []
+        })) as Record<string, string>
+      })
+      if (conf.appendonly === 'no' && (conf.save ?? '') === '') out.push(`${this.cfg.display}: the server keeps nothing on disk (appendonly no, no save points): a restart loses every queue`)
+      else if (conf.appendonly === 'no') out.push(`${this.cfg.display}: the server only snapshots (appendonly no): a crash loses what was pushed since the last snapshot`)
+      else if (conf.appendfsync !== 'always') out.push(`${this.cfg.display}: appendfsync ${conf.appendfsync}: a crash can lose up to a second of acknowledged pushes`)
+      if (conf['maxmemory-policy'] && conf['maxmemory-policy'] !== 'noeviction') out.push(`${this.cfg.display}: maxmemory-policy ${conf['maxmemory-policy']}: the server may evict messages when memory runs short (use noeviction)`)
+    } catch (error) {
+      if (error instanceof ServerUnavailableError && /refused/.test(error.message)) return out
+      throw error
+    }
+    return out
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    if (this.blocker && this.blocker.status !== 'end') this.blocker.disconnect()
+    const c = this.client
+    this.client = undefined
+    this.connecting = undefined
+    if (!c) return
+    if (c.status === 'ready') {
+      try {
+        await c.quit()
+        return
+      } catch {
+        // fall through: the connection is gone already
+      }
+    }
+    // Not on a connection that ended (refused, lost): ioredis would arm a 2 s timer waiting for
+    // a socket that closed already, and the process would linger after saying so.
+    if (c.status !== 'end') c.disconnect()
+  }
+}
