@@ -1,6 +1,3 @@
-import {existsSync} from 'node:fs'
-import type {Client as PgClient} from 'pg'
-
 import {
   ALL_CAPABILITIES,
   type Backend,
@@ -27,17 +24,21 @@ import {
   type Wakeup,
 } from '../../backend.js'
 import {claimWithWait} from '../../queue.js'
-import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError, ServerUnavailableError} from '../../errors.js'
-import {lazy, randomBytesFast} from '../../lazy.js'
+import {NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
+import {lazy} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
-import {parseReceipt, pushBodies, retryWhileFull, UrlOptions, wakeupFrom} from '../common.js'
-import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
+import {parseReceipt, pushBodies, retryWhileFull, wakeupFrom} from '../common.js'
+import {PgConnection} from './connection.js'
+import {wakeChannel} from './schema.js'
+import {delivery, meta, type Row} from './map.js'
+
+export {parsePostgresUrl} from './url.js'
 
 /**
  * The PostgreSQL engine: every queue in a PostgreSQL (15 or later) database, shared by any
- * number of processes and hosts. Each transition is one statement (./schema.ts, where the
- * tables and functions are), so one transaction; time is the server's.
+ * number of processes and hosts. Each transition is one statement (./sql/install.sql, where the
+ * tables and functions are), so one transaction; time is the server's. The connection, the
+ * schema's installation and failures are ./connection.ts, the URL ./url.ts, rows ./map.ts.
  *
  * URL: postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?OPTIONS] (or postgresql://). Options:
  *   schema=NAME          the schema holding mq's tables (default "mq"); created on first use
@@ -48,182 +49,11 @@ import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
  * warning about its older reading of it. Any other option is refused (78): a misspelt one
  * (sslmod=) must not be ignored.
  */
-/** The schema of a URL that names none: created by any first use (nothing to misspell). */
-const DEFAULT_SCHEMA = 'mq'
-const PASSED_ON = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat', 'application_name', 'fallback_application_name', 'options', 'host', 'client_encoding']
-const SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full']
-
 export const POSTGRES_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES}
 
-interface PgUrl {
-  connectionString: string
-  schema: string
-  connectTimeoutMs: number
-  commandTimeoutMs: number
-  display: string
-}
-
-export function parsePostgresUrl(url: string): PgUrl {
-  const o = new UrlOptions(url)
-  const u = o.url
-  const schema = o.take('schema') ?? DEFAULT_SCHEMA
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw o.error('schema= takes 1 to 41 lowercase letters, digits or "_"')
-  const connectTimeoutMs = o.duration('connect_timeout', 2000)
-  const commandTimeoutMs = o.duration('command_timeout', 10_000)
-  if (u.pathname === '' || u.pathname === '/') throw o.error('the path names a database (postgres://user@host/DATABASE)')
-  const unknown = o.rest().filter((name) => !PASSED_ON.includes(name))
-  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (schema, connect_timeout, command_timeout, ${PASSED_ON.join(', ')})`)
-  const sslmode = u.searchParams.get('sslmode')
-  if (sslmode !== null && !SSLMODES.includes(sslmode)) throw o.error(`sslmode= takes one of ${SSLMODES.join(', ')}`)
-  if (sslmode === 'verify-ca' && !u.searchParams.has('sslrootcert')) throw o.error('sslmode=verify-ca needs sslrootcert=FILE (the CA to verify the server against)')
-  for (const file of ['sslrootcert', 'sslcert', 'sslkey']) {
-    const path = u.searchParams.get(file)
-    if (path !== null && !existsSync(path)) throw o.error(`${file}=: no such file: ${path}`)
-  }
-  if (sslmode !== null && !u.searchParams.has('uselibpqcompat')) u.searchParams.set('uselibpqcompat', 'true')
-  const display = `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`
-  return {commandTimeoutMs, connectTimeoutMs, connectionString: u.toString(), display, schema}
-}
-
-interface Row {
-  queue: string
-  id: string
-  body: Buffer
-  priority: number
-  attempt: number
-  state: MessageState
-  enqueued_at: string
-  not_before: null | string
-  lease_until: null | string
-  token: null | string
-  expires_at: null | string
-  key: null | string
-  headers: null | string
-  topic: null | string
-  reason: null | string
-}
-
-export class PostgresBackend implements Backend {
+export class PostgresBackend extends PgConnection implements Backend {
   readonly kind = 'postgres'
   readonly capabilities = POSTGRES_CAPABILITIES
-  private readonly cfg: PgUrl
-  private readonly S: string
-  private readonly node = randomBytesFast(8).toString('hex')
-  private connecting?: Promise<PgClient>
-  private client?: PgClient
-  /**
-   * Whether this client's work may create the URL's schema: the operations that may make a
-   * queue (push, claim, config, subscribe) do; inspection and administration never do, so
-   * that `mq stats` on a misspelt schema= says so (78) instead of creating it.
-   */
-  private mayCreateSchema = false
-  private listening = false
-  private waiters = new Set<(queue: string) => void>()
-  private lastError?: Error
-
-  constructor(url: string) {
-    this.cfg = parsePostgresUrl(url)
-    this.S = `"${this.cfg.schema}"`
-  }
-
-  // ---- connection -------------------------------------------------------------------------
-
-  private db(): Promise<PgClient> {
-    this.connecting ??= this.connect()
-    return this.connecting
-  }
-
-  private async connect(): Promise<PgClient> {
-    const pg = (await import('pg')).default
-    const client = new pg.Client({
-      connectionString: this.cfg.connectionString,
-      connectionTimeoutMillis: this.cfg.connectTimeoutMs,
-      query_timeout: this.cfg.commandTimeoutMs,
-    })
-    client.on('error', (error: Error) => {
-      this.lastError = error
-    })
-    client.on('notification', (n) => {
-      for (const w of [...this.waiters]) w(n.payload ?? '')
-    })
-    try {
-      await client.connect()
-    } catch (error) {
-      this.connecting = undefined
-      await client.end().catch(() => {})
-      throw this.failure(error, 'connect')
-    }
-    this.client = client
-    await this.migrate(client)
-    return client
-  }
-
-  /**
-   * The schema, created (or brought up to this version) on first use. RACE: two processes
-   * creating it at once: an advisory lock (per schema name) makes the second wait, then find it
-   * made, and install nothing.
-   */
-  private async migrate(c: PgClient): Promise<void> {
-    try {
-      const r = await c.query(`SELECT version FROM ${this.S}.schema_version`)
-      if (r.rows[0]?.version === SCHEMA_VERSION) return
-      if (r.rows[0]?.version > SCHEMA_VERSION) throw new ConfigError(`${this.cfg.display}: schema ${this.cfg.schema} is version ${r.rows[0].version}, newer than this mq (${SCHEMA_VERSION}): upgrade mq`)
-    } catch (error) {
-      if (error instanceof MqError) throw error
-      const code = (error as {code?: string}).code
-      if (code !== '42P01' && code !== '3F000') throw this.failure(error)
-      if (!this.mayCreateSchema && this.cfg.schema !== DEFAULT_SCHEMA && (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.cfg.schema]).catch((e) => Promise.reject(this.failure(e)))).rowCount === 0) {
-        this.connecting = undefined
-        await c.end().catch(() => {})
-        throw new ConfigError(`${this.cfg.display}: schema "${this.cfg.schema}" does not exist (a push, pop, mq config or mq subscribe creates it: is schema= in the URL right?)`)
-      }
-    }
-    try {
-      await c.query('BEGIN')
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mq-schema:${this.cfg.schema}`])
-      // RACE: the process that held the lock may have just installed this version: then there
-      // is nothing to do. (Installing again would lock the tables it alters while others
-      // already push, and deadlock with them.)
-      const [made] = (await c.query(`SELECT to_regclass($1) AS t`, [`${this.S}.schema_version`])).rows
-      if (made.t !== null && (await c.query(`SELECT version FROM ${this.S}.schema_version`)).rows[0]?.version === SCHEMA_VERSION) {
-        await c.query('COMMIT')
-        return
-      }
-      await c.query(INSTALL(this.cfg.schema))
-      await c.query(`DELETE FROM ${this.S}.schema_version`)
-      await c.query(`INSERT INTO ${this.S}.schema_version VALUES (${SCHEMA_VERSION})`)
-      await c.query('COMMIT')
-    } catch (error) {
-      await c.query('ROLLBACK').catch(() => {})
-      throw this.failure(error)
-    }
-  }
-
-  /** A driver's error as mq's; `phase` says which timeout can have fired (connecting, or a command). */
-  private failure(error: unknown, phase: 'command' | 'connect' = 'command'): Error {
-    if (error instanceof MqError) return error
-    const e = error as Error & {code?: string; severity?: string}
-    if (e?.severity) return new ServerUnavailableError(this.cfg.display, `the server refused: ${e.message}`)
-    if (/timeout/i.test(e?.message ?? '')) {
-      const which = phase === 'connect' ? `no connection within ${formatDuration(this.cfg.connectTimeoutMs)} (connect_timeout)` : `the server did not answer within ${formatDuration(this.cfg.commandTimeoutMs)} (command_timeout)`
-      return new ServerUnavailableError(this.cfg.display, which)
-    }
-    const code = e?.code ?? (this.lastError as {code?: string} | undefined)?.code
-    return new ServerUnavailableError(this.cfg.display, `cannot reach the server (${code ?? e?.message ?? String(error)})`)
-  }
-
-  private async q<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
-    const c = await this.db()
-    try {
-      return (await c.query(text, values)).rows as T[]
-    } catch (error) {
-      throw this.failure(error)
-    }
-  }
-
-  private async existing(queue: string): Promise<void> {
-    if (!(await this.exists(queue))) throw new NoSuchQueueError(queue)
-  }
 
   // ---- push -------------------------------------------------------------------------------
 
@@ -299,17 +129,6 @@ export class PostgresBackend implements Backend {
       this.waiters.add(waiter)
       return () => this.waiters.delete(waiter)
     })
-  }
-
-  private async listen(): Promise<void> {
-    if (this.listening) return
-    await this.q(`LISTEN "${wakeChannel(this.cfg.schema)}"`)
-    this.listening = true
-  }
-
-  /** SQL for the lease a claim or renewal of queue $1 grants: the given one (param), else the queue's, else the default. */
-  private leaseGranted(param: string): string {
-    return `coalesce(${param}::bigint, (SELECT lease_ms FROM ${this.S}.queues WHERE name = $1), ${DEFAULT_LEASE_MS})`
   }
 
   private async settle(queue: string, receipt: string, op: string, args: {lease?: number; uncount?: boolean; delay?: number; failure?: Failure} = {}): Promise<{id: string; status: string; at: number; leaseMs: number}> {
@@ -531,46 +350,4 @@ export class PostgresBackend implements Backend {
     return (await this.q<{name: string}>(`SELECT name FROM ${this.S}.topics ORDER BY name COLLATE "C"`)).map((r) => r.name)
   }
 
-  /** What weakens a commit here: synchronous_commit off, fsync off. */
-  async warnings(): Promise<string[]> {
-    const out: string[] = []
-    const [r] = await this.q<{sc: string; fs: string}>(`SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fs`)
-    if (r.fs === 'off') out.push(`${this.cfg.display}: fsync is off: a crash of the server can lose or corrupt committed pushes`)
-    if (r.sc === 'off') out.push(`${this.cfg.display}: synchronous_commit is off: a crash of the server can lose the last pushes that printed their ids`)
-    return out
-  }
-
-  async close(): Promise<void> {
-    const c = this.client
-    this.client = undefined
-    this.connecting = undefined
-    if (c) await c.end().catch(() => {})
-  }
-}
-
-function meta(r: Row) {
-  return {
-    ...(r.key === null ? {} : {key: r.key}),
-    ...(r.headers === null ? {} : {headers: JSON.parse(r.headers) as Record<string, string>}),
-    ...(r.expires_at === null ? {} : {expiresAt: Number(r.expires_at)}),
-    ...(r.topic === null ? {} : {topic: r.topic}),
-  }
-}
-
-function delivery(queue: string, r: Row & {lease_ms: string}): Delivery {
-  const body = r.body
-  return {
-    attempt: r.attempt,
-    body,
-    enqueuedAt: Number(r.enqueued_at),
-    id: r.id,
-    leaseMs: Number(r.lease_ms),
-    leaseUntil: Number(r.lease_until),
-    openBody: () => lazy.stream().Readable.from([body]),
-    priority: r.priority,
-    queue,
-    receipt: `${r.id}:${r.token}`,
-    size: body.length,
-    ...meta(r),
-  }
 }

@@ -1,0 +1,164 @@
+import type {Client as PgClient} from 'pg'
+
+import {formatDuration} from '../../duration.js'
+import {ConfigError, MqError, NoSuchQueueError, ServerUnavailableError} from '../../errors.js'
+import {randomBytesFast} from '../../lazy.js'
+import {DEFAULT_LEASE_MS} from '../../policy.js'
+import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
+import {DEFAULT_SCHEMA, type PgUrl, parsePostgresUrl} from './url.js'
+
+/**
+ * The PostgreSQL engine's connection: made on first use, the schema installed or brought up to
+ * date then (never by inspection on a schema that does not exist), LISTEN for wake-ups, driver
+ * errors turned into one line and 69 (or 78), and the server's durability settings said. The
+ * transitions (./index.ts) are built on it.
+ */
+export abstract class PgConnection {
+  abstract exists(queue: string): Promise<boolean>
+
+  protected readonly cfg: PgUrl
+  protected readonly S: string
+  protected readonly node = randomBytesFast(8).toString('hex')
+  protected connecting?: Promise<PgClient>
+  protected client?: PgClient
+  /**
+   * Whether this client's work may create the URL's schema: the operations that may make a
+   * queue (push, claim, config, subscribe) do; inspection and administration never do, so
+   * that `mq stats` on a misspelt schema= says so (78) instead of creating it.
+   */
+  protected mayCreateSchema = false
+  protected listening = false
+  protected waiters = new Set<(queue: string) => void>()
+  protected lastError?: Error
+
+  constructor(url: string) {
+    this.cfg = parsePostgresUrl(url)
+    this.S = `"${this.cfg.schema}"`
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  protected db(): Promise<PgClient> {
+    this.connecting ??= this.connect()
+    return this.connecting
+  }
+
+  protected async connect(): Promise<PgClient> {
+    const pg = (await import('pg')).default
+    const client = new pg.Client({
+      connectionString: this.cfg.connectionString,
+      connectionTimeoutMillis: this.cfg.connectTimeoutMs,
+      query_timeout: this.cfg.commandTimeoutMs,
+    })
+    client.on('error', (error: Error) => {
+      this.lastError = error
+    })
+    client.on('notification', (n) => {
+      for (const w of [...this.waiters]) w(n.payload ?? '')
+    })
+    try {
+      await client.connect()
+    } catch (error) {
+      this.connecting = undefined
+      await client.end().catch(() => {})
+      throw this.failure(error, 'connect')
+    }
+    this.client = client
+    await this.migrate(client)
+    return client
+  }
+
+  /**
+   * The schema, created (or brought up to this version) on first use. RACE: two processes
+   * creating it at once: an advisory lock (per schema name) makes the second wait, then find it
+   * made, and install nothing.
+   */
+  protected async migrate(c: PgClient): Promise<void> {
+    try {
+      const r = await c.query(`SELECT version FROM ${this.S}.schema_version`)
+      if (r.rows[0]?.version === SCHEMA_VERSION) return
+      if (r.rows[0]?.version > SCHEMA_VERSION) throw new ConfigError(`${this.cfg.display}: schema ${this.cfg.schema} is version ${r.rows[0].version}, newer than this mq (${SCHEMA_VERSION}): upgrade mq`)
+    } catch (error) {
+      if (error instanceof MqError) throw error
+      const code = (error as {code?: string}).code
+      if (code !== '42P01' && code !== '3F000') throw this.failure(error)
+      if (!this.mayCreateSchema && this.cfg.schema !== DEFAULT_SCHEMA && (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.cfg.schema]).catch((e) => Promise.reject(this.failure(e)))).rowCount === 0) {
+        this.connecting = undefined
+        await c.end().catch(() => {})
+        throw new ConfigError(`${this.cfg.display}: schema "${this.cfg.schema}" does not exist (a push, pop, mq config or mq subscribe creates it: is schema= in the URL right?)`)
+      }
+    }
+    try {
+      await c.query('BEGIN')
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mq-schema:${this.cfg.schema}`])
+      // RACE: the process that held the lock may have just installed this version: then there
+      // is nothing to do. (Installing again would lock the tables it alters while others
+      // already push, and deadlock with them.)
+      const [made] = (await c.query(`SELECT to_regclass($1) AS t`, [`${this.S}.schema_version`])).rows
+      if (made.t !== null && (await c.query(`SELECT version FROM ${this.S}.schema_version`)).rows[0]?.version === SCHEMA_VERSION) {
+        await c.query('COMMIT')
+        return
+      }
+      await c.query(INSTALL(this.cfg.schema))
+      await c.query(`DELETE FROM ${this.S}.schema_version`)
+      await c.query(`INSERT INTO ${this.S}.schema_version VALUES (${SCHEMA_VERSION})`)
+      await c.query('COMMIT')
+    } catch (error) {
+      await c.query('ROLLBACK').catch(() => {})
+      throw this.failure(error)
+    }
+  }
+
+  /** A driver's error as mq's; `phase` says which timeout can have fired (connecting, or a command). */
+  protected failure(error: unknown, phase: 'command' | 'connect' = 'command'): Error {
+    if (error instanceof MqError) return error
+    const e = error as Error & {code?: string; severity?: string}
+    if (e?.severity) return new ServerUnavailableError(this.cfg.display, `the server refused: ${e.message}`)
+    if (/timeout/i.test(e?.message ?? '')) {
+      const which = phase === 'connect' ? `no connection within ${formatDuration(this.cfg.connectTimeoutMs)} (connect_timeout)` : `the server did not answer within ${formatDuration(this.cfg.commandTimeoutMs)} (command_timeout)`
+      return new ServerUnavailableError(this.cfg.display, which)
+    }
+    const code = e?.code ?? (this.lastError as {code?: string} | undefined)?.code
+    return new ServerUnavailableError(this.cfg.display, `cannot reach the server (${code ?? e?.message ?? String(error)})`)
+  }
+
+  protected async q<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
+    const c = await this.db()
+    try {
+      return (await c.query(text, values)).rows as T[]
+    } catch (error) {
+      throw this.failure(error)
+    }
+  }
+
+  protected async existing(queue: string): Promise<void> {
+    if (!(await this.exists(queue))) throw new NoSuchQueueError(queue)
+  }
+
+  protected async listen(): Promise<void> {
+    if (this.listening) return
+    await this.q(`LISTEN "${wakeChannel(this.cfg.schema)}"`)
+    this.listening = true
+  }
+
+  /** SQL for the lease a claim or renewal of queue $1 grants: the given one (param), else the queue's, else the default. */
+  protected leaseGranted(param: string): string {
+    return `coalesce(${param}::bigint, (SELECT lease_ms FROM ${this.S}.queues WHERE name = $1), ${DEFAULT_LEASE_MS})`
+  }
+
+  /** What weakens a commit here: synchronous_commit off, fsync off. */
+  async warnings(): Promise<string[]> {
+    const out: string[] = []
+    const [r] = await this.q<{sc: string; fs: string}>(`SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fs`)
+    if (r.fs === 'off') out.push(`${this.cfg.display}: fsync is off: a crash of the server can lose or corrupt committed pushes`)
+    if (r.sc === 'off') out.push(`${this.cfg.display}: synchronous_commit is off: a crash of the server can lose the last pushes that printed their ids`)
+    return out
+  }
+
+  async close(): Promise<void> {
+    const c = this.client
+    this.client = undefined
+    this.connecting = undefined
+    if (c) await c.end().catch(() => {})
+  }
+}
