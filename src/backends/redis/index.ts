@@ -23,7 +23,7 @@ import {
 } from '../../backend.js'
 import {claimWithWait} from '../../queue.js'
 import {formatDuration} from '../../duration.js'
-import {NoSubscribersError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, ReplicationTimeoutError} from '../../errors.js'
+import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError, ReplicationTimeoutError} from '../../errors.js'
 import {lazy} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {parseReceipt, pushBodies, retryWhileFull} from '../common.js'
@@ -224,7 +224,6 @@ export class RedisBackend extends RedisConnection implements Backend {
 
   async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
     await this.existing(queue)
-    if (req.state === 'done') throw new NotSupportedError(this.kind, 'peek --state done (acked messages are deleted; only their count is kept)')
     const reply = await this.call((r) => r.mqPeekBuffer(this.base(queue), req.state, String(req.limit), req.bodies ? '1' : ''))
     return reply.map((m) => info(req.state, m))
   }
