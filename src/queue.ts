@@ -61,10 +61,11 @@ export async function claimWithWait(driver: ClaimDriver, queue: string, req: Cla
  *   without priorities is refused, never stored without one. Listing topics on an engine that
  *   has none answers that there are none (true), subscribing is refused.
  *
- * Engines are the drivers under it. Today each still implements the whole contract (and some
- * still check names themselves); moving what they repeat (the claim-and-wait loop, existence
- * checks, durations and times) up here, so that a driver only makes transitions, is the rest
- * of issue 19 (README, Not built yet).
+ * - claims run the one claim-and-wait loop (claimWithWait) over the engine's tryClaim and watch.
+ *
+ * Engines are the drivers under it. They still implement the rest of the contract themselves
+ * (existence checks, inspection, administration); narrowing them to primitives is the rest of
+ * issue 19 (README, Not built yet).
  */
 export class Queue implements Backend {
   constructor(readonly engine: Backend) {}

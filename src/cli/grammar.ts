@@ -323,7 +323,8 @@ export function unknownCommand(words: readonly string[], commands: readonly stri
   // An option where the command should be: a global one with no command (or value) after it, or another.
   if (words[0]?.startsWith('-')) {
     const name = words[0].replace(/=.*/, '')
-    if (name.slice(2) in COMMON_FLAGS) return new UsageError(`${name} must be followed by ${COMMON_FLAGS[name.slice(2)].type === 'boolean' ? '' : 'its value and '}a command`, `e.g. mq ${name}${COMMON_FLAGS[name.slice(2)].helpValue ? ` ${COMMON_FLAGS[name.slice(2)].helpValue}` : ''} stats`)
+    const global = COMMON_FLAGS[name.slice(2)]
+    if (global) return new UsageError(`${name} must be followed by ${global.type === 'boolean' ? '' : 'its value and '}a command`, `e.g. mq ${name}${global.helpValue ? ` ${global.helpValue}` : ''} stats`)
     return new UsageError(`unknown option ${name} before the command (only ${Object.keys(COMMON_FLAGS).map((f) => `--${f}`).join(', ')} may come first)`, 'see mq --help')
   }
   const near = nearest(words[0], commands)

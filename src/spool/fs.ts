@@ -406,10 +406,6 @@ export function filesystemNow(dir: string): number {
     return fstatSync(fd).mtimeMs
   } finally {
     closeSync(fd)
-    try {
-      unlinkSync(probe)
-    } catch {
-      // gone already
-    }
+    unlinkQuietly(probe)
   }
 }

@@ -174,13 +174,19 @@ export async function skewedConsumerKeepsLease(u: string): Promise<void> {
     const child = spawn('faketime', ['-f', '+10m', process.execPath, BIN, 'consume', 'skew', '--max-messages', '1', '--exec', handler], {env, stdio: ['ignore', 'pipe', 'pipe']})
     let err = ''
     child.stderr.on('data', (c: Buffer) => (err += c))
-    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    let gone = false
+    const exited = new Promise<number | null>((r) =>
+      child.on('close', (code) => {
+        gone = true
+        r(code)
+      }),
+    )
     const log = () => (existsSync(join(out, 'sleep.log')) ? readFileSync(join(out, 'sleep.log'), 'utf8') : '')
-    for (let i = 0; i < 600 && !log().includes('start'); i++) await sleep(50)
+    for (let i = 0; i < 600 && !gone && !log().includes('start'); i++) await sleep(50)
     expect(log(), err).toContain(`start ${id} 1`)
     // The other client, while the handler runs past the lease: nothing to take.
     const stolen: string[] = []
-    while (!log().includes('end')) {
+    while (!gone && !log().includes('end')) {
       const pop = await mqAt(u, ['pop', 'skew', '--lease', '1m'])
       if (pop.code === 0) stolen.push(pop.out)
       else expect(pop.code, pop.stderr).toBe(3)

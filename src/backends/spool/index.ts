@@ -213,9 +213,9 @@ export class SpoolBackend implements Backend {
   async renew(queue: string, receipt: string, leaseMs?: number) {
     const q = this.writable(queue)
     const granted = leaseMs ?? this.policy(queue).leaseMs
-    const r = {...this.settle(receipt, () => renewLease(q, receipt, granted, this.moved.get(receipt)), false), leaseMs: granted}
+    const r = this.settle(receipt, () => renewLease(q, receipt, granted, this.moved.get(receipt)), false)
     this.moved.set(receipt, r.path)
-    return r.leaseMs
+    return granted
   }
 
   async deadLetter(queue: string, receipt: string, failure: Failure = {}) {
