@@ -345,6 +345,48 @@ export interface ClaimDriver {
   watch(queue: string): Promise<Wakeup>
 }
 
+/**
+ * A message as a driver stores it: its times as durations from now (the queue layer converts
+ * the caller's times, once; a driver adds them to its own clock: the server's, the
+ * filesystem's).
+ */
+export interface DriverMessage extends Omit<PushInput, 'expiresAt' | 'notBefore'> {
+  /** Not deliverable for this long (absent or <= 0: ready now). */
+  delayMs?: number
+  /** Dead-lettered (reason expired) instead of delivered once this long has passed. */
+  ttlMs?: number
+}
+
+/**
+ * An engine, as the queue layer (src/queue.ts) drives it: the transitions of src/backend.ts in
+ * durations, and the inspection and administration primitives, without the contract's
+ * checks, which the queue layer makes before a driver is called. A driver may count on:
+ *
+ * - every queue and topic name is valid (src/queue-name.ts);
+ * - peek, stats of one queue, getConfig, pause, resume, purge, requeue and gc name a queue that
+ *   exists (the queue layer asked `exists` and answered NoSuchQueueError itself);
+ * - nothing it did not declare in `capabilities` is asked of it (priorities, delays, keys,
+ *   expiry, a bound, pause, topics, acked messages kept);
+ * - push never has to wait for room: a full queue is QueueFullError at once, and the queue
+ *   layer tries again (PushOptions.waitMs);
+ * - claims never wait: tryClaim once, and watch for the wake-up (ClaimDriver).
+ *
+ * A driver never validates, never waits, and never converts a caller's time: what it is given
+ * it does, in one transition each where it can (a script, a statement, a rename).
+ */
+export interface Driver extends ClaimDriver, Omit<Backend, 'claim' | 'push'> {
+  /**
+   * The driver checks room before it reads a streamed body, so a QueueFullError leaves the
+   * stream unread and the push can be tried again with it (the spool). Without it, the queue
+   * layer reads streamed bodies whole before a push that may wait for room.
+   */
+  readonly checksRoomFirst?: boolean
+  /** How often the queue layer looks for room in a full queue (PushOptions.waitMs); default 50 ms. */
+  readonly roomPollMs?: number
+  /** Durably enqueue (to every subscriber, if `queue` is a topic); a full queue fails at once. */
+  push(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number}): Promise<Pushed[]>
+}
+
 /** Capabilities of an engine that does everything. */
 export const ALL_CAPABILITIES: Capabilities = {
   blockingWait: true,

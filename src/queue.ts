@@ -4,6 +4,8 @@ import {
   type ClaimDriver,
   type ClaimRequest,
   type Delivery,
+  type Driver,
+  type DriverMessage,
   type Failure,
   type GcOptions,
   type PeekRequest,
@@ -13,7 +15,8 @@ import {
   type QueueConfigPatch,
   type ReleaseOptions,
 } from './backend.js'
-import {NotSupportedError, QueuePausedError} from './errors.js'
+import {NoSuchQueueError, NotSupportedError, QueueFullError, QueuePausedError} from './errors.js'
+import {pushBodies} from './backends/common.js'
 import {validateQueueName} from './queue-name.js'
 
 /** The longest one wait lasts before a waiting claim looks again (the safety net under every wake-up). */
@@ -51,24 +54,43 @@ export async function claimWithWait(driver: ClaimDriver, queue: string, req: Cla
 }
 
 /**
+ * Runs a push; while it fails with QueueFullError and waitMs has not run out, tries again every
+ * pollMs (PushOptions.waitMs). The queue layer polls for room: a wake-up on every ack would cost
+ * every consumer for the sake of a rare producer.
+ */
+export async function retryWhileFull<T>(waitMs: number | undefined, pollMs: number, push: () => Promise<T>): Promise<T> {
+  const until = Date.now() + (waitMs ?? 0)
+  for (;;) {
+    try {
+      return await push()
+    } catch (error) {
+      if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, until - Date.now()))))
+    }
+  }
+}
+
+/**
  * The queue layer: the one implementation of the contract (src/backend.ts) that callers use
- * whatever the engine (commands, the worker, the library's open()). It checks what is the
- * contract's business before an engine is called, so that no engine can get it wrong:
+ * whatever the engine (commands, the worker, the library's open()), over a Driver
+ * (src/backend.ts), which only makes transitions. It makes the contract's checks before a
+ * driver is called, so that no engine can get them wrong:
  *
  * - every queue and topic name is valid (64 otherwise);
- * - what an engine does not declare in its capabilities fails with NotSupportedError (78) and
- *   one line saying what, before the engine is asked: a push with a priority to an engine
+ * - inspection and administration of a queue that does not exist is NoSuchQueueError (66),
+ *   answered here from the driver's `exists` (RACE: queues are only made, never removed, so
+ *   the answer cannot go stale before the driver is called);
+ * - what a driver does not declare in its capabilities fails with NotSupportedError (78) and
+ *   one line saying what, before the driver is asked: a push with a priority to an engine
  *   without priorities is refused, never stored without one. Listing topics on an engine that
- *   has none answers that there are none (true), subscribing is refused.
- *
- * - claims run the one claim-and-wait loop (claimWithWait) over the engine's tryClaim and watch.
- *
- * Engines are the drivers under it. They still implement the rest of the contract themselves
- * (existence checks, inspection, administration); narrowing them to primitives is the rest of
- * issue 19 (README, Not built yet).
+ *   has none answers that there are none (true), subscribing is refused;
+ * - claims run the one claim-and-wait loop (claimWithWait) over the driver's tryClaim and
+ *   watch, and a push to a full queue waits for room here (retryWhileFull);
+ * - a caller's times (notBefore, expiresAt: ms since epoch on this process's clock) become
+ *   durations here, once; a driver adds them to its own clock.
  */
 export class Queue implements Backend {
-  constructor(readonly engine: Backend) {}
+  constructor(readonly engine: Driver) {}
 
   get kind(): string {
     return this.engine.kind
@@ -91,7 +113,13 @@ export class Queue implements Backend {
     if (!this.engine.capabilities[capability]) throw new NotSupportedError(this.engine.kind, what)
   }
 
-  async push(queue: string, messages: PushInput[], opts?: PushOptions) {
+  /** A valid name of a queue that exists (inspection and administration). */
+  private async existing(queue: string): Promise<void> {
+    validateQueueName(queue)
+    if (!(await this.engine.exists(queue))) throw new NoSuchQueueError(queue)
+  }
+
+  async push(queue: string, messages: PushInput[], opts: PushOptions = {}) {
     validateQueueName(queue)
     for (const m of messages) {
       if (m.priority) this.need('priorities', 'priorities (push --priority)')
@@ -99,16 +127,27 @@ export class Queue implements Backend {
       if (m.key !== undefined) this.need('keys', 'idempotency keys (push --key)')
       if (m.expiresAt !== undefined) this.need('expiry', 'expiry (push --ttl)')
     }
-    return this.engine.push(queue, messages, opts)
+    // A push that may be tried again needs its streamed bodies whole, unless the driver leaves them unread when full.
+    const mayRetry = (opts.waitMs ?? 0) > 0 && !this.engine.checksRoomFirst
+    const bodies = mayRetry ? await pushBodies(messages) : undefined
+    const now = Date.now()
+    const driven = messages.map((m, i): DriverMessage => {
+      const {expiresAt, notBefore, ...rest} = m
+      return {
+        ...rest,
+        ...(bodies ? {body: bodies[i]} : {}),
+        ...(notBefore === undefined ? {} : {delayMs: notBefore - now}),
+        ...(expiresAt === undefined ? {} : {ttlMs: expiresAt - now}),
+      }
+    })
+    const keyTtl = opts.keyTtlMs === undefined ? {} : {keyTtlMs: opts.keyTtlMs}
+    return retryWhileFull(opts.waitMs, this.engine.roomPollMs ?? 50, () => this.engine.push(queue, driven, keyTtl))
   }
 
   async claim(queue: string, req?: ClaimRequest): Promise<Delivery | null> {
     validateQueueName(queue)
-    const e = this.engine as Backend & Partial<ClaimDriver>
-    // The one loop over engines that give their transitions; an engine that waits by itself as a whole (a library user's) as it is.
-    return e.tryClaim && e.watch ? claimWithWait(e as ClaimDriver, queue, req) : this.engine.claim(queue, req)
+    return claimWithWait(this.engine, queue, req)
   }
-
   async ack(queue: string, receipt: string) {
     validateQueueName(queue)
     return this.engine.ack(queue, receipt)
@@ -131,13 +170,13 @@ export class Queue implements Backend {
   }
 
   async peek(queue: string, req: PeekRequest) {
-    validateQueueName(queue)
+    await this.existing(queue)
     if (req.state === 'done') this.need('keepsDone', 'peek --state done (acked messages are not kept)')
     return this.engine.peek(queue, req)
   }
 
   async stats(queue?: string) {
-    if (queue !== undefined) validateQueueName(queue)
+    if (queue !== undefined) await this.existing(queue)
     return this.engine.stats(queue)
   }
 
@@ -147,7 +186,7 @@ export class Queue implements Backend {
   }
 
   async getConfig(queue: string) {
-    validateQueueName(queue)
+    await this.existing(queue)
     return this.engine.getConfig(queue)
   }
 
@@ -160,27 +199,29 @@ export class Queue implements Backend {
   async pause(queue: string) {
     validateQueueName(queue)
     this.need('pause', 'pause')
+    await this.existing(queue)
     return this.engine.pause(queue)
   }
 
   async resume(queue: string) {
     validateQueueName(queue)
     this.need('pause', 'resume')
+    await this.existing(queue)
     return this.engine.resume(queue)
   }
 
   async purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void) {
-    validateQueueName(queue)
+    await this.existing(queue)
     return this.engine.purge(queue, states, onProgress)
   }
 
   async requeue(queue: string, ids?: string[]) {
-    validateQueueName(queue)
+    await this.existing(queue)
     return this.engine.requeue(queue, ids)
   }
 
   async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void) {
-    validateQueueName(queue)
+    await this.existing(queue)
     return this.engine.gc(queue, opts, onProgress)
   }
 

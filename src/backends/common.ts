@@ -1,43 +1,26 @@
-import {type PushInput, type Wakeup} from '../backend.js'
+import {type DriverMessage, type PushInput, type Wakeup} from '../backend.js'
 import {parseDuration} from '../duration.js'
-import {ConfigError, DataError, NoInputError, QueueFullError, UsageError} from '../errors.js'
+import {ConfigError, DataError, NoInputError, UsageError} from '../errors.js'
 import {ID_PATTERN} from '../message-id.js'
 
 /**
- * What several engines do alike, written once: waiting for room in a full queue, reading a
- * server engine's receipt, reading a server URL's options.
+ * What several engines do alike, written once: reading bodies whole, reading a server
+ * engine's receipt, reading a server URL's options, a wake-up over a notifier.
  */
-
-/**
- * Runs a push; while it fails with QueueFullError and waitMs has not run out, tries again every
- * pollMs (PushOptions.waitMs). Engines poll for room: a wake-up on every ack would cost every
- * consumer for the sake of a rare producer.
- */
-export async function retryWhileFull<T>(waitMs: number | undefined, pollMs: number, push: () => Promise<T>): Promise<T> {
-  const until = Date.now() + (waitMs ?? 0)
-  for (;;) {
-    try {
-      return await push()
-    } catch (error) {
-      if (!(error instanceof QueueFullError) || Date.now() >= until) throw error
-      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, until - Date.now()))))
-    }
-  }
-}
 
 /**
  * The bodies of a push, each read whole (a stream to its end), for the engines that keep bodies
  * in memory or send them to a server. An empty body read from a stream needs allowEmpty (66); an
  * idempotency key applies to one message at a time (64).
  */
-export async function pushBodies(messages: PushInput[]): Promise<Buffer[]> {
+export async function pushBodies(messages: Array<DriverMessage | PushInput>): Promise<Buffer[]> {
   if (messages[0]?.key !== undefined && messages.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
   const bodies: Buffer[] = []
   for (const m of messages) bodies.push(await collect(m))
   return bodies
 }
 
-async function collect(input: PushInput): Promise<Buffer> {
+async function collect(input: DriverMessage | PushInput): Promise<Buffer> {
   if (input.body instanceof Uint8Array) return Buffer.from(input.body)
   const chunks: Buffer[] = []
   for await (const c of input.body) chunks.push(Buffer.from(c))

@@ -1,4 +1,4 @@
-import {type Backend} from '../backend.js'
+import {type Driver} from '../backend.js'
 import {ConfigError} from '../errors.js'
 
 /** What opening an engine may be given besides its URL. */
@@ -20,7 +20,7 @@ export interface EngineEntry {
   schemes: readonly string[]
   /** How its URL reads, for the message that lists what is supported: 'redis://HOST:6379/0'. */
   example: string
-  open(url: string, parsed: URL, opts: OpenOptions): Promise<Backend>
+  open(url: string, parsed: URL, opts: OpenOptions): Promise<Driver>
 }
 
 const engines = new Map<string, EngineEntry>()
@@ -34,7 +34,7 @@ export function registerEngine(entry: EngineEntry): void {
 }
 
 /** Opens the engine whose scheme the URL has; an unknown scheme is a ConfigError (78) naming the known ones. */
-export async function openRegistered(url: string, opts: OpenOptions): Promise<Backend> {
+export async function openRegistered(url: string, opts: OpenOptions): Promise<Driver> {
   let parsed: URL
   try {
     parsed = new URL(url)

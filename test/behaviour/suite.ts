@@ -645,11 +645,17 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           await b.setConfig('q', {maxDepth: 2})
           await b.push('q', [text('1'), {...text('later'), notBefore: Date.now() + 60_000}])
           await expect(b.push('q', [text('2')])).rejects.toBeInstanceOf(QueueFullError)
-          const pushing = b.push('q', [text('2')], {waitMs: 20_000})
+          // A streamed body, as stdin gives it: tried again after the first refusal, it still arrives whole.
+          const streamed = (async function* () {
+            yield Buffer.from('streamed ')
+            yield Buffer.from('body')
+          })()
+          const pushing = b.push('q', [{body: streamed}], {waitMs: 20_000})
           await sleep(200)
           expect(await peer(store, 'ack-one', 'q')).toEqual([expect.stringMatching(/^acked /)])
           const [p] = await pushing
           expect(p.state).toBe('ready')
+          expect((await b.peek('q', {bodies: true, limit: 5, state: 'ready'})).find((m) => m.id === p.id)?.body?.toString()).toBe('streamed body')
           await b.setConfig('q', {maxDepth: null})
           await b.push('q', ['3', '4', '5'].map(text))
         })

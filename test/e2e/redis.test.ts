@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {RedisBackend} from '../../src/backends/redis/index.js'
+import {Queue} from '../../src/queue.js'
 import {boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
 import {FIXTURES, HEAVY_MS} from '../support/helpers.js'
 import {describeWithServer, freePort, IN_CI, freshPrefix, redisCommand, redisServerUnavailable, type RedisServer, startRedis, withMuteServer, withPrefix} from '../support/servers.js'
@@ -164,7 +165,7 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
   it('a keyed push to a topic cut short after some subscribers converges when retried: the same id everywhere, no second copy', async () => {
     const u = url()
     const prefix = new URL(u).searchParams.get('prefix')!
-    const b = new RedisBackend(u)
+    const b = new Queue(new RedisBackend(u))
     const raw = new Redis({host: '127.0.0.1', port: server.port})
     try {
       await b.subscribe('news', 'a')

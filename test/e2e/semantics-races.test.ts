@@ -2,6 +2,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {SpoolBackend} from '../../src/backends/spool/index.js'
+import {Queue} from '../../src/queue.js'
 import {FIXTURES, mq, run, sleep, tempSpool} from '../support/helpers.js'
 
 const WORKER = join(FIXTURES, 'worker.mjs')
@@ -34,7 +35,7 @@ describe('races of the queue semantics, with real processes', () => {
 
   it('a topic push racing with subscribe: the new subscriber gets an unbroken tail of the messages', async () => {
     const spool = tempSpool()
-    const b = new SpoolBackend(spool)
+    const b = new Queue(new SpoolBackend(spool))
     await b.subscribe('t', 'a')
     const producer = worker(spool, 't', 'push-singles', '300')
     while ((await b.stats('a'))[0].ready < 50) await sleep(10)

@@ -1,14 +1,14 @@
 import {describe, expect, it} from 'vitest'
 
 import {openCliBackend} from '../../src/cli/open-backend.js'
-import {ALL_CAPABILITIES, type Backend, MemoryBackend, NotSupportedError, registerEngine} from '../../src/index.js'
+import {ALL_CAPABILITIES, type Driver, MemoryBackend, NotSupportedError, registerEngine} from '../../src/index.js'
 
 /**
  * An engine that shares messages between processes but binds a receipt to the process that
  * claimed it (as RabbitMQ binds a delivery to its channel): the command line must take push,
  * consume and the inspections on it, and refuse pop, ack and nack with one line naming consume.
  */
-function boundReceipts(): Backend {
+function boundReceipts(): Driver {
   const b = new MemoryBackend('bound')
   Object.defineProperty(b, 'capabilities', {value: {...ALL_CAPABILITIES, portableReceipts: false, sharedMessages: true}})
   return b

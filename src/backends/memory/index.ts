@@ -1,12 +1,11 @@
-
 import {
   ALL_CAPABILITIES,
-  type Backend,
   type Capabilities,
   type ClaimAttempt,
-  type ClaimRequest,
   type DeadReason,
   type Delivery,
+  type Driver,
+  type DriverMessage,
   type Failure,
   type GcOptions,
   type MessageInfo,
@@ -14,8 +13,6 @@ import {
   type PeekRequest,
   type PurgeState,
   type Pushed,
-  type PushInput,
-  type PushOptions,
   type QueueConfig,
   type QueueConfigPatch,
   type QueueStats,
@@ -24,12 +21,12 @@ import {
   type Requeued,
   type Wakeup,
 } from '../../backend.js'
-import {claimWithWait} from '../../queue.js'
-import {lazy, randomBytesFast} from '../../lazy.js'
-import {NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
+import {randomBytesFast} from '../../lazy.js'
+import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, priorityRank} from '../../policy.js'
 import {newMessageId} from '../../message-id.js'
-import {parseReceipt, pushBodies, retryWhileFull, wakeupFrom} from '../common.js'
+import {parseReceipt, pushBodies, wakeupFrom} from '../common.js'
+import {delivery, info, type MemQueue, type Msg, PEEK_ORDER, type Store, storeFor} from './store.js'
 
 /**
  * The reference engine: every queue in this process's memory, nothing on disk. It is small
@@ -43,69 +40,9 @@ import {parseReceipt, pushBodies, retryWhileFull, wakeupFrom} from '../common.js
  * sees it: `shared` is false, so the command line refuses it (each command is a new process).
  */
 
-interface Msg {
-  id: string
-  body: Buffer
-  priority: number
-  attempt: number
-  state: MessageState
-  enqueuedAt: number
-  notBefore?: number
-  leaseUntil?: number
-  token?: string
-  key?: string
-  headers?: Record<string, string>
-  expiresAt?: number
-  topic?: string
-  reason?: DeadReason
-  /** When it was acked (done) or dead-lettered. */
-  endedAt?: number
-}
-
-interface Queue {
-  messages: Map<string, Msg>
-  config: {maxDepth?: number; maxAttempts?: number; leaseMs?: number}
-  paused: boolean
-}
-
-class Store {
-  readonly queues = new Map<string, Queue>()
-  readonly topics = new Map<string, Set<string>>()
-  /** scope ("queue:NAME" or "topic:NAME") + key -> holder */
-  readonly keys = new Map<string, {expiresAt: number; id: string}>()
-  /** Waiting claims, woken by every push, release, resume. */
-  readonly waiters = new Set<() => void>()
-
-  queue(name: string, create: boolean): Queue | undefined {
-    let q = this.queues.get(name)
-    if (!q && create) {
-      q = {config: {}, messages: new Map(), paused: false}
-      this.queues.set(name, q)
-    }
-    return q
-  }
-
-  wake(): void {
-    for (const w of [...this.waiters]) w()
-  }
-}
-
-const stores = new Map<string, Store>()
-
-/** The store for `memory:NAME` (created on first use; `memory:` alone is private). */
-function storeFor(name: string): Store {
-  if (name === '') return new Store()
-  let s = stores.get(name)
-  if (!s) {
-    s = new Store()
-    stores.set(name, s)
-  }
-  return s
-}
-
 export const MEMORY_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES, portableReceipts: false, sharedMessages: false}
 
-export class MemoryBackend implements Backend {
+export class MemoryBackend implements Driver {
   readonly kind: string = 'memory'
   readonly capabilities = MEMORY_CAPABILITIES
   private readonly store: Store
@@ -114,22 +51,20 @@ export class MemoryBackend implements Backend {
     this.store = storeFor(name)
   }
 
-  private config(q: Queue): QueueConfig {
+  private config(q: MemQueue): QueueConfig {
     return {leaseMs: q.config.leaseMs ?? DEFAULT_LEASE_MS, maxAttempts: q.config.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, ...(q.config.maxDepth === undefined ? {} : {maxDepth: q.config.maxDepth})}
   }
 
-  private existing(name: string): Queue {
-    const q = this.store.queue(name, false)
-    if (!q) throw new NoSuchQueueError(name)
-    return q
+  /** A queue the queue layer found to exist (or one a settle names: its delivery proves it). */
+  private existing(name: string): MemQueue {
+    return this.store.queue(name, true)!
   }
 
-  async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
-    const bodies = await pushBodies(messages)
-    return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
+  async push(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number} = {}): Promise<Pushed[]> {
+    return this.pushNow(queue, messages, await pushBodies(messages), opts)
   }
 
-  private pushNow(name: string, inputs: PushInput[], bodies: Buffer[], opts: PushOptions): Pushed[] {
+  private pushNow(name: string, inputs: DriverMessage[], bodies: Buffer[], opts: {keyTtlMs?: number}): Pushed[] {
     const subs = this.store.topics.get(name)
     if (subs && subs.size === 0) throw new NoSubscribersError(name)
     const targets = subs ? [...subs].sort() : [name]
@@ -151,7 +86,7 @@ export class MemoryBackend implements Backend {
     const pushed: Pushed[] = []
     for (const [i, input] of inputs.entries()) {
       const id = newMessageId(now)
-      const delayed = input.notBefore !== undefined && input.notBefore > now
+      const delayed = input.delayMs !== undefined && input.delayMs > 0
       for (const t of targets) {
         const q = this.store.queue(t, true)!
         q.messages.set(id, {
@@ -161,10 +96,10 @@ export class MemoryBackend implements Backend {
           id,
           priority: input.priority ?? 0,
           state: delayed ? 'delayed' : 'ready',
-          ...(delayed ? {notBefore: input.notBefore} : {}),
+          ...(delayed ? {notBefore: now + input.delayMs!} : {}),
           ...(input.key === undefined ? {} : {key: input.key}),
           ...(input.headers === undefined ? {} : {headers: input.headers}),
-          ...(input.expiresAt === undefined ? {} : {expiresAt: input.expiresAt}),
+          ...(input.ttlMs === undefined ? {} : {expiresAt: now + input.ttlMs}),
           ...(subs ? {topic: name} : {}),
         })
       }
@@ -176,7 +111,7 @@ export class MemoryBackend implements Backend {
   }
 
   /** Expired leases back to ready, due delays to ready. */
-  private sweep(q: Queue, now: number): void {
+  private sweep(q: MemQueue, now: number): void {
     for (const m of q.messages.values()) {
       if (m.state === 'inflight' && m.leaseUntil! <= now) {
         m.state = 'ready'
@@ -189,7 +124,7 @@ export class MemoryBackend implements Backend {
     }
   }
 
-  private claimNow(name: string, req: ClaimRequest): Delivery | null {
+  private claimNow(name: string, req: {leaseMs?: number}): Delivery | null {
     const q = this.store.queue(name, false)
     if (!q) return null
     const now = Date.now()
@@ -227,10 +162,6 @@ export class MemoryBackend implements Backend {
     m.endedAt = reason.at
     delete m.leaseUntil
     delete m.token
-  }
-
-  async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
-    return claimWithWait(this, queue, req)
   }
 
   /** One claim attempt (the queue layer's loop waits): a delivery, paused, or empty with the next due time. */
@@ -308,33 +239,11 @@ export class MemoryBackend implements Backend {
     const q = this.existing(queue)
     const now = Date.now()
     this.sweep(q, now)
-    const list = [...q.messages.values()].filter((m) => m.state === req.state)
-    const order: Record<MessageState, (a: Msg, b: Msg) => number> = {
-      dead: (a, b) => (a.id < b.id ? -1 : 1),
-      delayed: (a, b) => a.notBefore! - b.notBefore! || (a.id < b.id ? -1 : 1),
-      done: (a, b) => (a.id < b.id ? -1 : 1),
-      inflight: (a, b) => a.leaseUntil! - b.leaseUntil!,
-      ready: (a, b) => b.priority - a.priority || (a.id < b.id ? -1 : 1),
-    }
-    return list
-      .sort(order[req.state])
+    return [...q.messages.values()]
+      .filter((m) => m.state === req.state)
+      .sort(PEEK_ORDER[req.state])
       .slice(0, req.limit)
-      .map((m) => ({
-        attempt: m.attempt,
-        enqueuedAt: m.enqueuedAt,
-        id: m.id,
-        priority: m.priority,
-        size: m.body.length,
-        state: m.state,
-        ...(req.bodies ? {body: m.body} : {}),
-        ...(m.notBefore === undefined ? {} : {notBefore: m.notBefore}),
-        ...(m.leaseUntil === undefined ? {} : {leaseUntil: m.leaseUntil}),
-        ...(m.key === undefined ? {} : {key: m.key}),
-        ...(m.headers === undefined ? {} : {headers: m.headers}),
-        ...(m.expiresAt === undefined ? {} : {expiresAt: m.expiresAt}),
-        ...(m.topic === undefined ? {} : {topic: m.topic}),
-        ...(m.reason === undefined ? {} : {reason: m.reason}),
-      }))
+      .map((m) => info(m, Boolean(req.bodies)))
   }
 
   async stats(queue?: string): Promise<QueueStats[]> {
@@ -465,25 +374,5 @@ export class MemoryBackend implements Backend {
   }
 
   async close() {}
-}
-
-function delivery(queue: string, m: Msg, leaseMs: number): Delivery {
-  return {
-    leaseMs,
-    attempt: m.attempt,
-    body: m.body,
-    enqueuedAt: m.enqueuedAt,
-    id: m.id,
-    leaseUntil: m.leaseUntil!,
-    openBody: () => lazy.stream().Readable.from([m.body]),
-    priority: m.priority,
-    queue,
-    receipt: `${m.id}:${m.token}`,
-    size: m.body.length,
-    ...(m.key === undefined ? {} : {key: m.key}),
-    ...(m.headers === undefined ? {} : {headers: m.headers}),
-    ...(m.expiresAt === undefined ? {} : {expiresAt: m.expiresAt}),
-    ...(m.topic === undefined ? {} : {topic: m.topic}),
-  }
 }
 

@@ -1,7 +1,7 @@
 import type {Client as PgClient} from 'pg'
 
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, NoSuchQueueError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, MqError, ServerUnavailableError} from '../../errors.js'
 import {randomBytesFast} from '../../lazy.js'
 import {DEFAULT_LEASE_MS} from '../../policy.js'
 import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
@@ -131,9 +131,6 @@ export abstract class PgConnection {
     }
   }
 
-  protected async existing(queue: string): Promise<void> {
-    if (!(await this.exists(queue))) throw new NoSuchQueueError(queue)
-  }
 
   protected async listen(): Promise<void> {
     if (this.listening) return

@@ -1,11 +1,10 @@
 import {
   ALL_CAPABILITIES,
-  type Backend,
   type Capabilities,
   type ClaimAttempt,
-  type ClaimRequest,
   type DeadReason,
-  type Delivery,
+  type Driver,
+  type DriverMessage,
   type Failure,
   type GcOptions,
   type MessageInfo,
@@ -13,8 +12,6 @@ import {
   type PeekRequest,
   type PurgeState,
   type Pushed,
-  type PushInput,
-  type PushOptions,
   type QueueConfig,
   type QueueConfigPatch,
   type QueueStats,
@@ -23,11 +20,10 @@ import {
   type Requeued,
   type Wakeup,
 } from '../../backend.js'
-import {claimWithWait} from '../../queue.js'
-import {NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
+import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
 import {lazy} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
-import {parseReceipt, pushBodies, retryWhileFull, wakeupFrom} from '../common.js'
+import {parseReceipt, pushBodies, wakeupFrom} from '../common.js'
 import {PgConnection} from './connection.js'
 import {wakeChannel} from './schema.js'
 import {delivery, meta, type Row} from './map.js'
@@ -51,28 +47,26 @@ export {parsePostgresUrl} from './url.js'
  */
 export const POSTGRES_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES}
 
-export class PostgresBackend extends PgConnection implements Backend {
+export class PostgresBackend extends PgConnection implements Driver {
   readonly kind = 'postgres'
   readonly capabilities = POSTGRES_CAPABILITIES
 
   // ---- push -------------------------------------------------------------------------------
 
-  async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
+  async push(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number} = {}): Promise<Pushed[]> {
     this.mayCreateSchema = true
-    const bodies = await pushBodies(messages)
-    return retryWhileFull(opts.waitMs, 50, async () => this.pushNow(queue, messages, bodies, opts))
+    return this.pushNow(queue, messages, await pushBodies(messages), opts)
   }
 
-  private async pushNow(queue: string, inputs: PushInput[], bodies: Buffer[], opts: PushOptions): Promise<Pushed[]> {
-    const now = Date.now()
+  private async pushNow(queue: string, inputs: DriverMessage[], bodies: Buffer[], opts: {keyTtlMs?: number}): Promise<Pushed[]> {
     const rows = await this.q<{status: string; id: string; state: 'delayed' | 'ready'}>(`SELECT * FROM ${this.S}.push($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
       queue,
       this.node,
       opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS,
       inputs[0]?.key ?? null,
       inputs.map((m) => m.priority ?? 0),
-      inputs.map((m) => (m.notBefore === undefined ? 0 : Math.max(0, m.notBefore - now))),
-      inputs.map((m) => (m.expiresAt === undefined ? null : m.expiresAt - now)),
+      inputs.map((m) => Math.max(0, m.delayMs ?? 0)),
+      inputs.map((m) => m.ttlMs ?? null),
       inputs.map((m) => (m.headers === undefined ? null : JSON.stringify(m.headers))),
       bodies,
     ])
@@ -87,10 +81,6 @@ export class PostgresBackend extends PgConnection implements Backend {
   }
 
   // ---- claim and settle -------------------------------------------------------------------
-
-  async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
-    return claimWithWait(this, queue, req)
-  }
 
   /**
    * One claim attempt (S.claim): a delivery; else one look at why not: paused, or empty with
@@ -170,7 +160,6 @@ export class PostgresBackend extends PgConnection implements Backend {
   // ---- inspection -------------------------------------------------------------------------
 
   async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
-    await this.existing(queue)
     const order: Record<MessageState, string> = {
       dead: 'id',
       delayed: 'not_before, id',
@@ -204,7 +193,6 @@ export class PostgresBackend extends PgConnection implements Backend {
   }
 
   async stats(queue?: string): Promise<QueueStats[]> {
-    if (queue !== undefined) await this.existing(queue)
     const names = queue === undefined ? (await this.q<{name: string}>(`SELECT name FROM ${this.S}.queues ORDER BY name COLLATE "C"`)).map((r) => r.name) : [queue]
     const out: QueueStats[] = []
     for (const name of names) {
@@ -239,8 +227,10 @@ export class PostgresBackend extends PgConnection implements Backend {
   // ---- administration ---------------------------------------------------------------------
 
   async getConfig(queue: string): Promise<QueueConfig> {
-    const [r] = await this.q<{max_depth: null | string; max_attempts: null | number; lease_ms: null | string}>(`SELECT max_depth, max_attempts, lease_ms FROM ${this.S}.queues WHERE name = $1`, [queue])
-    if (!r) throw new NoSuchQueueError(queue)
+    const [r = {lease_ms: null, max_attempts: null, max_depth: null}] = await this.q<{max_depth: null | string; max_attempts: null | number; lease_ms: null | string}>(
+      `SELECT max_depth, max_attempts, lease_ms FROM ${this.S}.queues WHERE name = $1`,
+      [queue],
+    )
     return {
       leaseMs: r.lease_ms === null ? DEFAULT_LEASE_MS : Number(r.lease_ms),
       maxAttempts: r.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
@@ -264,12 +254,10 @@ export class PostgresBackend extends PgConnection implements Backend {
   }
 
   async pause(queue: string): Promise<void> {
-    await this.existing(queue)
     await this.q(`UPDATE ${this.S}.queues SET paused = true WHERE name = $1`, [queue])
   }
 
   async resume(queue: string): Promise<boolean> {
-    await this.existing(queue)
     const rows = await this.q(
       `WITH u AS (UPDATE ${this.S}.queues SET paused = false WHERE name = $1 AND paused RETURNING 1) SELECT pg_notify('${wakeChannel(this.cfg.schema)}', $1), (SELECT count(*) FROM u) AS n`,
       [queue],
@@ -278,7 +266,6 @@ export class PostgresBackend extends PgConnection implements Backend {
   }
 
   async purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void): Promise<Record<PurgeState, number>> {
-    await this.existing(queue)
     await this.q(`SELECT ${this.S}.sweep($1, ${this.S}.now_ms())`, [queue])
     const rows = await this.q<{state: PurgeState; n: string}>(
       `WITH d AS (DELETE FROM ${this.S}.messages WHERE queue = $1 AND state = ANY($2) AND state <> 'inflight' RETURNING state) SELECT state, count(*) AS n FROM d GROUP BY state`,
@@ -292,7 +279,6 @@ export class PostgresBackend extends PgConnection implements Backend {
   }
 
   async requeue(queue: string, ids?: string[]): Promise<Requeued> {
-    await this.existing(queue)
     const rows = await this.q<{id: string; cleared: boolean}>(
       `WITH t AS (SELECT ${this.S}.now_ms() AS now),
        u AS (UPDATE ${this.S}.messages m SET state = 'ready', attempt = 0, reason = NULL, ended_at = NULL,
@@ -307,7 +293,6 @@ export class PostgresBackend extends PgConnection implements Backend {
   }
 
   async gc(queue: string, opts: GcOptions): Promise<{done: number; keys: number}> {
-    await this.existing(queue)
     const [r] = await this.q<{done: string; keys: string}>(
       `WITH t AS (SELECT ${this.S}.now_ms() AS now),
        d AS (DELETE FROM ${this.S}.messages WHERE queue = $1 AND state = 'done' AND ended_at <= (SELECT now FROM t) - $2 RETURNING 1),

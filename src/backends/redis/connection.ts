@@ -1,7 +1,7 @@
 import type {Redis as RedisClient} from 'ioredis'
 
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, NoSuchQueueError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, MqError, ServerUnavailableError} from '../../errors.js'
 import {randomBytesFast} from '../../lazy.js'
 import {MAX_BLOCK_MS} from '../../queue.js'
 import {type Reply} from './map.js'
@@ -120,9 +120,6 @@ export abstract class RedisConnection {
     return `${this.cfg.prefix}:t:{${topic}}:subs`
   }
 
-  protected async existing(queue: string): Promise<void> {
-    if (!(await this.call((r) => r.sismember(this.queuesKey, queue)))) throw new NoSuchQueueError(queue)
-  }
 
   protected async block(queue: string, ms: number, signal?: AbortSignal): Promise<void> {
     if (!this.blocker) {

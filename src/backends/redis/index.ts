@@ -1,18 +1,15 @@
 import {
   ALL_CAPABILITIES,
-  type Backend,
   type ClaimAttempt,
   type Capabilities,
-  type ClaimRequest,
-  type Delivery,
+  type Driver,
+  type DriverMessage,
   type Failure,
   type GcOptions,
   type MessageInfo,
   type PeekRequest,
   type PurgeState,
   type Pushed,
-  type PushInput,
-  type PushOptions,
   type QueueConfig,
   type QueueConfigPatch,
   type QueueStats,
@@ -21,12 +18,11 @@ import {
   type Requeued,
   type Wakeup,
 } from '../../backend.js'
-import {claimWithWait} from '../../queue.js'
 import {formatDuration} from '../../duration.js'
 import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError, ReplicationTimeoutError} from '../../errors.js'
 import {lazy} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
-import {parseReceipt, pushBodies, retryWhileFull} from '../common.js'
+import {parseReceipt, pushBodies} from '../common.js'
 import {RedisConnection, type Scripted} from './connection.js'
 import {delivery, info} from './map.js'
 
@@ -58,19 +54,16 @@ const PUSH_CHUNK_BYTES = 8 << 20
 
 
 
-export class RedisBackend extends RedisConnection implements Backend {
+export class RedisBackend extends RedisConnection implements Driver {
   readonly kind = 'redis'
   readonly capabilities = REDIS_CAPABILITIES
 
   // ---- push -------------------------------------------------------------------------------
 
-  async push(queue: string, messages: PushInput[], opts: PushOptions = {}): Promise<Pushed[]> {
-    const bodies = await pushBodies(messages)
-    return retryWhileFull(opts.waitMs, 50, async () => {
-      const pushed = await this.pushNow(queue, messages, bodies, opts)
-      await this.replicate(pushed)
-      return pushed
-    })
+  async push(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number} = {}): Promise<Pushed[]> {
+    const pushed = await this.pushNow(queue, messages, await pushBodies(messages), opts)
+    await this.replicate(pushed)
+    return pushed
   }
 
   /** With replicas=N: WAIT until N replicas have every write so far (ReplicationTimeoutError). */
@@ -81,18 +74,17 @@ export class RedisBackend extends RedisConnection implements Backend {
     if (got < replicas) throw new ReplicationTimeoutError(this.cfg.display, pushed.map((p) => p.id), got, replicas, formatDuration(replicasTimeoutMs))
   }
 
-  private async pushNow(name: string, inputs: PushInput[], bodies: Buffer[], opts: PushOptions): Promise<Pushed[]> {
+  private async pushNow(name: string, inputs: DriverMessage[], bodies: Buffer[], opts: {keyTtlMs?: number}): Promise<Pushed[]> {
     const keyTtl = String(opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS)
     const key = inputs[0]?.key ?? ''
     const [isTopic, subs] = await this.call(async (r) => {
       const res = await r.multi().sismember(this.topicsKey, name).smembers(this.subsKey(name)).exec()
       return [res![0][1] === 1, (res![1][1] as string[]).sort()] as const
     })
-    const now = Date.now()
-    const fields = (input: PushInput, i: number, id: string, topic: string): Array<Buffer | string> => [
+    const fields = (input: DriverMessage, i: number, id: string, topic: string): Array<Buffer | string> => [
       String(input.priority ?? 0),
-      String(input.notBefore === undefined ? 0 : input.notBefore - now),
-      input.expiresAt === undefined ? '' : String(input.expiresAt - now),
+      String(input.delayMs ?? 0),
+      input.ttlMs === undefined ? '' : String(input.ttlMs),
       input.headers === undefined ? '' : JSON.stringify(input.headers),
       bodies[i],
       id,
@@ -152,15 +144,11 @@ export class RedisBackend extends RedisConnection implements Backend {
       const reply = await this.call((r) => r.mqPush(this.base(s), this.node, keyTtl, String(inputs.length), '', marker, key, ...inputs.flatMap((m, i) => fields(m, i, ids[i], name))))
       if (reply[0] === 'full') throw new QueueFullError(s, Number(reply[1]), Number(reply[2]))
     }
-    const delayed = (i: number) => inputs[i].notBefore !== undefined && inputs[i].notBefore! > now
+    const delayed = (i: number) => (inputs[i].delayMs ?? 0) > 0
     return ids.map((id, i) => ({id, state: delayed(i) ? 'delayed' : 'ready', ...(duplicate ? {duplicate: true} : {})}))
   }
 
   // ---- claim and settle -------------------------------------------------------------------
-
-  async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
-    return claimWithWait(this, queue, req)
-  }
 
   /**
    * One claim attempt (the claim script): a delivery; paused; or empty, with how long until the
@@ -223,13 +211,11 @@ export class RedisBackend extends RedisConnection implements Backend {
   // ---- inspection -------------------------------------------------------------------------
 
   async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
-    await this.existing(queue)
     const reply = await this.call((r) => r.mqPeekBuffer(this.base(queue), req.state, String(req.limit), req.bodies ? '1' : ''))
     return reply.map((m) => info(req.state, m))
   }
 
   async stats(queue?: string): Promise<QueueStats[]> {
-    if (queue !== undefined) await this.existing(queue)
     const names = queue === undefined ? (await this.call((r) => r.smembers(this.queuesKey))).sort() : [queue]
     const replies = await this.call(async (r) => {
       const p = r.pipeline()
@@ -260,7 +246,6 @@ export class RedisBackend extends RedisConnection implements Backend {
   // ---- administration ---------------------------------------------------------------------
 
   async getConfig(queue: string): Promise<QueueConfig> {
-    await this.existing(queue)
     const [maxDepth, maxAttempts, leaseMs] = await this.call((r) => r.hmget(`${this.base(queue)}meta`, 'maxDepth', 'maxAttempts', 'leaseMs'))
     return {
       leaseMs: leaseMs === null ? DEFAULT_LEASE_MS : Number(leaseMs),
@@ -282,17 +267,14 @@ export class RedisBackend extends RedisConnection implements Backend {
   }
 
   async pause(queue: string): Promise<void> {
-    await this.existing(queue)
     await this.call((r) => r.hset(`${this.base(queue)}meta`, 'paused', '1'))
   }
 
   async resume(queue: string): Promise<boolean> {
-    await this.existing(queue)
     return (await this.call((r) => r.mqResume(this.base(queue)))) === 1
   }
 
   async purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void): Promise<Record<PurgeState, number>> {
-    await this.existing(queue)
     const counts: Record<PurgeState, number> = {dead: 0, delayed: 0, done: 0, ready: 0}
     let total = 0
     for (const s of states) {
@@ -308,7 +290,6 @@ export class RedisBackend extends RedisConnection implements Backend {
   }
 
   async requeue(queue: string, ids?: string[]): Promise<Requeued> {
-    await this.existing(queue)
     const out: Requeued = {expiryCleared: [], requeued: []}
     if (ids) {
       const [moved, cleared] = await this.call((r) => r.mqRequeue(this.base(queue), '0', ...ids))
@@ -329,7 +310,6 @@ export class RedisBackend extends RedisConnection implements Backend {
 
   /** Acked messages are deleted at ack: there is nothing for gc to remove but expired keys' records. */
   async gc(queue: string, _opts: GcOptions): Promise<{done: number; keys: number}> {
-    await this.existing(queue)
     return {done: 0, keys: Number(await this.call((r) => r.mqGc(this.base(queue))))}
   }
 

@@ -3,11 +3,11 @@ import {type Readable} from 'node:stream'
 
 import {
   ALL_CAPABILITIES,
-  type Backend,
   type ClaimAttempt,
-  type ClaimRequest,
   type Delivery,
   type Diagnostics,
+  type Driver,
+  type DriverMessage,
   type Failure,
   type GcOptions,
   type GcResult,
@@ -15,16 +15,13 @@ import {
   type PeekRequest,
   type PurgeState,
   type PushInput,
-  type PushOptions,
   type QueueConfig,
   type QueueConfigPatch,
   type ReleaseOptions,
   type Wakeup,
 } from '../../backend.js'
-import {claimWithWait} from '../../queue.js'
 import {lazy} from '../../lazy.js'
-import {ioError, NoSuchQueueError, NotInFlightError} from '../../errors.js'
-import {retryWhileFull} from '../common.js'
+import {ioError, NotInFlightError} from '../../errors.js'
 import {gcQueue, gcTopicDir, isPaused, pauseQueue, purgeQueue, requeueDead, resumeQueue} from '../../spool/admin.js'
 import {ackMessage} from '../../spool/ack.js'
 import {type Claim, ClaimCursor, claimNext} from '../../spool/claim.js'
@@ -61,9 +58,13 @@ export interface SpoolOptions {
  * delivery's file since (a renewal), so that settling it needs no search. Another process
  * holding the same receipt finds the file by its token (src/spool/receipt.ts).
  */
-export class SpoolBackend implements Backend {
+export class SpoolBackend implements Driver {
   readonly kind = 'spool'
   readonly capabilities = ALL_CAPABILITIES
+  /** A push checks every target's bound before it reads a streamed body (src/spool/push.ts, step 0). */
+  readonly checksRoomFirst = true
+  /** Room in a full queue is looked for every 200 ms (a look counts directories). */
+  readonly roomPollMs = 200
   readonly diagnostics: Diagnostics
   private rootChecked = false
   /** receipt -> where this process last renamed the delivery's file (renewals). */
@@ -145,34 +146,26 @@ export class SpoolBackend implements Backend {
     return q
   }
 
-  /** A queue that inspection or administration may look at: it must exist. */
-  private existing(queue: string): QueueDirs {
-    const q = this.dirs(queue)
-    if (!queueExists(q)) throw new NoSuchQueueError(queue)
-    return q
-  }
-
   /**
-   * A name with subscribers is a topic (fan-out); anything else is a queue. A full queue fails
-   * at once, or with waitMs polls for room every 200 ms until then.
+   * A name with subscribers is a topic (fan-out); anything else is a queue. Delays and expiry
+   * are added to this host's clock, the one the spool's names and headers are read against.
    */
-  async push(queue: string, messages: PushInput[], opts: PushOptions = {}) {
+  async push(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number} = {}) {
     this.writable(queue)
-    return retryWhileFull(opts.waitMs, 200, async () => {
-      const subs = subscribersOf(this.root, queue)
-      const pushed = await (subs === undefined ? pushMessages(this.dirs(queue), messages, opts) : pushToTopic(this.root, queue, subs, messages, opts))
-      // This process's own delayed messages are promoted by its claims when they are due.
-      for (const [i, p] of pushed.entries()) {
-        const due = messages[i]?.notBefore
-        if (p.state === 'delayed' && due !== undefined) for (const name of subs ?? [queue]) this.noteDue(name, due)
-      }
-      return pushed
-    })
-  }
-
-  /** Claims the next message, waiting as asked (the queue layer's one loop: src/queue.ts). */
-  async claim(queue: string, req: ClaimRequest = {}): Promise<Delivery | null> {
-    return claimWithWait(this, queue, req)
+    const now = Date.now()
+    const inputs = messages.map(({delayMs, ttlMs, ...m}): PushInput => ({
+      ...m,
+      ...(delayMs !== undefined && delayMs > 0 ? {notBefore: now + delayMs} : {}),
+      ...(ttlMs === undefined ? {} : {expiresAt: now + ttlMs}),
+    }))
+    const subs = subscribersOf(this.root, queue)
+    const pushed = await (subs === undefined ? pushMessages(this.dirs(queue), inputs, opts) : pushToTopic(this.root, queue, subs, inputs, opts))
+    // This process's own delayed messages are promoted by its claims when they are due.
+    for (const [i, p] of pushed.entries()) {
+      const due = inputs[i]?.notBefore
+      if (p.state === 'delayed' && due !== undefined) for (const name of subs ?? [queue]) this.noteDue(name, due)
+    }
+    return pushed
   }
 
   /** One claim attempt: a delivery, paused (the marker file), or empty (a queue not made yet too). */
@@ -235,11 +228,11 @@ export class SpoolBackend implements Backend {
   }
 
   async peek(queue: string, req: PeekRequest) {
-    return peekMessages(this.existing(queue), req.state as MessageState, req.limit, Boolean(req.bodies))
+    return peekMessages(this.dirs(queue), req.state as MessageState, req.limit, Boolean(req.bodies))
   }
 
   async stats(queue?: string) {
-    if (queue !== undefined) return [queueStats(this.existing(queue))]
+    if (queue !== undefined) return [queueStats(this.dirs(queue))]
     checkSpoolRoot(this.root)
     return listQueueNames(this.root).map((name) => queueStats(this.dirs(name)))
   }
@@ -253,7 +246,7 @@ export class SpoolBackend implements Backend {
   // ---- administration ----
 
   async getConfig(queue: string) {
-    return readQueueConfig(this.existing(queue))
+    return readQueueConfig(this.dirs(queue))
   }
 
   async setConfig(queue: string, patch: QueueConfigPatch) {
@@ -265,27 +258,27 @@ export class SpoolBackend implements Backend {
   }
 
   async pause(queue: string) {
-    const q = this.existing(queue)
+    const q = this.dirs(queue)
     createQueue(q)
     pauseQueue(q)
   }
 
   async resume(queue: string) {
-    return resumeQueue(this.existing(queue))
+    return resumeQueue(this.dirs(queue))
   }
 
   async purge(queue: string, states: PurgeState[], onProgress?: (n: number) => void) {
-    const q = this.existing(queue)
+    const q = this.dirs(queue)
     return withQueueLock(q, 'maintenance', () => purgeQueue(q, states, onProgress))
   }
 
   async requeue(queue: string, ids?: string[]) {
-    const q = this.existing(queue)
+    const q = this.dirs(queue)
     return withQueueLock(q, 'maintenance', () => requeueDead(q, ids))
   }
 
   async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<GcResult> {
-    const q = this.existing(queue)
+    const q = this.dirs(queue)
     return withQueueLock(q, 'maintenance', () => gcQueue(q, opts, onProgress))
   }
 

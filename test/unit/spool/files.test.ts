@@ -4,6 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import {SpoolBackend} from '../../../src/backends/spool/index.js'
 import {QueueFullError} from '../../../src/errors.js'
+import {Queue} from '../../../src/queue.js'
 import {bucketsOf} from '../../../src/message-id.js'
 import {filesUnder, tempSpool} from '../../support/helpers.js'
 
@@ -39,7 +40,7 @@ describe('the spool on disk', () => {
   it('requeue removes the dead letter’s reason file', async () => {
     const b = new SpoolBackend(tempSpool())
     await b.push('q', [text('x')])
-    const d = (await b.claim('q'))!
+    const d = (await new Queue(b).claim('q'))!
     await b.deadLetter('q', d.receipt)
     expect(readdirSync(join(b.root, 'q', 'dead'))).toHaveLength(2)
     await b.requeue('q')
@@ -49,7 +50,7 @@ describe('the spool on disk', () => {
   it('gc removes old done entries, abandoned tmp files and orphan reasons, not fresh ones', async () => {
     const b = new SpoolBackend(tempSpool())
     await b.push('q', ['1', '2'].map(text))
-    for (let d = await b.claim('q'); d; d = await b.claim('q')) await b.ack('q', d.receipt)
+    for (let d = await new Queue(b).claim('q'); d; d = await new Queue(b).claim('q')) await b.ack('q', d.receipt)
     // Two hours before now on the filesystem's clock (gc reads file ages against it, not ours).
     writeFileSync(join(b.root, 'q', 'tmp', 'fresh'), 'being written')
     const old = new Date(statSync(join(b.root, 'q', 'tmp', 'fresh')).mtimeMs - 7_200_000)
@@ -79,8 +80,8 @@ describe('the spool on disk', () => {
   it('an acked or released delivery leaves nothing in cur/, whatever its renewals moved', async () => {
     const b = new SpoolBackend(tempSpool())
     await b.push('q', ['a', 'b'].map(text))
-    const d1 = (await b.claim('q'))!
-    const d2 = (await b.claim('q'))!
+    const d1 = (await new Queue(b).claim('q'))!
+    const d2 = (await new Queue(b).claim('q'))!
     await b.renew('q', d1.receipt, 120_000)
     await b.renew('q', d2.receipt, 240_000)
     await b.ack('q', d1.receipt)
