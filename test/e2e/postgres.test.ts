@@ -40,6 +40,29 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     }
   })
 
+  it('a schema of an older version is brought up to date on first use, and a newer one is refused (78)', async () => {
+    const u = url()
+    const schema = new URL(u).searchParams.get('schema')!
+    expect((await mqAt(u, ['push', 'jobs', 'old'])).code).toBe(0)
+    const {default: pg} = await import('pg')
+    const c = new pg.Client({connectionString: base.split('?')[0]})
+    await c.connect()
+    try {
+      // What version 3 had: one settle(op) and no ack(); its version recorded as 3.
+      await c.query(`DROP FUNCTION "${schema}".ack(text, text, text); UPDATE "${schema}".schema_version SET version = 3`)
+      const d = JSON.parse((await mqAt(u, ['pop', 'jobs', '--json'])).out)
+      expect(d.body).toBe('old')
+      expect((await mqAt(u, ['ack', 'jobs', d.receipt])).code).toBe(0)
+      expect((await c.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{version: 4}])
+      await c.query(`UPDATE "${schema}".schema_version SET version = 99`)
+      const newer = await mqAt(u, ['stats', 'jobs'])
+      expect(newer.code).toBe(78)
+      expect(newer.stderr).toMatch(/version 99, newer than this mq \(4\): upgrade mq/)
+    } finally {
+      await c.end()
+    }
+  })
+
   it('a mistaken URL is 78; an unreachable or mute server is one line and 69, within seconds', async () => {
     expect((await mqAt(`${base.split('?')[0]}?schema=Bad-Name`, ['push', 'q', 'x'])).code).toBe(78)
     const port = await freePort()

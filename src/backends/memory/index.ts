@@ -2,7 +2,6 @@ import {
   ALL_CAPABILITIES,
   type Capabilities,
   type ClaimAttempt,
-  type DeadReason,
   type Delivery,
   type Driver,
   type DriverMessage,
@@ -26,7 +25,7 @@ import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, isExhausted, priorityRank} from '../../policy.js'
 import {newMessageId} from '../../message-id.js'
 import {parseReceipt, pushBodies, wakeupFrom} from '../common.js'
-import {delivery, info, type MemQueue, type Msg, PEEK_ORDER, type Store, storeFor} from './store.js'
+import {delivery, info, kill, type MemQueue, type Msg, PEEK_ORDER, type Store, storeFor, sweep} from './store.js'
 
 /**
  * The reference engine: every queue in this process's memory, nothing on disk. It is small
@@ -110,25 +109,11 @@ export class MemoryBackend implements Driver {
     return pushed
   }
 
-  /** Expired leases back to ready, due delays to ready. */
-  private sweep(q: MemQueue, now: number): void {
-    for (const m of q.messages.values()) {
-      if (m.state === 'inflight' && m.leaseUntil! <= now) {
-        m.state = 'ready'
-        delete m.leaseUntil
-        delete m.token
-      } else if (m.state === 'delayed' && m.notBefore! <= now) {
-        m.state = 'ready'
-        delete m.notBefore
-      }
-    }
-  }
-
   private claimNow(name: string, req: {leaseMs?: number}): Delivery | null {
     const q = this.store.queue(name, false)
     if (!q) return null
     const now = Date.now()
-    this.sweep(q, now)
+    sweep(q, now)
     const config = this.config(q)
     for (;;) {
       const ready = [...q.messages.values()].filter((m) => m.state === 'ready')
@@ -140,11 +125,11 @@ export class MemoryBackend implements Driver {
       ready.sort((a, b) => rank(b) - rank(a) || (a.id < b.id ? -1 : 1))
       const m = ready[0]
       if (isExhausted(m.attempt, config.maxAttempts)) {
-        this.kill(m, {at: now, attempts: m.attempt, lastError: 'its last delivery was not acked', reason: 'max_attempts'})
+        kill(m, {at: now, attempts: m.attempt, lastError: 'its last delivery was not acked', reason: 'max_attempts'})
         continue
       }
       if (m.expiresAt !== undefined && m.expiresAt <= now) {
-        this.kill(m, {at: now, attempts: m.attempt, lastError: 'expired before delivery', reason: 'expired'})
+        kill(m, {at: now, attempts: m.attempt, lastError: 'expired before delivery', reason: 'expired'})
         continue
       }
       m.attempt++
@@ -154,14 +139,6 @@ export class MemoryBackend implements Driver {
       m.leaseUntil = now + leaseMs
       return delivery(name, m, leaseMs)
     }
-  }
-
-  private kill(m: Msg, reason: DeadReason): void {
-    m.state = 'dead'
-    m.reason = reason
-    m.endedAt = reason.at
-    delete m.leaseUntil
-    delete m.token
   }
 
   /** One claim attempt (the queue layer's loop waits): a delivery, paused, or empty with the next due time. */
@@ -208,7 +185,7 @@ export class MemoryBackend implements Driver {
     delete m.token
     if (opts.uncount) m.attempt = Math.max(0, m.attempt - 1)
     else if (isExhausted(m.attempt, this.config(q).maxAttempts)) {
-      this.kill(m, {...opts.failure, at: now, attempts: m.attempt, reason: 'max_attempts'})
+      kill(m, {...opts.failure, at: now, attempts: m.attempt, reason: 'max_attempts'})
       return {id: m.id, state: 'dead'}
     }
     const delayMs = opts.delayMs ?? 0
@@ -232,13 +209,13 @@ export class MemoryBackend implements Driver {
 
   async deadLetter(queue: string, receipt: string, failure: Failure = {}) {
     const m = this.held(queue, receipt)
-    this.kill(m, {...failure, at: Date.now(), attempts: m.attempt, reason: 'rejected'})
+    kill(m, {...failure, at: Date.now(), attempts: m.attempt, reason: 'rejected'})
   }
 
   async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
     const q = this.existing(queue)
     const now = Date.now()
-    this.sweep(q, now)
+    sweep(q, now)
     return [...q.messages.values()]
       .filter((m) => m.state === req.state)
       .sort(PEEK_ORDER[req.state])
@@ -251,7 +228,7 @@ export class MemoryBackend implements Driver {
     const now = Date.now()
     return names.map((name) => {
       const q = this.existing(name)
-      this.sweep(q, now)
+      sweep(q, now)
       const count = (s: MessageState) => [...q.messages.values()].filter((m) => m.state === s).length
       const ready = [...q.messages.values()].filter((m) => m.state === 'ready')
       const oldest = ready.length ? Math.min(...ready.map((m) => m.enqueuedAt)) : undefined
@@ -300,7 +277,7 @@ export class MemoryBackend implements Driver {
   async purge(queue: string, states: PurgeState[]) {
     const q = this.existing(queue)
     const counts: Record<PurgeState, number> = {dead: 0, delayed: 0, done: 0, ready: 0}
-    this.sweep(q, Date.now())
+    sweep(q, Date.now())
     for (const m of [...q.messages.values()]) {
       if (m.state !== 'inflight' && states.includes(m.state)) {
         q.messages.delete(m.id)

@@ -66,6 +66,30 @@ export function storeFor(name: string): Store {
   return s
 }
 
+/** Expired leases back to ready, due delays to ready (no daemon: claims, peeks and stats call it). */
+export function sweep(q: MemQueue, now: number): void {
+  for (const m of q.messages.values()) {
+    if (m.state === 'inflight' && m.leaseUntil! <= now) {
+      m.state = 'ready'
+      delete m.leaseUntil
+      delete m.token
+    } else if (m.state === 'delayed' && m.notBefore! <= now) {
+      m.state = 'ready'
+      delete m.notBefore
+    }
+  }
+}
+
+
+/** m dead-lettered, with why. */
+export function kill(m: Msg, reason: DeadReason): void {
+  m.state = 'dead'
+  m.reason = reason
+  m.endedAt = reason.at
+  delete m.leaseUntil
+  delete m.token
+}
+
 /** A delivery of m (its receipt ID:TOKEN), with the lease it was granted. */
 export function delivery(queue: string, m: Msg, leaseMs: number): Delivery {
   return {

@@ -3,7 +3,6 @@ import type {Client as PgClient} from 'pg'
 import {formatDuration} from '../../duration.js'
 import {ConfigError, MqError, ServerUnavailableError} from '../../errors.js'
 import {randomBytesFast} from '../../lazy.js'
-import {DEFAULT_LEASE_MS} from '../../policy.js'
 import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
 import {DEFAULT_SCHEMA, type PgUrl, parsePostgresUrl} from './url.js'
 
@@ -136,11 +135,6 @@ export abstract class PgConnection {
     if (this.listening) return
     await this.q(`LISTEN "${wakeChannel(this.cfg.schema)}"`)
     this.listening = true
-  }
-
-  /** SQL for the lease a claim or renewal of queue $1 grants: the given one (param), else the queue's, else the default. */
-  protected leaseGranted(param: string): string {
-    return `coalesce(${param}::bigint, (SELECT lease_ms FROM ${this.S}.queues WHERE name = $1), ${DEFAULT_LEASE_MS})`
   }
 
   /** What weakens a commit here: synchronous_commit off, fsync off. */

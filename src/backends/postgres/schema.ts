@@ -16,7 +16,7 @@ import {SQL} from './sql.generated.js'
  *
  * Each transition is one statement from the client's side (a function call or one DML
  * statement), so each is one transaction: nothing is half done after a crash. The tables and
- * functions are SQL in ./sql/install.sql (embedded at build time by scripts/embed-scripts.js),
+ * functions are SQL in ./sql/*.sql (embedded at build time by scripts/embed-scripts.js),
  * written with {{S}} for the schema, replaced when the schema is installed.
  */
 /**
@@ -25,18 +25,23 @@ import {SQL} from './sql.generated.js'
  * 2: claim probes each priority once (LATERAL); settle reads max_attempts only for a release.
  * 3: ready messages are taken in push order by S.messages.seq (ids alone misorder a batch where
  *    their 16-bit sequence part wraps); id_seq no longer cycles.
+ * 4: the four settles are four functions (ack, release, renew, dead_letter, over held), and
+ *    every inspection and administration statement is a function of ./sql/4-admin.sql.
  */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 /** The LISTEN/NOTIFY channel on which pushes, releases and resumes wake waiting claims (payload: the queue). */
 export const wakeChannel = (schema: string) => `${schema}_wake`
 
-/** The schema named `schema`, installed (or brought up to this version). */
-/** The schema named `schema`, installed (or brought up to this version): ./sql/install.sql. */
+/** The schema named `schema`, installed (or brought up to this version): ./sql/*.sql, in name order. */
 export function INSTALL(schema: string): string {
   const values: Record<string, number | string> = {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY, S: `"${schema}"`, WAKE: wakeChannel(schema)}
-  return SQL.install.replaceAll(/\{\{(\w+)\}\}/g, (_, k: string) => {
-    if (!(k in values)) throw new Error(`sql/install.sql: unknown placeholder {{${k}}}`)
+  const text = Object.keys(SQL)
+    .sort()
+    .map((name) => SQL[name])
+    .join('\n')
+  return text.replaceAll(/\{\{(\w+)\}\}/g, (_, k: string) => {
+    if (!(k in values)) throw new Error(`sql/*.sql: unknown placeholder {{${k}}}`)
     return String(values[k])
   })
 }

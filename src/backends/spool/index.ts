@@ -1,10 +1,6 @@
-import {closeSync, createReadStream, readSync} from 'node:fs'
-import {type Readable} from 'node:stream'
-
 import {
   ALL_CAPABILITIES,
   type ClaimAttempt,
-  type Delivery,
   type Diagnostics,
   type Driver,
   type DriverMessage,
@@ -20,16 +16,14 @@ import {
   type ReleaseOptions,
   type Wakeup,
 } from '../../backend.js'
-import {lazy} from '../../lazy.js'
-import {ioError, NotInFlightError} from '../../errors.js'
+import {NotInFlightError} from '../../errors.js'
 import {gcQueue, gcTopicDir, isPaused, pauseQueue, purgeQueue, requeueDead, resumeQueue} from '../../spool/admin.js'
 import {ackMessage} from '../../spool/ack.js'
-import {type Claim, ClaimCursor, claimNext} from '../../spool/claim.js'
+import {ClaimCursor, claimNext} from '../../spool/claim.js'
 import {readQueueConfig, updateQueueConfig} from '../../spool/config.js'
 import {checkSpoolRoot, createQueue, queueExists} from '../../spool/create-queue.js'
 import {rejectDelivery} from '../../spool/dead-letter.js'
 import {ensureFormat} from '../../spool/format.js'
-import {openRegular, readAndClose} from '../../spool/fs.js'
 import {listQueueNames, peekMessages, quarantinedCount, queueStats} from '../../spool/inspect.js'
 import {QueueDirs} from '../../spool/layout.js'
 import {withQueueLock} from '../../spool/lock.js'
@@ -40,6 +34,7 @@ import {releaseMessage} from '../../spool/release.js'
 import {renewLease} from '../../spool/renew.js'
 import {pushToTopic, subscribe, subscribersOf, topicDir, topicNames, unsubscribe} from '../../spool/topics.js'
 import {Wakeup as Watches} from '../../spool/wait.js'
+import {SpoolDelivery} from './delivery.js'
 
 /** How long a process uses a queue's config before reading it again. */
 export const CONFIG_TTL_MS = 1000
@@ -298,85 +293,6 @@ export class SpoolBackend implements Driver {
   async topics() {
     checkSpoolRoot(this.root)
     return topicNames(this.root)
-  }
-}
-
-/**
- * A delivery whose body stays in its file until asked for: small bodies came with the claim's
- * first read; larger ones are read, streamed, or handed over as a file descriptor from the
- * claimed file (opened without following links, as everything in the spool), wherever a
- * renewal has moved it since.
- */
-class SpoolDelivery implements Delivery {
-  readonly attempt: number
-  readonly enqueuedAt: number
-  readonly id: string
-  readonly leaseMs: number
-  readonly leaseUntil: number
-  readonly priority: number
-  readonly receipt: string
-  readonly key?: string
-  readonly headers?: Record<string, string>
-  readonly expiresAt?: number
-  readonly topic?: string
-  private loaded?: Buffer
-
-  constructor(
-    readonly queue: string,
-    private readonly claim: Claim,
-    private readonly moved: Map<string, string>,
-  ) {
-    this.attempt = claim.attempt
-    this.enqueuedAt = claim.enqueuedAt
-    this.id = claim.id
-    this.leaseMs = claim.leaseMs
-    this.leaseUntil = claim.leaseUntil
-    this.priority = claim.priority
-    this.receipt = claim.receipt
-    this.loaded = claim.body
-    const h = claim.header
-    if (h.key !== undefined) this.key = h.key
-    if (h.headers !== undefined) this.headers = h.headers
-    if (h.expiresAt !== undefined) this.expiresAt = h.expiresAt
-    if (h.topic !== undefined) this.topic = h.topic
-  }
-
-  /** The body's size in bytes. */
-  get size(): number {
-    return this.claim.bodySize
-  }
-
-  /** Where the delivery's file is now (a renewal by this process may have moved it). */
-  private path(): string {
-    return this.moved.get(this.receipt) ?? this.claim.path
-  }
-
-  get body(): Buffer {
-    this.loaded ??= readAndClose(this.bodyFd(), this.size)
-    return this.loaded
-  }
-
-  openBody(): Readable {
-    if (this.loaded) return lazy.stream().Readable.from([this.loaded])
-    return createReadStream('', {autoClose: true, fd: this.bodyFd(), highWaterMark: 64 * 1024})
-  }
-
-  bodyFd(): number {
-    const path = this.path()
-    const {fd} = openRegular(path)
-    try {
-      // Move the file position past the header, so that a reader of the fd sees the body only.
-      const skip = Buffer.allocUnsafe(Math.max(1, this.claim.bodyOffset))
-      for (let left = this.claim.bodyOffset; left > 0; ) {
-        const n = readSync(fd, skip, 0, left, null)
-        if (n === 0) break
-        left -= n
-      }
-    } catch (error) {
-      closeSync(fd)
-      throw ioError('read', path, error)
-    }
-    return fd
   }
 }
 

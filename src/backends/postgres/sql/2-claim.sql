@@ -1,53 +1,5 @@
--- The PostgreSQL engine's schema and its state transitions, one function each, with their
--- contracts and race notes. Installed by src/backends/postgres/index.ts (migrate) under an
--- advisory lock; idempotent (IF NOT EXISTS, CREATE OR REPLACE), so an older schema is brought
--- up to date by running it again. Placeholders in double braces: S, the quoted schema; WAKE,
--- the LISTEN/NOTIFY channel; the rest, constants of src/policy.ts; put in at install (schema.ts).
-CREATE SCHEMA IF NOT EXISTS {{S}};
-CREATE TABLE IF NOT EXISTS {{S}}.schema_version (version int NOT NULL);
-CREATE TABLE IF NOT EXISTS {{S}}.queues (
-  name text PRIMARY KEY,
-  max_depth bigint,
-  max_attempts int,
-  lease_ms bigint,
-  paused boolean NOT NULL DEFAULT false
-);
-CREATE TABLE IF NOT EXISTS {{S}}.messages (
-  queue text NOT NULL,
-  id text NOT NULL,
-  body bytea NOT NULL,
-  priority smallint NOT NULL,
-  attempt int NOT NULL DEFAULT 0,
-  state text NOT NULL,
-  enqueued_at bigint NOT NULL,
-  not_before bigint,
-  lease_until bigint,
-  token text,
-  expires_at bigint,
-  key text,
-  headers text,
-  topic text,
-  reason text,
-  ended_at bigint,
-  seq bigint NOT NULL DEFAULT 0,
-  PRIMARY KEY (queue, id)
-);
-ALTER TABLE {{S}}.messages ADD COLUMN IF NOT EXISTS seq bigint NOT NULL DEFAULT 0;
-DROP INDEX IF EXISTS {{S}}.messages_ready;
-CREATE INDEX IF NOT EXISTS messages_ready_seq ON {{S}}.messages (queue, priority, seq, id) WHERE state = 'ready';
-CREATE INDEX IF NOT EXISTS messages_delayed ON {{S}}.messages (queue, not_before) WHERE state = 'delayed';
-CREATE INDEX IF NOT EXISTS messages_inflight ON {{S}}.messages (queue, lease_until) WHERE state = 'inflight';
-CREATE INDEX IF NOT EXISTS messages_state ON {{S}}.messages (queue, state, id);
-CREATE TABLE IF NOT EXISTS {{S}}.keys (scope text NOT NULL, key text NOT NULL, id text NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (scope, key));
-CREATE TABLE IF NOT EXISTS {{S}}.topics (name text PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS {{S}}.subs (topic text NOT NULL, queue text NOT NULL, PRIMARY KEY (topic, queue));
--- Push order: every message draws one value (S.messages.seq); an id shows its last 16 bits.
--- Rows from version 2 have seq 0: among them, the id decides (as it did).
-CREATE SEQUENCE IF NOT EXISTS {{S}}.id_seq;
-ALTER SEQUENCE {{S}}.id_seq AS bigint NO MAXVALUE NO CYCLE;
-
-CREATE OR REPLACE FUNCTION {{S}}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
-$$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
+-- The transitions that make messages deliverable and deliver them: sweep, push, claim. Each is
+-- one function, so one statement from the client and one transaction; time is the server's.
 
 -- sweep: expired leases and due delays back to ready (no daemon: claims, peeks and stats call
 -- it). RACE: rows another transaction holds are skipped (SKIP LOCKED); it returns them later.
@@ -128,6 +80,13 @@ BEGIN
   RETURN QUERY SELECT 'ok'::text, ids[i], CASE WHEN delays[i] > 0 THEN 'delayed' ELSE 'ready' END FROM generate_series(1, n) i;
 END $$;
 
+-- lease_for: the lease (ms) a claim or renewal of q grants when asked for lease (NULL: the
+-- queue's, else the default). One rule for both, so that what the client is told it got is
+-- what the row got.
+CREATE OR REPLACE FUNCTION {{S}}.lease_for(q text, lease bigint) RETURNS bigint LANGUAGE sql STABLE AS $$
+  SELECT coalesce(lease, (SELECT lease_ms FROM {{S}}.queues WHERE name = q), {{DEFAULT_LEASE_MS}})
+$$;
+
 -- claim: the next deliverable message of q under a fresh lease (token tok, lease ms, or the
 -- queue's), as a row; no row when there is none (or the queue is paused). Sweeps first; picks
 -- the priority with the highest rank (priority + whole minutes its oldest ready message has
@@ -170,53 +129,10 @@ BEGIN
       WHERE m.queue = q AND m.id = r.id;
     ELSE
       RETURN QUERY UPDATE {{S}}.messages m SET state = 'inflight', attempt = m.attempt + 1, token = tok,
-        lease_until = now + coalesce(lease, cfg.lease_ms, {{DEFAULT_LEASE_MS}})
+        lease_until = now + {{S}}.lease_for(q, lease)
       WHERE m.queue = q AND m.id = r.id RETURNING m.*;
       RETURN;
     END IF;
   END LOOP;
 END $$;
 
--- settle: ack ('ack'), release ('release'), renew ('renew') or dead-letter ('dead') the
--- delivery (q, i, tok) (tok '' for a bare id: whatever delivery of it is in flight). Returns
--- (status, at): status 'gone' (not in flight), 'lost:N' (claimed again since: attempt N),
--- or the outcome: 'done', 'ready', 'delayed' (at: when due), 'dead', 'renewed' (at: the new
--- deadline). A lease that ran out still settles until a claim takes the message back.
--- RACE: the row is locked (FOR UPDATE) while it is checked and changed: of a settle and a
--- claim racing for an expired lease, exactly one wins.
-CREATE OR REPLACE FUNCTION {{S}}.settle(q text, i text, tok text, op text, lease bigint, uncount boolean, delay bigint, failure text)
-RETURNS TABLE (status text, at bigint) LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-  now bigint := {{S}}.now_ms();
-  r {{S}}.messages;
-  maxa int;
-BEGIN
-  SELECT * INTO r FROM {{S}}.messages m WHERE m.queue = q AND m.id = i FOR UPDATE;
-  IF r.id IS NULL OR r.state <> 'inflight' THEN RETURN QUERY SELECT 'gone'::text, 0::bigint; RETURN; END IF;
-  IF tok <> '' AND r.token <> tok THEN RETURN QUERY SELECT 'lost:' || r.attempt, 0::bigint; RETURN; END IF;
-  IF op = 'release' AND NOT uncount THEN
-    SELECT coalesce(max_attempts, {{DEFAULT_MAX_ATTEMPTS}}) INTO maxa FROM {{S}}.queues WHERE name = q;
-  END IF;
-  IF op = 'ack' THEN
-    UPDATE {{S}}.messages m SET state = 'done', ended_at = now, token = NULL, lease_until = NULL WHERE m.queue = q AND m.id = i;
-    RETURN QUERY SELECT 'done'::text, now;
-  ELSIF op = 'renew' THEN
-    UPDATE {{S}}.messages m SET lease_until = now + coalesce(lease, (SELECT lease_ms FROM {{S}}.queues WHERE name = q), {{DEFAULT_LEASE_MS}})
-      WHERE m.queue = q AND m.id = i RETURNING m.lease_until INTO at;
-    RETURN QUERY SELECT 'renewed'::text, at;
-  ELSIF op = 'dead' OR (op = 'release' AND NOT uncount AND r.attempt >= maxa) THEN
-    UPDATE {{S}}.messages m SET state = 'dead', ended_at = now, token = NULL, lease_until = NULL,
-      reason = (failure::jsonb || jsonb_build_object('reason', CASE WHEN op = 'dead' THEN 'rejected' ELSE 'max_attempts' END, 'attempts', r.attempt, 'at', now))::text
-      WHERE m.queue = q AND m.id = i;
-    RETURN QUERY SELECT 'dead'::text, now;
-  ELSE
-    UPDATE {{S}}.messages m SET token = NULL, lease_until = NULL,
-      attempt = CASE WHEN uncount THEN greatest(0, m.attempt - 1) ELSE m.attempt END,
-      state = CASE WHEN delay > 0 THEN 'delayed' ELSE 'ready' END,
-      not_before = CASE WHEN delay > 0 THEN now + delay END
-      WHERE m.queue = q AND m.id = i;
-    PERFORM pg_notify('{{WAKE}}', q);
-    RETURN QUERY SELECT CASE WHEN delay > 0 THEN 'delayed' ELSE 'ready' END, now + delay;
-  END IF;
-END $$;

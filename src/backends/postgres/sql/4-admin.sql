@@ -1,0 +1,173 @@
+-- Inspection and administration: one function each, so that every statement the engine sends
+-- has its contract here, next to the tables. The queue layer (src/queue.ts) has checked that
+-- the queue exists where the contract needs it; these functions do not check again.
+
+-- claim_look: why a claim found nothing: (paused, due_in): whether q is paused, and how long
+-- (ms, on the server's clock) until its next delayed message falls due or lease runs out (NULL:
+-- none). Read-only; a racing change only makes the waiter look again sooner or later.
+CREATE OR REPLACE FUNCTION {{S}}.claim_look(q text) RETURNS TABLE (paused boolean, due_in bigint) LANGUAGE sql STABLE AS $$
+  SELECT (SELECT x.paused FROM {{S}}.queues x WHERE x.name = q), CASE WHEN due IS NOT NULL THEN greatest(0, due - {{S}}.now_ms()) END
+  FROM (SELECT min(t) AS due FROM (SELECT min(not_before) t FROM {{S}}.messages WHERE queue = q AND state = 'delayed'
+        UNION ALL SELECT min(lease_until) FROM {{S}}.messages WHERE queue = q AND state = 'inflight') x) d
+$$;
+
+-- peek: up to lim messages of q in state st, in the order they would be delivered (ready:
+-- priority, then push order; delayed: due time; in flight: lease end) or were settled (id),
+-- with their bodies when asked. Sweeps first, so that a due message shows as ready.
+-- RACE: a snapshot; rows another transaction is changing show as they were.
+CREATE OR REPLACE FUNCTION {{S}}.peek(q text, st text, lim int, bodies boolean)
+RETURNS TABLE (queue text, id text, body bytea, size int, priority smallint, attempt int, state text, enqueued_at bigint, not_before bigint,
+               lease_until bigint, expires_at bigint, key text, headers text, topic text, reason text) LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM {{S}}.sweep(q, {{S}}.now_ms());
+  RETURN QUERY EXECUTE format(
+    'SELECT queue, id, CASE WHEN $4 THEN body END, octet_length(body), priority, attempt, state, enqueued_at, not_before, lease_until,
+            expires_at, key, headers, topic, reason
+     FROM {{S}}.messages WHERE queue = $1 AND state = $2 ORDER BY %s LIMIT $3',
+    CASE st WHEN 'ready' THEN 'priority DESC, seq, id' WHEN 'delayed' THEN 'not_before, id' WHEN 'inflight' THEN 'lease_until, id' ELSE 'id' END)
+  USING q, st, lim, bodies;
+END $$;
+
+-- stats: q's counts per state, the age of its oldest ready message (ms, NULL when none) and
+-- whether it is paused. Sweeps first.
+-- RACE: one snapshot: the counts add up to what one moment held.
+CREATE OR REPLACE FUNCTION {{S}}.stats(q text)
+RETURNS TABLE (ready bigint, inflight bigint, delayed bigint, done bigint, dead bigint, age bigint, paused boolean) LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM {{S}}.sweep(q, {{S}}.now_ms());
+  RETURN QUERY
+    SELECT count(*) FILTER (WHERE m.state = 'ready'), count(*) FILTER (WHERE m.state = 'inflight'),
+           count(*) FILTER (WHERE m.state = 'delayed'), count(*) FILTER (WHERE m.state = 'done'),
+           count(*) FILTER (WHERE m.state = 'dead'),
+           {{S}}.now_ms() - min(m.enqueued_at) FILTER (WHERE m.state = 'ready'),
+           coalesce((SELECT x.paused FROM {{S}}.queues x WHERE x.name = q), false)
+    FROM {{S}}.messages m WHERE m.queue = q;
+END $$;
+
+-- queue_names: every queue (pushed to, subscribed or configured), in byte order.
+CREATE OR REPLACE FUNCTION {{S}}.queue_names() RETURNS SETOF text LANGUAGE sql STABLE AS $$
+  SELECT name FROM {{S}}.queues ORDER BY name COLLATE "C"
+$$;
+
+-- queue_exists: whether q is a queue. Queues are never removed, so a true answer stays true.
+CREATE OR REPLACE FUNCTION {{S}}.queue_exists(q text) RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM {{S}}.queues WHERE name = q)
+$$;
+
+-- get_config: q's config as set (NULL: the default, or no bound).
+CREATE OR REPLACE FUNCTION {{S}}.get_config(q text) RETURNS TABLE (max_depth bigint, max_attempts int, lease_ms bigint) LANGUAGE sql STABLE AS $$
+  SELECT x.max_depth, x.max_attempts, x.lease_ms FROM {{S}}.queues x WHERE x.name = q
+$$;
+
+-- set_config: q made if need be, then its config changed by patch (a JSON object of maxDepth,
+-- maxAttempts, leaseMs: a number sets one, null removes it, an absent one stays). Returns the
+-- config as it is now.
+-- RACE: one UPDATE: two changes of different fields both land; of two of one field, the later.
+CREATE OR REPLACE FUNCTION {{S}}.set_config(q text, patch jsonb)
+RETURNS TABLE (max_depth bigint, max_attempts int, lease_ms bigint) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+  INSERT INTO {{S}}.queues (name) VALUES (q) ON CONFLICT DO NOTHING;
+  RETURN QUERY UPDATE {{S}}.queues x SET
+      max_depth = CASE WHEN patch ? 'maxDepth' THEN (patch->>'maxDepth')::bigint ELSE x.max_depth END,
+      max_attempts = CASE WHEN patch ? 'maxAttempts' THEN (patch->>'maxAttempts')::int ELSE x.max_attempts END,
+      lease_ms = CASE WHEN patch ? 'leaseMs' THEN (patch->>'leaseMs')::bigint ELSE x.lease_ms END
+    WHERE x.name = q RETURNING x.max_depth, x.max_attempts, x.lease_ms;
+END $$;
+
+-- pause: q's claims yield nothing until resume (pushes still land).
+CREATE OR REPLACE FUNCTION {{S}}.pause(q text) RETURNS void LANGUAGE sql AS $$
+  UPDATE {{S}}.queues SET paused = true WHERE name = q
+$$;
+
+-- resume: q's claims deliver again; returns whether it was paused. Wakes waiting claims.
+-- RACE: the flag changes in one UPDATE; the wake-up goes out when it commits.
+CREATE OR REPLACE FUNCTION {{S}}.resume(q text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  was boolean;
+BEGIN
+  UPDATE {{S}}.queues SET paused = false WHERE name = q AND paused RETURNING true INTO was;
+  PERFORM pg_notify('{{WAKE}}', q);
+  RETURN coalesce(was, false);
+END $$;
+
+-- purge: q's messages in the given states deleted (never those in flight: they belong to their
+-- consumers). Sweeps first, so an expired lease is purged as ready. Returns (state, n).
+-- RACE: rows a claim has locked are taken by whichever commits first: a message is either
+-- delivered or purged, once.
+CREATE OR REPLACE FUNCTION {{S}}.purge(q text, states text[]) RETURNS TABLE (state text, n bigint) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+  PERFORM {{S}}.sweep(q, {{S}}.now_ms());
+  RETURN QUERY WITH d AS (DELETE FROM {{S}}.messages m WHERE m.queue = q AND m.state = ANY(states) AND m.state <> 'inflight' RETURNING m.state)
+    SELECT d.state, count(*) FROM d GROUP BY d.state;
+END $$;
+
+-- requeue: q's dead letters (all, or those of ids) back to ready, delivery count reset; a
+-- message whose expiry has passed comes back without it. Returns (id, cleared) in id order.
+-- Wakes waiting claims.
+-- RACE: the dead rows are locked (FOR UPDATE) while they move.
+CREATE OR REPLACE FUNCTION {{S}}.requeue(q text, ids text[]) RETURNS TABLE (id text, cleared boolean) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  now bigint := {{S}}.now_ms();
+BEGIN
+  RETURN QUERY
+    WITH o AS (SELECT m.id, coalesce(m.expires_at <= now, false) AS cleared FROM {{S}}.messages m
+               WHERE m.queue = q AND m.state = 'dead' AND (ids IS NULL OR m.id = ANY(ids)) FOR UPDATE),
+    u AS (UPDATE {{S}}.messages m SET state = 'ready', attempt = 0, reason = NULL, ended_at = NULL,
+            expires_at = CASE WHEN o.cleared THEN NULL ELSE m.expires_at END
+          FROM o WHERE m.queue = q AND m.id = o.id RETURNING m.id, o.cleared)
+    SELECT u.id, u.cleared FROM u ORDER BY u.id COLLATE "C";
+  PERFORM pg_notify('{{WAKE}}', q);
+END $$;
+
+-- gc: q's done messages older than done_older ms deleted, and its idempotency keys that have
+-- expired. Returns (done, keys): how many of each.
+CREATE OR REPLACE FUNCTION {{S}}.gc(q text, done_older bigint) RETURNS TABLE (done bigint, keys bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  now bigint := {{S}}.now_ms();
+  d bigint;
+  k bigint;
+BEGIN
+  DELETE FROM {{S}}.messages WHERE queue = q AND state = 'done' AND ended_at <= now - done_older;
+  GET DIAGNOSTICS d = ROW_COUNT;
+  DELETE FROM {{S}}.keys WHERE scope = 'queue:' || q AND expires_at <= now;
+  GET DIAGNOSTICS k = ROW_COUNT;
+  RETURN QUERY SELECT d, k;
+END $$;
+
+-- subscribe: pushes to topic t reach queue q too from the next push on (both made if need
+-- be); returns false when they already did.
+-- RACE: INSERT ... ON CONFLICT: of two racing subscribes, one says true.
+CREATE OR REPLACE FUNCTION {{S}}.subscribe(t text, q text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  made int;
+BEGIN
+  INSERT INTO {{S}}.topics VALUES (t) ON CONFLICT DO NOTHING;
+  INSERT INTO {{S}}.queues (name) VALUES (q) ON CONFLICT DO NOTHING;
+  INSERT INTO {{S}}.subs VALUES (t, q) ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS made = ROW_COUNT;
+  RETURN made > 0;
+END $$;
+
+-- unsubscribe: q no longer gets t's pushes; returns false when it did not.
+CREATE OR REPLACE FUNCTION {{S}}.unsubscribe(t text, q text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  gone int;
+BEGIN
+  DELETE FROM {{S}}.subs WHERE topic = t AND queue = q;
+  GET DIAGNOSTICS gone = ROW_COUNT;
+  RETURN gone > 0;
+END $$;
+
+-- subscribers: (is_topic, queues): whether t is a topic, and its subscribers in byte order.
+CREATE OR REPLACE FUNCTION {{S}}.subscribers(t text) RETURNS TABLE (is_topic boolean, queues text[]) LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM {{S}}.topics WHERE name = t),
+         coalesce((SELECT array_agg(s.queue ORDER BY s.queue COLLATE "C") FROM {{S}}.subs s WHERE s.topic = t), '{}')
+$$;
+
+-- topic_names: every topic, in byte order.
+CREATE OR REPLACE FUNCTION {{S}}.topic_names() RETURNS SETOF text LANGUAGE sql STABLE AS $$
+  SELECT name FROM {{S}}.topics ORDER BY name COLLATE "C"
+$$;
