@@ -65,11 +65,11 @@ export interface VerbSpec {
 }
 
 /** Flags every command takes. */
-export const COMMON_FLAGS: Record<string, FlagSpec> = {
+export const COMMON_FLAGS = {
   json: {description: 'print machine-readable JSON on stdout (errors as JSON on stderr)', type: 'boolean'},
   spool: {description: 'spool directory [default: $MQ_SPOOL, else $XDG_STATE_HOME/mq, else ~/.local/state/mq]', helpValue: 'DIR', type: 'string'},
   url: {description: 'engine URL: file:///var/spool/mq, redis://HOST:6379/0, postgres://USER@HOST/DB [default: $MQ_URL]', helpValue: 'URL', type: 'string'},
-}
+} as const satisfies Record<string, FlagSpec>
 
 /**
  * hoistGlobalOptions: the global options (COMMON_FLAGS) written before the command word, as
@@ -83,7 +83,7 @@ export function hoistGlobalOptions(argv: readonly string[]): string[] {
   let i = 0
   while (i < argv.length && argv[i].startsWith('--')) {
     const eq = argv[i].indexOf('=')
-    const spec = COMMON_FLAGS[argv[i].slice(2, eq < 0 ? undefined : eq)]
+    const spec = (COMMON_FLAGS as Record<string, FlagSpec>)[argv[i].slice(2, eq < 0 ? undefined : eq)]
     if (!spec) break
     const words = spec.type === 'boolean' || eq >= 0 ? 1 : 2
     if (i + words > argv.length) break
@@ -94,9 +94,9 @@ export function hoistGlobalOptions(argv: readonly string[]): string[] {
   return [argv[i], ...moved, ...argv.slice(i + 1)]
 }
 
-const QUEUE: ArgSpec = {description: 'queue name', kind: 'queue', name: 'queue', required: true}
-const LEASE: FlagSpec = {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'}
-const MOVED_MAX_ATTEMPTS: FlagSpec = {description: 'moved: mq config QUEUE --max-attempts N', refuse: "--max-attempts is the queue's setting now, the same for every consumer: mq config QUEUE --max-attempts N", type: 'string'}
+const QUEUE = {description: 'queue name', kind: 'queue', name: 'queue', required: true} as const satisfies ArgSpec
+const LEASE = {defaultHelp: "the queue's (mq config; 5m)", description: 'how long a claim lasts without an ack before the message is delivered again', type: 'duration'} as const satisfies FlagSpec
+const MOVED_MAX_ATTEMPTS = {description: 'moved: mq config QUEUE --max-attempts N', refuse: "--max-attempts is the queue's setting now, the same for every consumer: mq config QUEUE --max-attempts N", type: 'string'} as const satisfies FlagSpec
 
 /** The hot verbs: the fast path runs these without loading oclif. */
 export const VERBS = {
@@ -157,10 +157,10 @@ export const VERBS = {
       header: {char: 'H', description: 'user header NAME=VALUE (repeatable); handlers see MQ_HEADER_NAME', helpValue: 'NAME=VALUE', multiple: true, type: 'string'},
     },
   },
-} satisfies Record<string, VerbSpec>
+} as const satisfies Record<string, VerbSpec>
 
-const OPTIONAL_QUEUE: ArgSpec = {description: 'queue name (default: every queue)', kind: 'queue', name: 'queue'}
-const FORCE: FlagSpec = {char: 'f', description: 'do not ask (needed when not on a terminal, as from cron)', type: 'boolean'}
+const OPTIONAL_QUEUE = {description: 'queue name (default: every queue)', kind: 'queue', name: 'queue'} as const satisfies ArgSpec
+const FORCE = {char: 'f', description: 'do not ask (needed when not on a terminal, as from cron)', type: 'boolean'} as const satisfies FlagSpec
 
 /** Every other command: oclif dispatches them (and renders their --help); the same parser reads them. */
 export const ADMIN = {
@@ -225,7 +225,7 @@ export const ADMIN = {
     flags: {},
   },
   version: {args: [], flags: {}},
-} satisfies Record<string, VerbSpec>
+} as const satisfies Record<string, VerbSpec>
 
 /** Every command's grammar. */
 export const COMMANDS: Record<CommandName, VerbSpec> = {...VERBS, ...ADMIN}
@@ -233,16 +233,48 @@ export const COMMANDS: Record<CommandName, VerbSpec> = {...VERBS, ...ADMIN}
 export type Verb = keyof typeof VERBS
 export type CommandName = keyof typeof VERBS | keyof typeof ADMIN
 
-export interface Parsed {
+/** The grammar of command C, with its literal types (flag types, argument names). */
+export type SpecOf<C extends CommandName> = C extends keyof typeof VERBS ? (typeof VERBS)[C] : C extends keyof typeof ADMIN ? (typeof ADMIN)[C] : never
+
+/** --key-ttl's name in a request: keyTtl. */
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S
+
+/** What the parser makes of one flag's words (convert, and the repeatable ones collected). */
+type FlagValue<F> = F extends {type: 'boolean'}
+  ? boolean
+  : F extends {multiple: true}
+    ? F extends {options: readonly (infer O)[]}
+      ? O[]
+      : string[]
+    : F extends {type: 'duration' | 'integer' | 'time'}
+      ? number
+      : F extends {type: 'enum'; options: readonly (infer O)[]}
+        ? O
+        : string
+
+/** Flags by camelCase name: present with a default, else possibly absent. */
+type FlagInputs<Fs> = {[K in keyof Fs as Camel<K & string>]: Fs[K] extends {default: unknown} ? FlagValue<Fs[K]> : FlagValue<Fs[K]> | undefined}
+
+/** Arguments by camelCase name: a variadic one as a list (maybe empty), a required one always there. */
+type ArgInputs<As extends readonly ArgSpec[]> = {
+  [A in As[number] as Camel<A['name']>]: A extends {variadic: true} ? string[] : A extends {required: true} ? string : string | undefined
+}
+
+/**
+ * What command C is asked to do: its arguments and flags by camelCase name (--key-ttl is
+ * keyTtl), defaults filled in, and rest (the words after "--"). The type is read off the
+ * grammar above, so an action that takes a flag the grammar does not declare, or takes it as
+ * another type, does not compile.
+ */
+export type Request<C extends CommandName> = FlagInputs<typeof COMMON_FLAGS & SpecOf<C>['flags']> & ArgInputs<SpecOf<C>['args']> & {rest: string[]}
+
+export interface Parsed<C extends CommandName> {
   args: Record<string, string | string[] | undefined>
   flags: Record<string, boolean | number | string | string[] | undefined>
   /** Words after "--", for verbs that keep them. */
   rest: string[]
-  /**
-   * What the command is asked to do: arguments and flags by camelCase name (--key-ttl is
-   * keyTtl), defaults filled in, and rest: the actions take this as their request.
-   */
-  input: Record<string, any>
+  /** The request (Request<C>): what the actions take. */
+  input: Request<C>
 }
 
 /**
@@ -250,12 +282,13 @@ export interface Parsed {
  * (non-strict: it reads values as getopt_long does, "-"-leading ones too); this checks them
  * against the declaration. Every mistake is a UsageError (64).
  */
-export function parseCommandLine(verb: string, spec: VerbSpec, argv: readonly string[]): Parsed {
+export function parseCommandLine<C extends CommandName>(verb: C, argv: readonly string[]): Parsed<C> {
+  const spec: VerbSpec = COMMANDS[verb]
   const all: Record<string, FlagSpec> = {...COMMON_FLAGS, ...spec.flags}
   const options = Object.fromEntries(Object.entries(all).map(([name, f]) => [name, {type: f.type === 'boolean' ? 'boolean' : 'string', ...(f.char && {short: f.char})} as const]))
   const {tokens} = parseArgs({allowPositionals: true, args: [...argv], options, strict: false, tokens: true})
   const end = tokens.find((t) => t.kind === 'option-terminator')?.index ?? Number.POSITIVE_INFINITY
-  const flags: Parsed['flags'] = {}
+  const flags: Parsed<C>['flags'] = {}
   const positional: string[] = []
   const rest: string[] = []
   for (const t of tokens) {
@@ -275,7 +308,7 @@ export function parseCommandLine(verb: string, spec: VerbSpec, argv: readonly st
   for (const [name, f] of Object.entries(all)) {
     for (const other of (flags[name] !== undefined && f.exclusive) || []) if (flags[other] !== undefined) throw new UsageError(`--${name} and --${other} cannot be given together`)
   }
-  const args: Parsed['args'] = {}
+  const args: Parsed<C>['args'] = {}
   for (const a of spec.args) {
     const words = positional.splice(0, a.variadic ? positional.length : 1)
     if (a.required && words.length === 0) throw new UsageError(`missing ${a.name.toUpperCase()}`, `mq ${verb} --help`)
@@ -287,10 +320,11 @@ export function parseCommandLine(verb: string, spec: VerbSpec, argv: readonly st
     throw new UsageError(`unexpected argument${positional.length > 1 ? 's' : ''} ${extra}`, spec.rest ? `a handler's arguments go after --: mq ${verb} QUEUE --exec PROG -- ARGS` : `mq ${verb} --help`)
   }
   const camel = (name: string) => name.replaceAll(/-(\w)/g, (_, c: string) => c.toUpperCase())
-  const input: Parsed['input'] = {rest}
+  const input: Record<string, unknown> = {rest}
   for (const [name, f] of Object.entries(all)) input[camel(name)] = flags[name] ?? f.default
   for (const [name, value] of Object.entries(args)) input[camel(name)] = value
-  return {args, flags, input, rest}
+  // The one place the request is typed: Request<C> is read off the same spec this loop reads.
+  return {args, flags, input: input as Request<C>, rest}
 }
 
 /**
@@ -323,7 +357,7 @@ export function unknownCommand(words: readonly string[], commands: readonly stri
   // An option where the command should be: a global one with no command (or value) after it, or another.
   if (words[0]?.startsWith('-')) {
     const name = words[0].replace(/=.*/, '')
-    const global = COMMON_FLAGS[name.slice(2)]
+    const global = (COMMON_FLAGS as Record<string, FlagSpec>)[name.slice(2)]
     if (global) return new UsageError(`${name} must be followed by ${global.type === 'boolean' ? '' : 'its value and '}a command`, `e.g. mq ${name}${global.helpValue ? ` ${global.helpValue}` : ''} stats`)
     return new UsageError(`unknown option ${name} before the command (only ${Object.keys(COMMON_FLAGS).map((f) => `--${f}`).join(', ')} may come first)`, 'see mq --help')
   }

@@ -14,7 +14,7 @@ export default class Help extends BaseCommand {
   /** oclif's help, except that an unknown command is a usage error (64) with a suggestion. */
   async run(): Promise<unknown> {
     this.parsed = true
-    const {args} = parseCommandLine('help', ADMIN.help, this.argv)
+    const {args} = parseCommandLine('help', this.argv)
     const words = (args.command as string[] | undefined) ?? []
     if (words.length > 0 && !this.config.findCommand(words.join(':'))) {
       throw unknownCommand(words, this.config.commandIDs)

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../base-command.js'
-import {ADMIN, parseCommandLine} from '../cli/grammar.js'
+import {parseCommandLine} from '../cli/grammar.js'
 import {writeStdoutSync} from '../stdio.js'
 
 export default class Version extends BaseCommand {
@@ -10,7 +10,7 @@ export default class Version extends BaseCommand {
 
   async run(): Promise<unknown> {
     this.parsed = true
-    const {flags} = parseCommandLine('version', ADMIN.version, this.argv)
+    const {flags} = parseCommandLine('version', this.argv)
     const v = {node: process.version, platform: `${process.platform}-${process.arch}`, version: this.config.version}
     if (flags.json) writeStdoutSync(JSON.stringify(v) + '\n')
     else writeStdoutSync(`mq ${v.version} (node ${v.node}, ${v.platform})\n`)

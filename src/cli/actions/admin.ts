@@ -5,7 +5,7 @@ import {formatAge, formatDuration} from '../../duration.js'
 import {NoInputError, UsageError} from '../../errors.js'
 import {palette, startSpinner} from '../../output.js'
 import {reportError} from '../report-error.js'
-import {replaceFileDurably} from '../../spool/fs.js'
+import {writeFileAtomically} from '../../atomic-file.js'
 import {writeStderr, writeStdoutSync} from '../../stdio.js'
 
 /** Rows as aligned columns (the width without colour codes). */
@@ -60,7 +60,7 @@ export async function statsAction(b: Backend, r: {queue?: string; prometheus?: b
     const text = toPrometheus(all, warnings)
     // A temp file beside it, fsynced, renamed over it: node_exporter never reads half of one.
     // World-readable (less the umask): the collector runs as a user of its own.
-    if (r.textfile) replaceFileDurably(r.textfile, text, {dir: 0o755, file: 0o644, group: false})
+    if (r.textfile) writeFileAtomically(r.textfile, text, 0o644)
     else writeStdoutSync(text)
     return undefined
   }

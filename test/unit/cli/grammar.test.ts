@@ -1,12 +1,27 @@
-import {describe, expect, it} from 'vitest'
+import {describe, expect, expectTypeOf, it} from 'vitest'
 
-import {hoistGlobalOptions, parseCommandLine, unknownCommand, VERBS} from '../../../src/cli/grammar.js'
+import {hoistGlobalOptions, parseCommandLine, type Request, unknownCommand, VERBS} from '../../../src/cli/grammar.js'
 import Consume from '../../../src/commands/consume.js'
 import Push from '../../../src/commands/push.js'
 
-const parse = (verb: keyof typeof VERBS, ...argv: string[]) => parseCommandLine(verb, VERBS[verb], argv)
+const parse = (verb: keyof typeof VERBS, ...argv: string[]) => parseCommandLine(verb, argv)
 
 describe('the command-line grammar (one declaration, one parser)', () => {
+  it('the request is typed from the grammar: names camelCased, values as the parser makes them', () => {
+    const {input} = parseCommandLine('push', ['q', 'x', '--key-ttl', '1h', '-H', 'a=b', '-p', '3'])
+    expect(input).toMatchObject({body: 'x', header: ['a=b'], keyTtl: 3_600_000, priority: 3, queue: 'q'})
+    expectTypeOf(input.keyTtl).toEqualTypeOf<number>()
+    expectTypeOf(input.priority).toEqualTypeOf<number | undefined>()
+    expectTypeOf(input.header).toEqualTypeOf<string[] | undefined>()
+    expectTypeOf(input.queue).toEqualTypeOf<string>()
+    expectTypeOf(input.batch).toEqualTypeOf<boolean | undefined>()
+    expectTypeOf<Request<'purge'>['state']>().toEqualTypeOf<Array<'all' | 'dead' | 'delayed' | 'done' | 'ready'>>()
+    expectTypeOf<Request<'peek'>['state']>().toEqualTypeOf<'dead' | 'delayed' | 'done' | 'inflight' | 'ready'>()
+    expectTypeOf<Request<'ack'>['receipt']>().toEqualTypeOf<string[]>()
+    expectTypeOf<Request<'stats'>['queue']>().toEqualTypeOf<string | undefined>()
+    expectTypeOf<Request<'stats'>>().not.toHaveProperty('lease')
+  })
+
   it('global options before the command move just after it; nothing else moves', () => {
     expect(hoistGlobalOptions(['--url', 'redis://h/0', 'stats', 'q'])).toEqual(['stats', '--url', 'redis://h/0', 'q'])
     expect(hoistGlobalOptions(['--json', '--spool=/s', 'push', 'q', 'x'])).toEqual(['push', '--json', '--spool=/s', 'q', 'x'])
@@ -63,7 +78,7 @@ describe('the command-line grammar (one declaration, one parser)', () => {
     [['push', 'q', '-bz'], /unknown flag -z/],
   ])('%j is a usage error', (argv, message) => {
     const [verb, ...rest] = argv as [keyof typeof VERBS, ...string[]]
-    expect(() => parseCommandLine(verb, VERBS[verb], rest)).toThrow(expect.objectContaining({exitCode: 64, message: expect.stringMatching(message)}))
+    expect(() => parseCommandLine(verb, rest)).toThrow(expect.objectContaining({exitCode: 64, message: expect.stringMatching(message)}))
   })
 
   it('suggests the nearest flag for a mistyped one', () => {
