@@ -133,11 +133,12 @@ export async function benchRedis(h) {
     // ---- claim + ack vs BullMQ ----
     say(`redis 3/3 claim + ack in one process: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a BullMQ Worker`)
     const {RedisBackend} = await import(join(ROOT, 'dist', 'backends', 'redis', 'index.js'))
+    const {Queue: MqQueue} = await import(join(ROOT, 'dist', 'queue.js'))
     const {Queue, Worker} = await bullmq(say)
     const ours = []
     const bull = []
     for (let r = 0; r < cfg.repeats; r++) {
-      const b = new RedisBackend(url())
+      const b = new MqQueue(new RedisBackend(url()))
       await fill(b, cfg.claims)
       ours.push(await claimAckRate(b, cfg.claims))
       await b.close()
@@ -224,10 +225,11 @@ export async function benchPostgres(h) {
 
     say(`postgres 3/3 claim + ack in one process: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a raw SKIP LOCKED loop`)
     const {PostgresBackend} = await import(join(ROOT, 'dist', 'backends', 'postgres', 'index.js'))
+    const {Queue: MqQueue} = await import(join(ROOT, 'dist', 'queue.js'))
     const ours = []
     const raw = []
     for (let r = 0; r < cfg.repeats; r++) {
-      const b = new PostgresBackend(url())
+      const b = new MqQueue(new PostgresBackend(url()))
       await fill(b, cfg.claims)
       const s = `"${schemas.at(-1)}"`
       // The floor works on a copy of the same rows.

@@ -19,6 +19,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = join(ROOT, 'bin', 'run.cjs')
 const quick = process.argv.includes('--quick')
 const {SpoolBackend} = await import(join(ROOT, 'dist', 'backends', 'spool', 'index.js'))
+const {Queue} = await import(join(ROOT, 'dist', 'queue.js'))
 const {bucketsOf, timeHex} = await import(join(ROOT, 'dist', 'message-id.js'))
 
 const cfg = quick
@@ -116,7 +117,7 @@ say(`3/7 claim + ack in one process: ${cfg.claims} messages through the library,
 /** A spool with `ready` messages, and `inflight` more claimed under long leases by another client. */
 async function prepared(name, ready, inflight = 0) {
   const spool = join(work, name)
-  const b = new SpoolBackend(spool)
+  const b = new Queue(new SpoolBackend(spool))
   const body = Buffer.from('x'.repeat(40))
   for (let i = 0; i < ready + inflight; i += 1000) await b.push('c', Array.from({length: Math.min(1000, ready + inflight - i)}, () => ({body})))
   for (let i = 0; i < inflight; i++) await b.claim('c', {leaseMs: 3_600_000})
@@ -125,7 +126,7 @@ async function prepared(name, ready, inflight = 0) {
 }
 /** Claims and acks `n` messages with a fresh client; msg/s. */
 async function claimAck(spool, n) {
-  const b = new SpoolBackend(spool)
+  const b = new Queue(new SpoolBackend(spool))
   const t = performance.now()
   for (let i = 0; i < n; i++) {
     const d = await b.claim('c', {leaseMs: 60_000})
