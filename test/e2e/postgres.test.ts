@@ -40,6 +40,26 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     }
   })
 
+  it('a library push of 70,000 messages in one call stores every one, with distinct ids, in order', async () => {
+    // One statement: ids minted within one ms wrapped their 16-bit part past 65,536 (a
+    // duplicate key, 69). Through the library, as a program would call it.
+    const {PostgresBackend} = await import('../../src/backends/postgres/index.js')
+    const {Queue} = await import('../../src/queue.js')
+    const b = new Queue(new PostgresBackend(url()))
+    try {
+      const n = 70_000
+      const pushed = await b.push('big', Array.from({length: n}, (_, i) => ({body: Buffer.from(String(i))})))
+      expect(pushed).toHaveLength(n)
+      expect(new Set(pushed.map((p) => p.id)).size).toBe(n)
+      expect((await b.stats('big'))[0].ready).toBe(n)
+      const first = await b.claim('big')
+      expect(first?.body.toString()).toBe('0')
+      expect(first?.id).toBe(pushed[0].id)
+    } finally {
+      await b.close()
+    }
+  })
+
   it('a schema of an older version is brought up to date on first use, and a newer one is refused (78)', async () => {
     const u = url()
     const schema = new URL(u).searchParams.get('schema')!
@@ -80,13 +100,21 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     })
   })
 
-  it('URLs that do not mean what they say are refused with one line (78): a misspelt option, a bad sslmode, a misspelt schema', async () => {
+  it('URLs that do not mean what they say are refused with one line (78): a misspelt option, a bad sslmode, a system schema, a misspelt schema', async () => {
     const plain = base.split('?')[0]
     const misspelt = await mqAt(`${plain.replace('postgres://postgres@', 'postgres://postgres:hunter2@')}?sslmod=require`, ['push', 'q', 'x'])
     expect(misspelt.code).toBe(78)
     expect(misspelt.stderr).toMatch(/unknown option sslmod= /)
     expect(misspelt.stderr).not.toContain('hunter2') // a password is never printed
     expect(misspelt.stderr.trim().split('\n')).toHaveLength(1)
+    // PostgreSQL's own schemas, refused before connecting: at a port nobody listens on, still 78, not 69.
+    const nobody = await freePort()
+    for (const system of ['pg_catalog', 'pg_toast', 'information_schema']) {
+      const r = await mqAt(`postgres://postgres@127.0.0.1:${nobody}/test?schema=${system}`, ['push', 'q', 'x'])
+      expect(r.code, system).toBe(78)
+      expect(r.stderr).toMatch(new RegExp(`schema=${system} is one of PostgreSQL's system schemas`))
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    }
     for (const bad of ['sslmode=bogus', 'sslmode=verify-ca', 'sslrootcert=/nonexistent/ca.pem']) {
       const r = await mqAt(`${plain}?${bad}`, ['stats'])
       expect(r.code, bad).toBe(78)

@@ -20,6 +20,9 @@ export function parsePostgresUrl(url: string): PgUrl {
   const u = o.url
   const schema = o.take('schema') ?? DEFAULT_SCHEMA
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw o.error('schema= takes 1 to 41 lowercase letters, digits or "_"')
+  // PostgreSQL's own schemas (pg_catalog, pg_toast, information_schema...; names beginning pg_
+  // are reserved to it): mq's tables must never be created there. Refused before connecting.
+  if (schema.startsWith('pg_') || schema === 'information_schema') throw o.error(`schema=${schema} is one of PostgreSQL's system schemas; name a schema of mq's own`)
   const connectTimeoutMs = o.duration('connect_timeout', 2000)
   const commandTimeoutMs = o.duration('command_timeout', 10_000)
   if (u.pathname === '' || u.pathname === '/') throw o.error('the path names a database (postgres://user@host/DATABASE)')

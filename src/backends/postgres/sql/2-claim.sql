@@ -53,12 +53,15 @@ BEGIN
     END IF;
   END LOOP;
   -- Ids: 12 hex digits of the ms clock, 4 of the push-order sequence, "-", the client's node.
-  -- Claims order by the whole sequence value (seq), which never wraps.
-  FOR i IN 1 .. n LOOP
-    v := nextval('{{S}}.id_seq');
-    seqs := seqs || v;
-    ids := ids || (lpad(to_hex(now), 12, '0') || lpad(to_hex(v % 65536), 4, '0') || '-' || node);
-  END LOOP;
+  -- Claims order by the whole sequence value (seq), which never wraps. The i-th smallest value
+  -- drawn is message i's, so a batch is claimed in its order. A batch of more than 65,536 would
+  -- wrap the 4 digits within one ms: the ms part counts on by the sequence's 65,536s, so that
+  -- two ids of one push never collide (the batch is one statement: all of it lands, or none).
+  SELECT array_agg(x.s ORDER BY x.s) INTO seqs FROM (SELECT nextval('{{S}}.id_seq') AS s FROM generate_series(1, n)) x;
+  IF n > 0 THEN
+    v := seqs[1] / 65536;
+    SELECT array_agg(lpad(to_hex(now + s / 65536 - v), 12, '0') || lpad(to_hex(s % 65536), 4, '0') || '-' || node ORDER BY s) INTO ids FROM unnest(seqs) s;
+  END IF;
   IF k IS NOT NULL THEN
     INSERT INTO {{S}}.keys AS x (scope, key, id, expires_at)
       VALUES (CASE WHEN is_topic THEN 'topic:' ELSE 'queue:' END || q, k, ids[1], now + key_ttl)
@@ -70,14 +73,17 @@ BEGIN
       RETURN;
     END IF;
   END IF;
+  -- The arrays are read side by side (unnest), each once: indexing them per row costs the
+  -- square of a batch's size.
   FOREACH t IN ARRAY targets LOOP
     INSERT INTO {{S}}.messages (queue, id, seq, body, priority, state, enqueued_at, not_before, expires_at, key, headers, topic)
-    SELECT t, ids[i], seqs[i], bodies[i], prios[i], CASE WHEN delays[i] > 0 THEN 'delayed' ELSE 'ready' END, now,
-      CASE WHEN delays[i] > 0 THEN now + delays[i] END, now + ttls[i], k, hdrs[i], CASE WHEN is_topic THEN q END
-    FROM generate_series(1, n) i;
+    SELECT t, a.id, a.seq, a.body, a.prio, CASE WHEN a.delay > 0 THEN 'delayed' ELSE 'ready' END, now,
+      CASE WHEN a.delay > 0 THEN now + a.delay END, now + a.ttl, k, a.hdr, CASE WHEN is_topic THEN q END
+    FROM unnest(ids, seqs, bodies, prios, delays, ttls, hdrs) AS a(id, seq, body, prio, delay, ttl, hdr);
     PERFORM pg_notify('{{WAKE}}', t);
   END LOOP;
-  RETURN QUERY SELECT 'ok'::text, ids[i], CASE WHEN delays[i] > 0 THEN 'delayed' ELSE 'ready' END FROM generate_series(1, n) i;
+  RETURN QUERY SELECT 'ok'::text, a.id, CASE WHEN a.delay > 0 THEN 'delayed' ELSE 'ready' END
+    FROM unnest(ids, delays) WITH ORDINALITY AS a(id, delay, o) ORDER BY a.o;
 END $$;
 
 -- lease_for: the lease (ms) a claim or renewal of q grants when asked for lease (NULL: the
