@@ -162,6 +162,26 @@ export class ServerUnavailableError extends MqError {
 }
 
 /**
+ * A queue server answered, and refused: not a failure to reach it, so retrying the same thing
+ * as it stands is pointless (a password, a role, a database that does not exist: 77 or 78), or
+ * worth it later (out of memory, too many clients, starting up: 75). The hint names the cause's
+ * class, never "is the server running?".
+ */
+export class ServerRefusedError extends MqError {
+  constructor(where: string, why: string, exitCode: typeof EXIT.CONFIG | typeof EXIT.NO_PERM | typeof EXIT.TEMP_FAIL | typeof EXIT.UNAVAILABLE) {
+    const hint =
+      exitCode === EXIT.NO_PERM
+        ? 'check the user and password (or the role) in the URL, and what the server grants them'
+        : exitCode === EXIT.CONFIG
+          ? 'the URL names something the server does not have, or a server that cannot take writes'
+          : exitCode === EXIT.TEMP_FAIL
+            ? 'the server is busy or short of resources: try again later'
+            : 'see the server\'s log'
+    super(exitCode === EXIT.NO_PERM ? 'refused_permission' : exitCode === EXIT.CONFIG ? 'refused_config' : exitCode === EXIT.TEMP_FAIL ? 'refused_busy' : 'refused', exitCode, `${where}: the server refused: ${why}`, hint)
+  }
+}
+
+/**
  * A push was stored on the primary, but fewer replicas than the URL asked for (replicas=N)
  * confirmed it in time (75). The message exists; a retry with the same --key makes no second copy.
  */

@@ -100,6 +100,20 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     })
   })
 
+  it('a server that answers and refuses names the cause and its class: an unknown role 77, an unknown database 78; never "is the server running?"', async () => {
+    const where = new URL(base)
+    for (const [u, code, why] of [
+      [`postgres://nosuchrole@${where.host}/test`, 77, /role "nosuchrole" does not exist/],
+      [`postgres://postgres@${where.host}/nosuchdb`, 78, /database "nosuchdb" does not exist/],
+    ] as const) {
+      const r = await mqAt(u, ['push', 'q', 'x'])
+      expect(r.code, r.stderr).toBe(code)
+      expect(r.stderr).toMatch(why)
+      expect(r.stderr).not.toMatch(/is the server running/)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    }
+  })
+
   it('URLs that do not mean what they say are refused with one line (78): a misspelt option, a bad sslmode, a system schema, a misspelt schema', async () => {
     const plain = base.split('?')[0]
     const misspelt = await mqAt(`${plain.replace('postgres://postgres@', 'postgres://postgres:hunter2@')}?sslmod=require`, ['push', 'q', 'x'])

@@ -144,6 +144,33 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
     }
   }, HEAVY_MS)
 
+  it('a server that answers and refuses names the cause and its class: a password 77, out of memory 75; never "is the server running?"', async () => {
+    const own = await startRedis(['--requirepass', 's3cret'])
+    try {
+      const at = (auth: string) => withPrefix(`redis://${auth}127.0.0.1:${own.port}/0`, freshPrefix())
+      for (const [auth, why] of [[':wrong@', /WRONGPASS/], ['', /NOAUTH/]] as const) {
+        const r = await mqAt(at(auth), ['push', 'q', 'x'])
+        expect(r.code, r.stderr).toBe(77)
+        expect(r.stderr).toMatch(why)
+        expect(r.stderr).not.toMatch(/is the server running/)
+        expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      }
+      const ok = at(':s3cret@')
+      expect((await mqAt(ok, ['push', 'q', 'kept'])).code).toBe(0)
+      const raw = new Redis({host: '127.0.0.1', password: 's3cret', port: own.port})
+      await raw.config('SET', 'maxmemory', '1')
+      raw.disconnect()
+      const full = await mqAt(ok, ['push', 'q', 'more'])
+      expect(full.code, full.stderr).toBe(75)
+      expect(full.stderr).toMatch(/the server refused: OOM .*try again later/)
+      expect(full.stderr.trim().split('\n')).toHaveLength(1)
+      // Refused, nothing stored: the queue holds what it held.
+      expect(JSON.parse((await mqAt(ok, ['peek', 'q', '--json'])).out).map((m: {body: string}) => m.body)).toEqual(['kept'])
+    } finally {
+      await own.destroy()
+    }
+  })
+
   it('the server stopped under a running consume: it says so in one line and exits 69 (it does not spin)', async () => {
     const own = await startRedis()
     try {

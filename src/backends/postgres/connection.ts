@@ -1,7 +1,8 @@
 import type {Client as PgClient} from 'pg'
 
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, MqError, ServerRefusedError, ServerUnavailableError} from '../../errors.js'
+import {EXIT} from '../../exit-codes.js'
 import {randomBytesFast} from '../../lazy.js'
 import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
 import {DEFAULT_SCHEMA, type PgUrl, parsePostgresUrl} from './url.js'
@@ -112,7 +113,7 @@ export abstract class PgConnection {
   protected failure(error: unknown, phase: 'command' | 'connect' = 'command'): Error {
     if (error instanceof MqError) return error
     const e = error as Error & {code?: string; severity?: string}
-    if (e?.severity) return new ServerUnavailableError(this.cfg.display, `the server refused: ${e.message}`)
+    if (e?.severity) return new ServerRefusedError(this.cfg.display, e.message, refusalStatus(e.code))
     if (/timeout/i.test(e?.message ?? '')) {
       const which = phase === 'connect' ? `no connection within ${formatDuration(this.cfg.connectTimeoutMs)} (connect_timeout)` : `the server did not answer within ${formatDuration(this.cfg.commandTimeoutMs)} (command_timeout)`
       return new ServerUnavailableError(this.cfg.display, which)
@@ -152,4 +153,20 @@ export abstract class PgConnection {
     this.connecting = undefined
     if (c) await c.end().catch(() => {})
   }
+}
+
+/**
+ * The exit status of a PostgreSQL error, by its SQLSTATE class: authentication and privileges
+ * (28xxx: a wrong password, an unknown role, pg_hba refusing; 42501) are 77; a database that
+ * does not exist (3D000) or a server that takes no writes (25006, a standby) is 78; too many
+ * connections and other short resources (53xxx), a server starting up or shutting down (57P03),
+ * a statement cancelled or timed out (57014), serialization failures and deadlocks (40xxx) are
+ * 75, worth a retry later; anything else 69.
+ */
+export function refusalStatus(code: string | undefined): typeof EXIT.CONFIG | typeof EXIT.NO_PERM | typeof EXIT.TEMP_FAIL | typeof EXIT.UNAVAILABLE {
+  if (code === undefined) return EXIT.UNAVAILABLE
+  if (code.startsWith('28') || code === '42501') return EXIT.NO_PERM
+  if (code === '3D000' || code === '25006') return EXIT.CONFIG
+  if (code.startsWith('53') || code.startsWith('40') || code === '57P03' || code === '57014') return EXIT.TEMP_FAIL
+  return EXIT.UNAVAILABLE
 }

@@ -1,7 +1,8 @@
 import type {Redis as RedisClient} from 'ioredis'
 
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, MqError, ServerRefusedError, ServerUnavailableError} from '../../errors.js'
+import {EXIT} from '../../exit-codes.js'
 import {randomBytesFast} from '../../lazy.js'
 import {MAX_BLOCK_MS} from '../../queue.js'
 import {type Reply} from './map.js'
@@ -80,7 +81,7 @@ export abstract class RedisConnection {
     return client
   }
 
-  /** Runs a command, turning a lost or refused connection into ServerUnavailableError (69). */
+  /** Runs a command, turning a lost connection into ServerUnavailableError (69), a refusal into ServerRefusedError (its class's status). */
   protected async call<T>(fn: (r: RedisClient & Scripted) => Promise<T>): Promise<T> {
     const r = await this.redis()
     try {
@@ -94,9 +95,11 @@ export abstract class RedisConnection {
     if (error instanceof MqError) return error
     const e = error as Error & {code?: string}
     if (e?.name === 'ReplyError') {
-      // The server answered with an error: out of memory, a READONLY replica, wrong password...
-      const text = e.message.split('\n')[0]
-      return new ServerUnavailableError(this.cfg.display, `the server refused: ${text}`)
+      // The server answered with an error: its class decides the status (refusalStatus). A
+      // MULTI refused as a whole (EXECABORT) is named by the error of the command that caused it.
+      const inner = (e as {previousErrors?: Error[]}).previousErrors?.[0]?.message
+      const text = (e.message.startsWith('EXECABORT') ? (inner ?? e.message.replace(/^EXECABORT .*because of: /, '')) : e.message).split('\n')[0]
+      return new ServerRefusedError(this.cfg.display, text, refusalStatus(text))
     }
     if (/timed out/i.test(e?.message ?? '')) return new ServerUnavailableError(this.cfg.display, `no answer from the server within ${formatDuration(this.cfg.options.commandTimeout ?? 0)} (command_timeout)`)
     const cause = this.lastError as (Error & {code?: string}) | undefined
@@ -167,7 +170,8 @@ export abstract class RedisConnection {
       else if (conf.appendfsync !== 'always') out.push(`${this.cfg.display}: appendfsync ${conf.appendfsync}: a crash can lose up to a second of acknowledged pushes`)
       if (conf['maxmemory-policy'] && conf['maxmemory-policy'] !== 'noeviction') out.push(`${this.cfg.display}: maxmemory-policy ${conf['maxmemory-policy']}: the server may evict messages when memory runs short (use noeviction)`)
     } catch (error) {
-      if (error instanceof ServerUnavailableError && /refused/.test(error.message)) return out
+      // A server that refuses CONFIG (an ACL, a managed service) keeps its setup to itself.
+      if (error instanceof ServerRefusedError) return out
       throw error
     }
     return out
@@ -192,4 +196,18 @@ export abstract class RedisConnection {
     // a socket that closed already, and the process would linger after saying so.
     if (c.status !== 'end') c.disconnect()
   }
+}
+
+/**
+ * The exit status of a Redis error reply, by its prefix: a password or an ACL that refuses
+ * (WRONGPASS, NOAUTH, NOPERM) is 77; a replica that takes no writes (READONLY) is 78, the URL
+ * names the wrong server; out of memory, too many clients, a server loading its data or a
+ * script running too long (OOM, max number of clients, LOADING, BUSY, MASTERDOWN, TRYAGAIN)
+ * are 75, worth a retry later; anything else 69.
+ */
+export function refusalStatus(text: string): typeof EXIT.CONFIG | typeof EXIT.NO_PERM | typeof EXIT.TEMP_FAIL | typeof EXIT.UNAVAILABLE {
+  if (/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(text) || /invalid (username-password pair|password)/i.test(text)) return EXIT.NO_PERM
+  if (/^READONLY\b/.test(text)) return EXIT.CONFIG
+  if (/^(OOM|LOADING|BUSY|MASTERDOWN|TRYAGAIN)\b/.test(text) || /max number of clients reached/i.test(text)) return EXIT.TEMP_FAIL
+  return EXIT.UNAVAILABLE
 }
