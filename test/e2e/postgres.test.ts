@@ -114,6 +114,30 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     }
   })
 
+  it('a push stuck behind a lock past command_timeout is cancelled by the server: 75, and it is never stored later', async () => {
+    const u = url()
+    expect((await mqAt(u, ['push', 'q', 'first'])).code).toBe(0)
+    const schema = new URL(u).searchParams.get('schema')!
+    const {default: pg} = await import('pg')
+    const operator = new pg.Client({connectionString: base.split('?')[0]})
+    await operator.connect()
+    try {
+      // An operator's transaction holding the messages table, as in the issue.
+      await operator.query(`BEGIN; LOCK TABLE "${schema}".messages IN ACCESS EXCLUSIVE MODE`)
+      const r = await mqAt(`${u}&command_timeout=2s`, ['push', 'q', 'stuck'], {timeoutMs: 30_000})
+      expect(r.code, r.stderr).toBe(75)
+      expect(r.stderr).toMatch(/the server cancelled it; nothing of it was stored/)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      await operator.query('COMMIT')
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      const bodies = JSON.parse((await mqAt(u, ['peek', 'q', '--json'])).out).map((m: {body: string}) => m.body)
+      expect(bodies).toEqual(['first'])
+    } finally {
+      await operator.query('ROLLBACK').catch(() => {})
+      await operator.end()
+    }
+  })
+
   it('URLs that do not mean what they say are refused with one line (78): a misspelt option, a bad sslmode, a system schema, a misspelt schema', async () => {
     const plain = base.split('?')[0]
     const misspelt = await mqAt(`${plain.replace('postgres://postgres@', 'postgres://postgres:hunter2@')}?sslmod=require`, ['push', 'q', 'x'])

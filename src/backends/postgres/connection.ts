@@ -49,6 +49,10 @@ export abstract class PgConnection {
       connectionString: this.cfg.connectionString,
       connectionTimeoutMillis: this.cfg.connectTimeoutMs,
       query_timeout: this.cfg.commandTimeoutMs,
+      // The server cancels a statement before this client stops waiting for it, so that a
+      // statement given up on is never committed later (one waiting behind a lock, say): the
+      // client then hears the cancellation (57014, 75: nothing of it was stored), not silence.
+      statement_timeout: statementTimeout(this.cfg.commandTimeoutMs),
     })
     client.on('error', (error: Error) => {
       this.lastError = error
@@ -113,6 +117,8 @@ export abstract class PgConnection {
   protected failure(error: unknown, phase: 'command' | 'connect' = 'command'): Error {
     if (error instanceof MqError) return error
     const e = error as Error & {code?: string; severity?: string}
+    if (e?.code === '57014')
+      return new ServerRefusedError(this.cfg.display, `${e.message}: it ran past command_timeout (${formatDuration(this.cfg.commandTimeoutMs)}) and the server cancelled it; nothing of it was stored`, EXIT.TEMP_FAIL)
     if (e?.severity) return new ServerRefusedError(this.cfg.display, e.message, refusalStatus(e.code))
     if (/timeout/i.test(e?.message ?? '')) {
       const which = phase === 'connect' ? `no connection within ${formatDuration(this.cfg.connectTimeoutMs)} (connect_timeout)` : `the server did not answer within ${formatDuration(this.cfg.commandTimeoutMs)} (command_timeout)`
@@ -169,4 +175,9 @@ export function refusalStatus(code: string | undefined): typeof EXIT.CONFIG | ty
   if (code === '3D000' || code === '25006') return EXIT.CONFIG
   if (code.startsWith('53') || code.startsWith('40') || code === '57P03' || code === '57014') return EXIT.TEMP_FAIL
   return EXIT.UNAVAILABLE
+}
+
+/** The server's statement_timeout for a command_timeout: up to a second less, so the server gives up first. */
+export function statementTimeout(commandTimeoutMs: number): number {
+  return Math.max(1, commandTimeoutMs - Math.min(1000, Math.floor(commandTimeoutMs / 4)))
 }
