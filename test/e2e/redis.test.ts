@@ -189,6 +189,37 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
     await boundUnderRacingPushes(url())
   })
 
+  it('a message whose hash the server evicted is never delivered with an empty body, ready or delayed: dropped, counted, and the next one delivered', async () => {
+    const u = url()
+    const prefix = new URL(u).searchParams.get('prefix')!
+    const b = new Queue(new RedisBackend(u))
+    const raw = new Redis({host: '127.0.0.1', port: server.port})
+    try {
+      const [gone, kept] = await b.push('ev', [{body: Buffer.from('evicted')}, {body: Buffer.from('kept')}])
+      // What allkeys-lru does under memory pressure: the hash goes, the id stays queued.
+      expect(await raw.del(`${prefix}:{ev}:m:${gone.id}`)).toBe(1)
+      expect((await b.peek('ev', {limit: 10, state: 'ready'})).map((m) => m.id)).toEqual([kept.id])
+      const d = await b.claim('ev')
+      expect(d?.id).toBe(kept.id)
+      expect(d?.body.toString()).toBe('kept')
+      await b.ack('ev', d!.receipt)
+      expect(await b.claim('ev')).toBeNull()
+      expect(await raw.hget(`${prefix}:{ev}:meta`, 'lost')).toBe('1')
+      // A delayed one evicted before it fell due: the sweep that would make it ready drops it too
+      // (it used to stop every claim of the queue with a script error).
+      const [late] = await b.push('ev', [{body: Buffer.from('late'), notBefore: Date.now() + 300}])
+      await b.push('ev', [{body: Buffer.from('after')}])
+      expect(await raw.del(`${prefix}:{ev}:m:${late.id}`)).toBe(1)
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      expect((await b.claim('ev'))?.body.toString()).toBe('after')
+      expect(await b.claim('ev')).toBeNull()
+      expect(await raw.hget(`${prefix}:{ev}:meta`, 'lost')).toBe('2')
+    } finally {
+      raw.disconnect()
+      await b.close()
+    }
+  })
+
   it('a keyed push to a topic cut short after some subscribers converges when retried: the same id everywhere, no second copy', async () => {
     const u = url()
     const prefix = new URL(u).searchParams.get('prefix')!

@@ -8,7 +8,7 @@
 -- this), then picks the highest priority rank (priority + whole minutes its oldest ready
 -- message has waited, src/policy.ts), ties to the older id. A message already delivered
 -- maxAttempts times is dead-lettered (max_attempts), one past its expiry too (expired), and the
--- pick goes on.
+-- pick goes on; an id whose hash the server evicted is dropped and counted (meta field lost).
 -- RACE: one script: two claims never take one message; the token makes every earlier receipt
 -- of the message stale.
 local conf = redis.call('HMGET', META, 'paused', 'maxAttempts', 'leaseMs')
@@ -35,7 +35,12 @@ while true do
   local f = {}
   for i = 1, #fields, 2 do f[fields[i]] = fields[i + 1] end
   local a = tonumber(f.a or '0')
-  if a >= maxa then
+  if #fields == 0 then
+    -- The message's hash is gone while its id was still queued: a server that evicts keys
+    -- (maxmemory-policy other than noeviction) dropped it. Its body is lost: never deliver an
+    -- empty one in its place. Counted in the queue's meta (field lost), and the pick goes on.
+    redis.call('HINCRBY', META, 'lost', 1)
+  elseif a >= maxa then
     kill(best, 'max_attempts', a, now, '{"lastError":"its last delivery was not acked"}')
   elseif f.x and tonumber(f.x) <= now then
     kill(best, 'expired', a, now, '{"lastError":"expired before delivery"}')

@@ -1,5 +1,5 @@
 -- peek: sweeps, then up to ARGV[2] messages of state ARGV[1] in delivery order, each as
--- {id, field, value, ...}; bodies only when ARGV[3] is '1'.
+-- {id, field, value, ...}; bodies only when ARGV[3] is '1'. Fewer when some were evicted.
 sweep(now_ms())
 local state, limit = ARGV[1], tonumber(ARGV[2])
 local ids = {}
@@ -22,6 +22,7 @@ for _, id in ipairs(ids) do
       m[#m + 1] = f[i + 1]
     end
   end
-  out[#out + 1] = m
+  -- An id whose hash was evicted shows nothing (a claim drops and counts it: claim.lua).
+  if #f > 0 then out[#out + 1] = m end
 end
 return out

@@ -24,6 +24,11 @@ local function wake(n)
 end
 local function to_ready(id)
   local p = redis.call('HGET', mkey(id), 'p')
+  if not p then
+    -- Its hash was evicted (claim.lua): nothing to deliver; counted, never made ready empty.
+    redis.call('HINCRBY', META, 'lost', 1)
+    return
+  end
   redis.call('ZADD', READY, {{MAX_PRIORITY}} - tonumber(p), id)
 end
 -- The oldest ready message of each priority that has one, highest priority first: {id, p, ...}.
