@@ -362,7 +362,7 @@ export interface DriverMessage extends Omit<PushInput, 'expiresAt' | 'notBefore'
  * durations, and the inspection and administration primitives, without the contract's
  * checks, which the queue layer makes before a driver is called. A driver may count on:
  *
- * - every queue and topic name is valid (src/queue-name.ts);
+ * - every queue and topic name is valid (src/queue-name.ts); a key comes with one message alone;
  * - peek, stats of one queue, getConfig, pause, resume, purge, requeue and gc name a queue that
  *   exists (the queue layer asked `exists` and answered NoSuchQueueError itself);
  * - nothing it did not declare in `capabilities` is asked of it (priorities, delays, keys,

@@ -15,7 +15,7 @@ import {
   type QueueConfigPatch,
   type ReleaseOptions,
 } from './backend.js'
-import {NoSuchQueueError, NotSupportedError, QueueFullError, QueuePausedError} from './errors.js'
+import {NoSuchQueueError, NotSupportedError, QueueFullError, QueuePausedError, UsageError} from './errors.js'
 import {pushBodies} from './backends/common.js'
 import {validateQueueName} from './queue-name.js'
 
@@ -76,7 +76,8 @@ export async function retryWhileFull<T>(waitMs: number | undefined, pollMs: numb
  * (src/backend.ts), which only makes transitions. It makes the contract's checks before a
  * driver is called, so that no engine can get them wrong:
  *
- * - every queue and topic name is valid (64 otherwise);
+ * - every queue and topic name is valid (64 otherwise); an idempotency key comes with one
+ *   message alone (64);
  * - inspection and administration of a queue that does not exist is NoSuchQueueError (66),
  *   answered here from the driver's `exists` (RACE: queues are only made, never removed, so
  *   the answer cannot go stale before the driver is called);
@@ -121,6 +122,7 @@ export class Queue implements Backend {
 
   async push(queue: string, messages: PushInput[], opts: PushOptions = {}) {
     validateQueueName(queue)
+    if (messages.length !== 1 && messages.some((m) => m.key !== undefined)) throw new UsageError('an idempotency key applies to one message at a time')
     for (const m of messages) {
       if (m.priority) this.need('priorities', 'priorities (push --priority)')
       if (m.notBefore !== undefined) this.need('delays', 'delays (push --delay, --at)')

@@ -1,6 +1,6 @@
 import {type DriverMessage, type PushInput, type Wakeup} from '../backend.js'
 import {parseDuration} from '../duration.js'
-import {ConfigError, DataError, NoInputError, UsageError} from '../errors.js'
+import {ConfigError, DataError, NoInputError} from '../errors.js'
 import {ID_PATTERN} from '../message-id.js'
 
 /**
@@ -10,11 +10,9 @@ import {ID_PATTERN} from '../message-id.js'
 
 /**
  * The bodies of a push, each read whole (a stream to its end), for the engines that keep bodies
- * in memory or send them to a server. An empty body read from a stream needs allowEmpty (66); an
- * idempotency key applies to one message at a time (64).
+ * in memory or send them to a server. An empty body read from a stream needs allowEmpty (66).
  */
 export async function pushBodies(messages: Array<DriverMessage | PushInput>): Promise<Buffer[]> {
-  if (messages[0]?.key !== undefined && messages.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
   const bodies: Buffer[] = []
   for (const m of messages) bodies.push(await collect(m))
   return bodies

@@ -11,13 +11,14 @@ type ActionName = Exclude<CommandName, 'help' | 'version'>
 
 /**
  * What each command does with its request (Request<C>: the parsed command line by camelCase
- * name, defaults filled in, typed from the grammar), for every command but help and version.
+ * name, defaults filled in, typed from the grammar), for every command but help and version;
+ * consume's handler, checked before the engine opened, is the third argument.
  */
-const ACTIONS: {[C in ActionName]: (b: Backend, i: Request<C>) => Promise<unknown>} = {
+const ACTIONS: {[C in ActionName]: (b: Backend, i: Request<C>, handler: string[]) => Promise<unknown>} = {
   ack: (b, i) => ackAction(b, i.queue, i.receipt, Boolean(i.json)),
   config: configAction,
   // Imported when used: the worker brings child_process, which the other verbs need not load.
-  consume: async (b, i) => (await import('./actions/consume.js')).consumeAction(b, i, (await import('./actions/consume.js')).consumeHandler(i)),
+  consume: async (b, i, handler) => (await import('./actions/consume.js')).consumeAction(b, i, handler),
   gc: gcAction,
   nack: (b, i) => nackAction(b, i.queue, i.receipt, i.delay, Boolean(i.json)),
   pause: async (b, i) => (await b.pause(i.queue), {paused: true, queue: i.queue}),
@@ -47,11 +48,11 @@ const ACTIONS: {[C in ActionName]: (b: Backend, i: Request<C>) => Promise<unknow
 export async function runCommand<C extends ActionName>(name: C, argv: readonly string[]): Promise<void> {
   const {input} = parseCommandLine(name, argv)
   // The handler is checked before the engine opens: a mistake in it fails at once.
-  if (name === 'consume') (await import('./actions/consume.js')).consumeHandler(input as Request<'consume'>)
+  const handler = name === 'consume' ? (await import('./actions/consume.js')).consumeHandler(input as Request<'consume'>) : []
   const backend = await openCliBackend(input, name)
   try {
-    const act: (b: Backend, i: Request<C>) => Promise<unknown> = ACTIONS[name]
-    const result = await act(backend, input)
+    const act: (b: Backend, i: Request<C>, handler: string[]) => Promise<unknown> = ACTIONS[name]
+    const result = await act(backend, input, handler)
     if (input.json && result !== undefined) await writeStdout(JSON.stringify(result) + '\n')
   } finally {
     await backend.close()

@@ -2,7 +2,7 @@ import {closeSync, fsyncSync, linkSync, writeSync} from 'node:fs'
 import {basename, join} from 'node:path'
 
 import {type BodySource, type Pushed, type PushInput} from '../backend.js'
-import {ioError, isErrno, NoInputError, QueueFullError, UsageError} from '../errors.js'
+import {ioError, isErrno, NoInputError, QueueFullError} from '../errors.js'
 import {DEFAULT_KEY_TTL_MS} from '../policy.js'
 import {readQueueConfig} from './config.js'
 import {createQueue} from './create-queue.js'
@@ -73,7 +73,6 @@ export async function deliver(tmpDir: string, keysDir: string, targets: QueueDir
   const now = opts.now ?? Date.now()
   const perms = targets[0].perms
   const key = inputs[0]?.key
-  if (key !== undefined && inputs.length !== 1) throw new UsageError('an idempotency key applies to one message at a time')
   // Encoded first: a header that is too large is a usage error before anything is written.
   const headers = inputs.map((i) => {
     const h: MessageHeader = {expiresAt: i.expiresAt, headers: i.headers, key: i.key, topic: opts.topic}

@@ -54,8 +54,8 @@ export class MemoryBackend implements Driver {
     return {leaseMs: q.config.leaseMs ?? DEFAULT_LEASE_MS, maxAttempts: q.config.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, ...(q.config.maxDepth === undefined ? {} : {maxDepth: q.config.maxDepth})}
   }
 
-  /** A queue the queue layer found to exist (or one a settle names: its delivery proves it). */
-  private existing(name: string): MemQueue {
+  /** The queue's entry, made if need be (the queue layer has checked that it exists where that matters). */
+  private entry(name: string): MemQueue {
     return this.store.queue(name, true)!
   }
 
@@ -180,7 +180,7 @@ export class MemoryBackend implements Driver {
   async release(queue: string, receipt: string, opts: ReleaseOptions = {}): Promise<Released> {
     const m = this.held(queue, receipt)
     const now = Date.now()
-    const q = this.existing(queue)
+    const q = this.entry(queue)
     delete m.leaseUntil
     delete m.token
     if (opts.uncount) m.attempt = Math.max(0, m.attempt - 1)
@@ -202,7 +202,7 @@ export class MemoryBackend implements Driver {
 
   async renew(queue: string, receipt: string, leaseMs?: number) {
     const m = this.held(queue, receipt)
-    const granted = leaseMs ?? this.config(this.existing(queue)).leaseMs
+    const granted = leaseMs ?? this.config(this.entry(queue)).leaseMs
     m.leaseUntil = Date.now() + granted
     return granted
   }
@@ -213,7 +213,7 @@ export class MemoryBackend implements Driver {
   }
 
   async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
-    const q = this.existing(queue)
+    const q = this.entry(queue)
     const now = Date.now()
     sweep(q, now)
     return [...q.messages.values()]
@@ -227,7 +227,7 @@ export class MemoryBackend implements Driver {
     const names = queue === undefined ? [...this.store.queues.keys()].sort() : [queue]
     const now = Date.now()
     return names.map((name) => {
-      const q = this.existing(name)
+      const q = this.entry(name)
       sweep(q, now)
       const count = (s: MessageState) => [...q.messages.values()].filter((m) => m.state === s).length
       const ready = [...q.messages.values()].filter((m) => m.state === 'ready')
@@ -250,7 +250,7 @@ export class MemoryBackend implements Driver {
   }
 
   async getConfig(queue: string) {
-    return this.config(this.existing(queue))
+    return this.config(this.entry(queue))
   }
 
   async setConfig(queue: string, patch: QueueConfigPatch) {
@@ -263,11 +263,11 @@ export class MemoryBackend implements Driver {
   }
 
   async pause(queue: string) {
-    this.existing(queue).paused = true
+    this.entry(queue).paused = true
   }
 
   async resume(queue: string) {
-    const q = this.existing(queue)
+    const q = this.entry(queue)
     const was = q.paused
     q.paused = false
     this.store.wake()
@@ -275,7 +275,7 @@ export class MemoryBackend implements Driver {
   }
 
   async purge(queue: string, states: PurgeState[]) {
-    const q = this.existing(queue)
+    const q = this.entry(queue)
     const counts: Record<PurgeState, number> = {dead: 0, delayed: 0, done: 0, ready: 0}
     sweep(q, Date.now())
     for (const m of [...q.messages.values()]) {
@@ -288,7 +288,7 @@ export class MemoryBackend implements Driver {
   }
 
   async requeue(queue: string, ids?: string[]) {
-    const q = this.existing(queue)
+    const q = this.entry(queue)
     const out: Requeued = {expiryCleared: [], requeued: []}
     for (const m of [...q.messages.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (m.state !== 'dead' || (ids && !ids.includes(m.id))) continue
@@ -306,7 +306,7 @@ export class MemoryBackend implements Driver {
   }
 
   async gc(queue: string, opts: GcOptions) {
-    const q = this.existing(queue)
+    const q = this.entry(queue)
     const now = Date.now()
     let done = 0
     for (const m of [...q.messages.values()]) {
