@@ -383,8 +383,30 @@ export interface Driver extends ClaimDriver, Omit<Backend, 'claim' | 'push'> {
   readonly checksRoomFirst?: boolean
   /** How often the queue layer looks for room in a full queue (PushOptions.waitMs); default 50 ms. */
   readonly roomPollMs?: number
-  /** Durably enqueue (to every subscriber, if `queue` is a topic); a full queue fails at once. */
-  push(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number}): Promise<Pushed[]>
+  /**
+   * push keeps a record of opts.attempt (a name the queue layer gives one push call) in the
+   * same transition as the messages, for a while (a minute at least): a push sent again with
+   * the same attempt after its reply was lost stores nothing more and answers as the first did.
+   */
+  readonly idempotentPush?: boolean
+  /**
+   * The largest body the driver takes, in bytes (a server engine's max_body=): the queue layer
+   * refuses a larger one (BodyTooLargeError, 65) before the driver sees it, reading a stream no
+   * further than the limit. Absent: no limit but memory's (and the disk's).
+   */
+  readonly maxBodyBytes?: number
+  /**
+   * ack(queue, receipt, {again: true}), the same ack sent again because the first one's reply
+   * was lost, answers as the first did: success if the first took effect (not "not in flight",
+   * which any other second ack of a receipt stays).
+   */
+  readonly idempotentAck?: boolean
+  ack(queue: string, receipt: string, opts?: {again?: boolean}): Promise<string>
+  /**
+   * Durably enqueue (to every subscriber, if `queue` is a topic); a full queue fails at once.
+   * A lost reply (the request was sent) is ConnectionLostError, never a plain ServerUnavailableError.
+   */
+  push(queue: string, messages: DriverMessage[], opts: {attempt?: string; keyTtlMs?: number}): Promise<Pushed[]>
 }
 
 /** Capabilities of an engine that does everything. */

@@ -152,12 +152,42 @@ export function isErrno(error: unknown, ...codes: string[]): boolean {
 }
 
 /**
+ * A body larger than the engine takes (a server engine's max_body=): refused before anything is
+ * sent (65); a streamed body is not read on past the limit.
+ */
+export class BodyTooLargeError extends MqError {
+  constructor(queue: string, size: number, kind: string, limit: string) {
+    super('body_too_large', EXIT.DATA, `${queue}: a message body is larger than the ${kind} engine's limit of ${limit} (max_body=${limit}; ${size} bytes read); nothing was pushed`, 'raise max_body= in the URL, or keep a large payload in a file and push its path')
+  }
+}
+
+/**
  * A queue server (Redis, PostgreSQL) cannot be reached, or went away during a command (69).
  * Nothing is retried behind the caller's back: the command fails within seconds, saying where.
  */
 export class ServerUnavailableError extends MqError {
   constructor(where: string, why: string) {
     super('unavailable', EXIT.UNAVAILABLE, `${where}: ${why}`, 'is the server running, and is the URL right?')
+  }
+}
+
+/**
+ * The connection went away (or no answer came in command_timeout) after a request was sent:
+ * the server may have done it. A driver throws this, never a plain ServerUnavailableError, for a
+ * write whose fate it cannot know; the queue layer tries it once more where that is safe, and
+ * otherwise says the outcome is unknown (OutcomeUnknownError).
+ */
+export class ConnectionLostError extends ServerUnavailableError {
+  readonly requestSent = true
+}
+
+/**
+ * A write whose reply was lost, and which one more try could not settle (76): it may or may
+ * not have taken effect. The message names the write and what to do.
+ */
+export class OutcomeUnknownError extends MqError {
+  constructor(what: string, why: string, hint: string) {
+    super('outcome_unknown', EXIT.OUTCOME_UNKNOWN, `${what}: the outcome is unknown: ${why}`, hint)
   }
 }
 

@@ -27,6 +27,11 @@ export const EXIT = {
   IO: 74,
   /** EX_TEMPFAIL: try again later (queue full). */
   TEMP_FAIL: 75,
+  /**
+   * EX_PROTOCOL: the outcome is unknown. The connection to the queue server was lost after a
+   * write (push, ack, nack...) was sent, and trying again could not settle whether it took effect.
+   */
+  OUTCOME_UNKNOWN: 76,
   /** EX_NOPERM: permission denied on the spool. */
   NO_PERM: 77,
   /** EX_CONFIG: bad configuration (MQ_SPOOL, MQ_URL, a queue's config file). */

@@ -10,6 +10,13 @@ export const DEFAULT_MAX_ATTEMPTS = 5
 export const DEFAULT_LEASE_MS = 5 * 60 * 1000
 /** How long an idempotency key holds. */
 export const DEFAULT_KEY_TTL_MS = 24 * 3600 * 1000
+/**
+ * How long a server engine keeps the record of a push attempt (Driver.idempotentPush): the
+ * window in which the same push, sent again after its reply was lost, is stored once. The queue
+ * layer sends it again at once, on a new connection; a minute covers the connect and command
+ * timeouts of that second try with room to spare.
+ */
+export const ATTEMPT_TTL_MS = 60_000
 /** Priorities: 0 to MAX_PRIORITY, larger first. */
 export const MAX_PRIORITY = 9
 /** Priority aging: one level per this long waited (see priorityRank). */

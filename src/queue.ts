@@ -15,7 +15,8 @@ import {
   type QueueConfigPatch,
   type ReleaseOptions,
 } from './backend.js'
-import {NoSuchQueueError, NotSupportedError, QueueFullError, QueuePausedError, UsageError} from './errors.js'
+import {ConnectionLostError, NoSuchQueueError, NotInFlightError, NotSupportedError, OutcomeUnknownError, QueueFullError, QueuePausedError, ServerUnavailableError, UsageError} from './errors.js'
+import {randomBytesFast} from './lazy.js'
 import {pushBodies} from './backends/common.js'
 import {validateQueueName} from './queue-name.js'
 
@@ -129,9 +130,11 @@ export class Queue implements Backend {
       if (m.key !== undefined) this.need('keys', 'idempotency keys (push --key)')
       if (m.expiresAt !== undefined) this.need('expiry', 'expiry (push --ttl)')
     }
-    // A push that may be tried again needs its streamed bodies whole, unless the driver leaves them unread when full.
-    const mayRetry = (opts.waitMs ?? 0) > 0 && !this.engine.checksRoomFirst
-    const bodies = mayRetry ? await pushBodies(messages) : undefined
+    // A push that may be tried again (for room, or after a lost reply) needs its streamed bodies
+    // whole, unless the driver leaves them unread when full.
+    const mayRetry = ((opts.waitMs ?? 0) > 0 || this.engine.idempotentPush === true) && !this.engine.checksRoomFirst
+    const max = this.engine.maxBodyBytes
+    const bodies = mayRetry || max !== undefined ? await pushBodies(messages, max === undefined ? undefined : {bytes: max, kind: this.engine.kind, queue}) : undefined
     const now = Date.now()
     const driven = messages.map((m, i): DriverMessage => {
       const {expiresAt, notBefore, ...rest} = m
@@ -143,7 +146,64 @@ export class Queue implements Backend {
       }
     })
     const keyTtl = opts.keyTtlMs === undefined ? {} : {keyTtlMs: opts.keyTtlMs}
-    return retryWhileFull(opts.waitMs, this.engine.roomPollMs ?? 50, () => this.engine.push(queue, driven, keyTtl))
+    return retryWhileFull(opts.waitMs, this.engine.roomPollMs ?? 50, () => this.pushOnce(queue, driven, keyTtl))
+  }
+
+  /**
+   * One push, made exact when its reply is lost (ConnectionLostError: the request went out, the
+   * answer did not come back). A driver with idempotentPush is given an attempt name, and the
+   * push is sent once more with it on a new connection: the server stores an attempt once, and
+   * answers the second try as it did the first. Without it, or when the second try is lost
+   * too, the outcome is unknown (76), and said so: never "failed" for a push that may be stored.
+   * RACE: the first try may still be running on the server when the second arrives; the
+   * driver's attempt record is written in the same transition as the messages, so whichever
+   * runs second finds it.
+   */
+  private async pushOnce(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number}) {
+    const what = `push to ${queue}`
+    const hint = 'look with mq peek before pushing again, or push with --key, which makes a retry safe'
+    if (this.engine.idempotentPush !== true) {
+      try {
+        return await this.engine.push(queue, messages, opts)
+      } catch (error) {
+        if (error instanceof ConnectionLostError) throw new OutcomeUnknownError(what, `${error.message} after the push was sent: it may be stored`, hint)
+        throw error
+      }
+    }
+    const attempt = randomBytesFast(12).toString('hex')
+    try {
+      return await this.engine.push(queue, messages, {...opts, attempt})
+    } catch (error) {
+      if (!(error instanceof ConnectionLostError)) throw error
+      try {
+        return await this.engine.push(queue, messages, {...opts, attempt})
+      } catch (again) {
+        if (again instanceof ServerUnavailableError) throw new OutcomeUnknownError(what, `${error.message} after the push was sent, and trying again failed (${again.message}): it may be stored`, hint)
+        throw again
+      }
+    }
+  }
+
+  /**
+   * A settle (ack, release, renew, dead-letter) whose reply was lost is tried once more with
+   * the same receipt (`again` true). A second answer of success is the truth. "Not in flight"
+   * is the truth only where the driver says a repeated settle answers as the first did (`exact`:
+   * PostgreSQL's ack, which keeps the token of a done message; a renewal); otherwise it may be
+   * the first try's own doing, and the outcome is unknown (76).
+   */
+  private async settleOnce<T>(what: string, exact: boolean, settle: (again: boolean) => Promise<T>): Promise<T> {
+    try {
+      return await settle(false)
+    } catch (error) {
+      if (!(error instanceof ConnectionLostError)) throw error
+      try {
+        return await settle(true)
+      } catch (again) {
+        if (again instanceof NotInFlightError && !exact) throw new OutcomeUnknownError(what, `${error.message} after it was sent, and the message is no longer in flight under this receipt: the first try most likely took effect`, 'look with mq peek or mq stats; the message is not lost either way')
+        if (again instanceof ServerUnavailableError) throw new OutcomeUnknownError(what, `${error.message} after it was sent, and trying again failed (${again.message})`, 'if it did not take effect, the message is delivered again when its lease ends')
+        throw again
+      }
+    }
   }
 
   async claim(queue: string, req?: ClaimRequest): Promise<Delivery | null> {
@@ -152,23 +212,24 @@ export class Queue implements Backend {
   }
   async ack(queue: string, receipt: string) {
     validateQueueName(queue)
-    return this.engine.ack(queue, receipt)
+    return this.settleOnce(`ack in ${queue}`, this.engine.idempotentAck === true, (again) => this.engine.ack(queue, receipt, again ? {again} : undefined))
   }
 
   async release(queue: string, receipt: string, opts?: ReleaseOptions) {
     validateQueueName(queue)
     if (opts?.delayMs) this.need('delays', 'delays (nack --delay, retry backoff)')
-    return this.engine.release(queue, receipt, opts)
+    return this.settleOnce(`nack in ${queue}`, false, () => this.engine.release(queue, receipt, opts))
   }
 
   async renew(queue: string, receipt: string, leaseMs?: number) {
     validateQueueName(queue)
-    return this.engine.renew(queue, receipt, leaseMs)
+    // A renewal tried again renews again: still in flight under the receipt, or truly not.
+    return this.settleOnce(`renew in ${queue}`, true, () => this.engine.renew(queue, receipt, leaseMs))
   }
 
   async deadLetter(queue: string, receipt: string, failure?: Failure) {
     validateQueueName(queue)
-    return this.engine.deadLetter(queue, receipt, failure)
+    return this.settleOnce(`dead-letter in ${queue}`, false, () => this.engine.deadLetter(queue, receipt, failure))
   }
 
   async peek(queue: string, req: PeekRequest) {

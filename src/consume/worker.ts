@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 
 import {type Backend, type Delivery} from '../backend.js'
-import {NotInFlightError, QueuePausedError} from '../errors.js'
+import {NotInFlightError, OutcomeUnknownError, QueuePausedError} from '../errors.js'
 import {formatDuration} from '../duration.js'
 import {decide, describeOutcome, type HandlerOutcome, type RetryPolicy} from './decide.js'
 import {bodyStdin, type HandlerRun, runHandler} from './run-handler.js'
@@ -287,6 +287,10 @@ export class Consumer {
       }
     } catch (error) {
       if (error instanceof NotInFlightError) return event('lost', {detail: error.message})
+      if (error instanceof OutcomeUnknownError) {
+        opts.onNotice?.(`mq: ${d.id}: ${error.message}; if it did not take effect, the message is delivered again when its lease ends`)
+        return event('lost', {detail: error.message})
+      }
       opts.onNotice?.(`mq: ${opts.queue}: ${d.id}: could not settle (${(error as Error).message}); the lease will expire and it will be delivered again`)
       return event('lost', {detail: (error as Error).message})
     }

@@ -1,6 +1,7 @@
 import {afterAll, expect, it} from 'vitest'
 
-import {boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
+import {bodyLimit, boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, lostReplies, attemptsStoreOnce, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
+import {SCHEMA_VERSION} from '../../src/backends/postgres/schema.js'
 import {HEAVY_MS} from '../support/helpers.js'
 import {describeWithServer, dropSchemas, IN_CI, freePort, freshSchema, postgresUnavailable, privatePostgresUnavailable, startPostgres, withMuteServer, withSchema} from '../support/servers.js'
 
@@ -69,15 +70,15 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     await c.connect()
     try {
       // What version 3 had: one settle(op) and no ack(); its version recorded as 3.
-      await c.query(`DROP FUNCTION "${schema}".ack(text, text, text); UPDATE "${schema}".schema_version SET version = 3`)
+      await c.query(`DROP FUNCTION "${schema}".ack(text, text, text, boolean); UPDATE "${schema}".schema_version SET version = 3`)
       const d = JSON.parse((await mqAt(u, ['pop', 'jobs', '--json'])).out)
       expect(d.body).toBe('old')
       expect((await mqAt(u, ['ack', 'jobs', d.receipt])).code).toBe(0)
-      expect((await c.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{version: 4}])
+      expect((await c.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{version: SCHEMA_VERSION}])
       await c.query(`UPDATE "${schema}".schema_version SET version = 99`)
       const newer = await mqAt(u, ['stats', 'jobs'])
       expect(newer.code).toBe(78)
-      expect(newer.stderr).toMatch(/version 99, newer than this mq \(4\): upgrade mq/)
+      expect(newer.stderr).toContain(`version 99, newer than this mq (${SCHEMA_VERSION}): upgrade mq`)
     } finally {
       await c.end()
     }
@@ -112,6 +113,18 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
       expect(r.stderr).not.toMatch(/is the server running/)
       expect(r.stderr.trim().split('\n')).toHaveLength(1)
     }
+  })
+
+  it('a push sent again under its attempt name stores nothing more and answers the same ids: a batch of several calls, a topic', async () => {
+    await attemptsStoreOnce(new (await import('../../src/backends/postgres/index.js')).PostgresBackend(url()))
+  })
+
+  it('a reply lost with the connection: a push is tried again and stored once, or 76 "may be stored"; an ack tried again answers as the first (0)', async () => {
+    await lostReplies(url(), Number(new URL(base).port || 5432), {exactAck: true, wire: (body) => Buffer.from(body).toString('hex')})
+  })
+
+  it('a body over max_body= is refused with one line (65) before anything is sent, streamed or not; the default is 32MiB', async () => {
+    await bodyLimit(url())
   })
 
   it('a push stuck behind a lock past command_timeout is cancelled by the server: 75, and it is never stored later', async () => {

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {RedisBackend} from '../../src/backends/redis/index.js'
 import {Queue} from '../../src/queue.js'
-import {boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
+import {bodyLimit, boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, lostReplies, attemptsStoreOnce, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
 import {FIXTURES, HEAVY_MS} from '../support/helpers.js'
 import {describeWithServer, freePort, IN_CI, freshPrefix, redisCommand, redisServerUnavailable, type RedisServer, startRedis, withMuteServer, withPrefix} from '../support/servers.js'
 
@@ -187,6 +187,45 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
 
   it('a bound holds exactly under racing producers: of 8 pushes into room for 3, 3 land and 5 get 75', async () => {
     await boundUnderRacingPushes(url())
+  })
+
+  it('a push sent again under its attempt name stores nothing more and answers the same ids: a batch of several calls, a topic', async () => {
+    await attemptsStoreOnce(new RedisBackend(url()))
+  })
+
+  it('a reply lost with the connection: a push is tried again and stored once, or 76 "may be stored"; an ack tried again is 76 "most likely took effect"', async () => {
+    await lostReplies(url(), server.port, {exactAck: false, wire: (body) => body})
+  })
+
+  it('a server that may evict keys is refused (78) before anything is written, unless the URL accepts it; stats then warns', async () => {
+    const own = await startRedis(['--maxmemory-policy', 'allkeys-lru'])
+    const raw = new Redis({host: '127.0.0.1', port: own.port})
+    try {
+      const u = withPrefix(own.url, freshPrefix())
+      const r = await mqAt(u, ['push', 'q', 'x'])
+      expect(r.code, r.stderr).toBe(78)
+      expect(r.stderr).toMatch(/^mq: .*the server may evict keys \(maxmemory-policy allkeys-lru\).*eviction=accept/)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      expect(await raw.dbsize()).toBe(0)
+      // volatile-lru evicts what carries a TTL: idempotency keys and push records (duplicates on retry).
+      await raw.config('SET', 'maxmemory-policy', 'volatile-lru')
+      expect((await mqAt(u, ['push', 'q', 'x', '--key', 'k'])).code).toBe(78)
+      expect(await raw.dbsize()).toBe(0)
+      const ok = `${u}&eviction=accept`
+      const pushed = await mqAt(ok, ['push', 'q', 'x'])
+      expect(pushed.code, pushed.stderr).toBe(0)
+      expect((await mqAt(ok, ['stats'])).stderr).toMatch(/maxmemory-policy volatile-lru: the server may evict messages/)
+      const bad = await mqAt(`${u}&eviction=yes`, ['push', 'q', 'x'])
+      expect(bad.code).toBe(78)
+      expect(bad.stderr).toMatch(/eviction= takes only "accept"/)
+    } finally {
+      raw.disconnect()
+      await own.destroy()
+    }
+  })
+
+  it('a body over max_body= is refused with one line (65) before anything is sent, streamed or not; the default is 32MiB', async () => {
+    await bodyLimit(url())
   })
 
   it('a message whose hash the server evicted is never delivered with an empty body, ready or delayed: dropped, counted, and the next one delivered', async () => {

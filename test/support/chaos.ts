@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {expect} from 'vitest'
 
+import {type Driver} from '../../src/backend.js'
 import {BIN, FIXTURES, run, type RunResult, sleep, userEnv} from './helpers.js'
 import {hasProgram} from './servers.js'
 
@@ -198,5 +199,119 @@ export async function skewedConsumerKeepsLease(u: string): Promise<void> {
     expect(JSON.parse((await mqAt(u, ['stats', 'skew', '--json'])).out)).toMatchObject({inflight: 0, ready: 0})
   } finally {
     rmSync(out, {force: true, recursive: true})
+  }
+}
+
+/**
+ * Replies lost with the connection (issue 23, item 1), through a FaultProxy in front of the
+ * server on `serverPort`, with real CLI processes:
+ * - a push whose reply is lost is tried again on a new connection and stored once (0, its id);
+ * - one that cannot be tried again (the proxy refuses) is 76, one line, "may be stored", and it
+ *   is stored once (the cut came after the server did it);
+ * - an ack whose reply is lost is tried again: 0 where the engine answers a repeated ack as the
+ *   first (`exactAck`), else 76 "most likely took effect"; either way the message is acked.
+ * The cut falls on the request that carries the body (`wire`: how the engine's protocol writes
+ * a body), so that it is the push itself, not a look before it, whose reply is lost.
+ */
+export async function lostReplies(u: string, serverPort: number, opts: {exactAck: boolean; wire: (body: string) => string}): Promise<void> {
+  const {exactAck, wire} = opts
+  const {FaultProxy} = await import('./proxy.js')
+  const proxy = await FaultProxy.start(serverPort)
+  const via = new URL(u)
+  via.port = String(proxy.port)
+  const v = via.toString()
+  const ids = async (q: string) => JSON.parse((await mqAt(u, ['peek', q, '--all', '--json'])).out).map((m: {id: string}) => m.id)
+  try {
+    // The engine set up on the server first (Redis's scripts loaded, PostgreSQL's schema made):
+    // the cut must fall on the push itself.
+    expect((await mqAt(u, ['push', 'warm', 'x'])).code).toBe(0)
+    proxy.cutAfter(wire('body-of-once'))
+    const once = await mqAt(v, ['push', 'lostpush', 'body-of-once'])
+    expect(proxy.cuts).toBe(1)
+    expect(once.code, once.stderr).toBe(0)
+    expect(await ids('lostpush')).toEqual([once.out.trim()])
+
+    proxy.cutAfter(wire('body-of-maybe'), {refuse: true})
+    const maybe = await mqAt(v, ['push', 'lostmaybe', 'body-of-maybe'])
+    expect(proxy.cuts).toBe(2)
+    expect(maybe.code, maybe.stderr).toBe(76)
+    expect(maybe.stderr).toMatch(/^mq: push to lostmaybe: the outcome is unknown: .*may be stored/)
+    expect(maybe.stderr.trim().split('\n')).toHaveLength(1)
+    expect(maybe.out).toBe('')
+    expect(await ids('lostmaybe')).toHaveLength(1)
+  } finally {
+    await proxy.close()
+  }
+  const again = await FaultProxy.start(serverPort)
+  via.port = String(again.port)
+  try {
+    const id = (await mqAt(u, ['push', 'lostack', 'a'])).out.trim()
+    const d = JSON.parse((await mqAt(u, ['pop', 'lostack', '--json'])).out)
+    expect(d.id).toBe(id)
+    again.cutAfter(String(d.receipt).split(':').pop()!)
+    const ack = await mqAt(via.toString(), ['ack', 'lostack', d.receipt])
+    expect(again.cuts).toBe(1)
+    if (exactAck) {
+      expect(ack.code, ack.stderr).toBe(0)
+    } else {
+      expect(ack.code, ack.stderr).toBe(76)
+      expect(ack.stderr).toMatch(/^mq: ack in lostack: the outcome is unknown: .*most likely took effect/)
+      expect(ack.stderr.trim().split('\n')).toHaveLength(1)
+    }
+    expect(JSON.parse((await mqAt(u, ['stats', 'lostack', '--json'])).out)).toMatchObject({done: 1, inflight: 0, ready: 0})
+  } finally {
+    await again.close()
+  }
+}
+
+/**
+ * A server engine's body limit (max_body=), through the CLI: a body over it, as an argument or
+ * on stdin, is refused with one line and 65, and nothing of it is stored; one at the limit goes
+ * in whole; a body over the default 32MiB is refused without max_body=.
+ */
+export async function bodyLimit(u: string): Promise<void> {
+  const small = `${u}&max_body=1KiB`
+  const over = await mqAt(small, ['push', 'big', 'x'.repeat(1025)])
+  expect(over.code, over.stderr).toBe(65)
+  expect(over.stderr).toMatch(/^mq: big: a message body is larger than the \w+ engine's limit of 1KiB \(max_body=1KiB; 1025 bytes read\); nothing was pushed/)
+  expect(over.stderr.trim().split('\n')).toHaveLength(1)
+  const streamed = await mqAt(small, ['push', 'big'], {input: 'y'.repeat(5000)})
+  expect(streamed.code, streamed.stderr).toBe(65)
+  const fits = await mqAt(small, ['push', 'big', 'z'.repeat(1024)])
+  expect(fits.code, fits.stderr).toBe(0)
+  const kept = JSON.parse((await mqAt(u, ['peek', 'big', '--all', '--json'])).out)
+  expect(kept.map((m: {id: string; body: string}) => [m.id, m.body.length])).toEqual([[fits.out.trim(), 1024]])
+  const dflt = await mqAt(u, ['push', 'big'], {input: Buffer.alloc(32 * 1024 * 1024 + 1, 0x61).toString()})
+  expect(dflt.code, dflt.stderr).toBe(65)
+  expect(dflt.stderr).toMatch(/limit of 32MiB/)
+  const wrong = await mqAt(`${u}&max_body=lots`, ['push', 'big', 'x'])
+  expect(wrong.code).toBe(78)
+  expect(wrong.stderr).toMatch(/max_body= takes a size/)
+}
+
+/**
+ * A push sent twice under one attempt name (what the queue layer does after a lost reply)
+ * stores once and answers the same ids, through the driver itself: a batch of several script
+ * calls or statements, and a topic with two subscribers.
+ */
+export async function attemptsStoreOnce(driver: Driver): Promise<void> {
+  try {
+    const batch = Array.from({length: 2500}, (_, i) => ({body: Buffer.from(`m${i}`)}))
+    const first = await driver.push('att', batch, {attempt: 'attempt-one'})
+    const second = await driver.push('att', batch, {attempt: 'attempt-one'})
+    expect(second).toEqual(first)
+    expect(new Set(first.map((p) => p.id)).size).toBe(2500)
+    expect((await driver.stats('att'))[0]).toMatchObject({ready: 2500})
+    // Another attempt is another push.
+    await driver.push('att', [{body: Buffer.from('other')}], {attempt: 'attempt-two'})
+    expect((await driver.stats('att'))[0]).toMatchObject({ready: 2501})
+    await driver.subscribe('att-topic', 'att-a')
+    await driver.subscribe('att-topic', 'att-b')
+    const t1 = await driver.push('att-topic', [{body: Buffer.from('fan')}], {attempt: 'attempt-three'})
+    const t2 = await driver.push('att-topic', [{body: Buffer.from('fan')}], {attempt: 'attempt-three'})
+    expect(t2).toEqual(t1)
+    for (const q of ['att-a', 'att-b']) expect((await driver.peek(q, {limit: 10, state: 'ready'})).map((m) => m.id)).toEqual([t1[0].id])
+  } finally {
+    await driver.close()
   }
 }

@@ -1,7 +1,7 @@
 import type {Client as PgClient} from 'pg'
 
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, ServerRefusedError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, ConnectionLostError, MqError, ServerRefusedError, ServerUnavailableError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
 import {randomBytesFast} from '../../lazy.js'
 import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
@@ -53,9 +53,23 @@ export abstract class PgConnection {
       // statement given up on is never committed later (one waiting behind a lock, say): the
       // client then hears the cancellation (57014, 75: nothing of it was stored), not silence.
       statement_timeout: statementTimeout(this.cfg.commandTimeoutMs),
-    })
+      // Statements of concurrent callers (consume -j N on one connection) go out together, each
+      // its own extended-protocol exchange ending in its own Sync (an error stays with its own
+      // statement), instead of queueing in the client one round trip at a time; node-postgres
+      // deprecates that queueing. Nothing here holds a transaction open across awaits while
+      // others use the connection (migrate runs before anyone else has it).
+      pipeline: true,
+    } as ConstructorParameters<typeof pg.Client>[0])
     client.on('error', (error: Error) => {
       this.lastError = error
+    })
+    // A connection that ends (lost, or the server shut it) is made again on next use; its
+    // LISTEN went with it. (A write whose reply was lost is tried again on the new one.)
+    client.on('end', () => {
+      if (this.client !== client) return
+      this.client = undefined
+      this.connecting = undefined
+      this.listening = false
     })
     client.on('notification', (n) => {
       for (const w of [...this.waiters]) w(n.payload ?? '')
@@ -114,18 +128,21 @@ export abstract class PgConnection {
   }
 
   /** A driver's error as mq's; `phase` says which timeout can have fired (connecting, or a command). */
-  protected failure(error: unknown, phase: 'command' | 'connect' = 'command'): Error {
+  protected failure(error: unknown, phase: 'command' | 'connect' | 'sent' = 'command'): Error {
     if (error instanceof MqError) return error
     const e = error as Error & {code?: string; severity?: string}
     if (e?.code === '57014')
       return new ServerRefusedError(this.cfg.display, `${e.message}: it ran past command_timeout (${formatDuration(this.cfg.commandTimeoutMs)}) and the server cancelled it; nothing of it was stored`, EXIT.TEMP_FAIL)
     if (e?.severity) return new ServerRefusedError(this.cfg.display, e.message, refusalStatus(e.code))
+    // 'sent': the statement went out on a connection that was up; what became of it is unknown.
+    const Lost = phase === 'sent' ? ConnectionLostError : ServerUnavailableError
     if (/timeout/i.test(e?.message ?? '')) {
       const which = phase === 'connect' ? `no connection within ${formatDuration(this.cfg.connectTimeoutMs)} (connect_timeout)` : `the server did not answer within ${formatDuration(this.cfg.commandTimeoutMs)} (command_timeout)`
-      return new ServerUnavailableError(this.cfg.display, which)
+      return new Lost(this.cfg.display, which)
     }
     const code = e?.code ?? (this.lastError as {code?: string} | undefined)?.code
-    return new ServerUnavailableError(this.cfg.display, `cannot reach the server (${code ?? e?.message ?? String(error)})`)
+    const why = code ?? e?.message ?? String(error)
+    return phase === 'sent' ? new Lost(this.cfg.display, `the connection was lost (${why})`) : new Lost(this.cfg.display, `cannot reach the server (${why})`)
   }
 
   protected async q<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
@@ -133,7 +150,7 @@ export abstract class PgConnection {
     try {
       return (await c.query(text, values)).rows as T[]
     } catch (error) {
-      throw this.failure(error)
+      throw this.failure(error, 'sent')
     }
   }
 

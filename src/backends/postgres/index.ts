@@ -48,16 +48,21 @@ export const POSTGRES_CAPABILITIES: Capabilities = {...ALL_CAPABILITIES}
 export class PostgresBackend extends PgConnection implements Driver {
   readonly kind = 'postgres'
   readonly capabilities = POSTGRES_CAPABILITIES
+  readonly idempotentPush = true
+  get maxBodyBytes(): number {
+    return this.cfg.maxBodyBytes
+  }
+  readonly idempotentAck = true
 
   // ---- push -------------------------------------------------------------------------------
 
-  async push(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number} = {}): Promise<Pushed[]> {
+  async push(queue: string, messages: DriverMessage[], opts: {attempt?: string; keyTtlMs?: number} = {}): Promise<Pushed[]> {
     this.mayCreateSchema = true
     return this.pushNow(queue, messages, await pushBodies(messages), opts)
   }
 
-  private async pushNow(queue: string, inputs: DriverMessage[], bodies: Buffer[], opts: {keyTtlMs?: number}): Promise<Pushed[]> {
-    const rows = await this.q<{status: string; id: string; state: 'delayed' | 'ready'}>(`SELECT * FROM ${this.S}.push($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+  private async pushNow(queue: string, inputs: DriverMessage[], bodies: Buffer[], opts: {attempt?: string; keyTtlMs?: number}): Promise<Pushed[]> {
+    const rows = await this.q<{status: string; id: string; state: 'delayed' | 'ready'}>(`SELECT * FROM ${this.S}.push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
       queue,
       this.node,
       opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS,
@@ -67,6 +72,7 @@ export class PostgresBackend extends PgConnection implements Driver {
       inputs.map((m) => m.ttlMs ?? null),
       inputs.map((m) => (m.headers === undefined ? null : JSON.stringify(m.headers))),
       bodies,
+      opts.attempt ?? '',
     ])
     const first = rows[0]
     if (first?.status === 'nosubs') throw new NoSubscribersError(queue)
@@ -126,8 +132,8 @@ export class PostgresBackend extends PgConnection implements Driver {
     return {...r, id}
   }
 
-  async ack(queue: string, receipt: string): Promise<string> {
-    return (await this.settle('ack', queue, receipt)).id
+  async ack(queue: string, receipt: string, opts: {again?: boolean} = {}): Promise<string> {
+    return (await this.settle('ack', queue, receipt, [opts.again === true])).id
   }
 
   async release(queue: string, receipt: string, opts: ReleaseOptions = {}): Promise<Released> {

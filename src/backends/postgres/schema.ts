@@ -1,4 +1,4 @@
-import {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '../../policy.js'
+import {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '../../policy.js'
 import {SQL} from './sql.generated.js'
 
 /**
@@ -12,6 +12,7 @@ import {SQL} from './sql.generated.js'
  *               sets token and lease_until; done rows keep their body until gc (as the spool's
  *               done/ does)
  *   S.keys      idempotency keys by scope ("queue:Q" or "topic:T"), with their expiry
+ *   S.attempts  the replies of recent pushes by their attempt name (an idempotent producer)
  *   S.topics, S.subs   topics and their subscribers
  *
  * Each transition is one statement from the client's side (a function call or one DML
@@ -27,15 +28,17 @@ import {SQL} from './sql.generated.js'
  *    their 16-bit sequence part wraps); id_seq no longer cycles.
  * 4: the four settles are four functions (ack, release, renew, dead_letter, over held), and
  *    every inspection and administration statement is a function of ./sql/4-admin.sql.
+ * 5: push takes an attempt name and records its reply (S.attempts); a done row keeps its
+ *    delivery's token (an ack sent again answers as the first did).
  */
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
 
 /** The LISTEN/NOTIFY channel on which pushes, releases and resumes wake waiting claims (payload: the queue). */
 export const wakeChannel = (schema: string) => `${schema}_wake`
 
 /** The schema named `schema`, installed (or brought up to this version): ./sql/*.sql, in name order. */
 export function INSTALL(schema: string): string {
-  const values: Record<string, number | string> = {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY, S: `"${schema}"`, WAKE: wakeChannel(schema)}
+  const values: Record<string, number | string> = {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY, S: `"${schema}"`, WAKE: wakeChannel(schema)}
   const text = Object.keys(SQL)
     .sort()
     .map((name) => SQL[name])

@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 
-import {UrlOptions} from '../common.js'
+import {DEFAULT_MAX_BODY, MAX_BODY_CAP, UrlOptions} from '../common.js'
 
 /** The schema of a URL that names none: created by any first use (nothing to misspell). */
 export const DEFAULT_SCHEMA = 'mq'
@@ -12,6 +12,8 @@ export interface PgUrl {
   schema: string
   connectTimeoutMs: number
   commandTimeoutMs: number
+  /** max_body=: the largest body taken (bytes). */
+  maxBodyBytes: number
   display: string
 }
 
@@ -25,9 +27,10 @@ export function parsePostgresUrl(url: string): PgUrl {
   if (schema.startsWith('pg_') || schema === 'information_schema') throw o.error(`schema=${schema} is one of PostgreSQL's system schemas; name a schema of mq's own`)
   const connectTimeoutMs = o.duration('connect_timeout', 2000)
   const commandTimeoutMs = o.duration('command_timeout', 10_000)
+  const maxBodyBytes = o.size('max_body', DEFAULT_MAX_BODY, MAX_BODY_CAP)
   if (u.pathname === '' || u.pathname === '/') throw o.error('the path names a database (postgres://user@host/DATABASE)')
   const unknown = o.rest().filter((name) => !PASSED_ON.includes(name))
-  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (schema, connect_timeout, command_timeout, ${PASSED_ON.join(', ')})`)
+  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (schema, connect_timeout, command_timeout, max_body, ${PASSED_ON.join(', ')})`)
   const sslmode = u.searchParams.get('sslmode')
   if (sslmode !== null && !SSLMODES.includes(sslmode)) throw o.error(`sslmode= takes one of ${SSLMODES.join(', ')}`)
   if (sslmode === 'verify-ca' && !u.searchParams.has('sslrootcert')) throw o.error('sslmode=verify-ca needs sslrootcert=FILE (the CA to verify the server against)')
@@ -37,6 +40,6 @@ export function parsePostgresUrl(url: string): PgUrl {
   }
   if (sslmode !== null && !u.searchParams.has('uselibpqcompat')) u.searchParams.set('uselibpqcompat', 'true')
   const display = `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`
-  return {commandTimeoutMs, connectTimeoutMs, connectionString: u.toString(), display, schema}
+  return {commandTimeoutMs, connectTimeoutMs, connectionString: u.toString(), display, maxBodyBytes, schema}
 }
 

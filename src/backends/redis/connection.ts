@@ -1,7 +1,7 @@
 import type {Redis as RedisClient} from 'ioredis'
 
 import {formatDuration} from '../../duration.js'
-import {ConfigError, MqError, ServerRefusedError, ServerUnavailableError} from '../../errors.js'
+import {ConfigError, ConnectionLostError, MqError, ServerRefusedError, ServerUnavailableError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
 import {randomBytesFast} from '../../lazy.js'
 import {MAX_BLOCK_MS} from '../../queue.js'
@@ -50,6 +50,11 @@ export abstract class RedisConnection {
 
   /** The connection, made on first use (once, however many calls start together). */
   protected redis(): Promise<RedisClient & Scripted> {
+    // A connection that was lost is made again (a write whose reply was lost is tried again on it).
+    if (this.client?.status === 'end' && !this.closed) {
+      this.client = undefined
+      this.connecting = undefined
+    }
     this.connecting ??= this.connect()
     return this.connecting
   }
@@ -62,36 +67,58 @@ export abstract class RedisConnection {
     })
     for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, {lua, numberOfKeys: 1})
     this.client = client
-    // A database the server does not have: ioredis reports its SELECT's failure only as an
-    // event and goes on, on database 0. Ask once and wait for the answer (a round trip, for
-    // URLs that name a database other than 0 only), so nothing is written to the wrong one.
+    // Two questions in one round trip, answered before anything is written:
+    // - a database the server does not have: ioredis reports its SELECT's failure only as an
+    //   event and goes on, on database 0; so nothing is written to the wrong one.
+    // - an evicting server (maxmemory-policy other than noeviction) drops message bodies,
+    //   idempotency keys and push records under memory pressure: refused (78) unless the URL
+    //   says eviction=accept. INFO, not CONFIG GET: managed servers often refuse CONFIG.
     const db = this.cfg.options.db ?? 0
-    if (db !== 0) {
-      try {
-        await client.select(db)
-      } catch (error) {
-        client.disconnect()
-        this.connecting = undefined
-        if ((error as Error).name === 'ReplyError' && /DB index/i.test((error as Error).message)) {
-          throw new ConfigError(`${this.cfg.display}: the server has no database ${db} (see "databases" in its redis.conf)`)
-        }
-        throw this.failure(error)
+    const refuse = (error: Error): never => {
+      client.disconnect()
+      this.client = undefined
+      this.connecting = undefined
+      throw error
+    }
+    try {
+      const [, memory] = await Promise.all([
+        db === 0 ? undefined : client.select(db),
+        client.info('memory').catch((error: Error) => {
+          // An ACL that refuses INFO keeps the policy to itself: nothing to check.
+          if (error.name === 'ReplyError' && /^NOPERM/.test(error.message)) return ''
+          throw error
+        }),
+      ])
+      const policy = /^maxmemory_policy:(\S+)/m.exec(memory)?.[1]
+      if (policy !== undefined && policy !== 'noeviction' && !this.cfg.acceptEviction) {
+        refuse(new ConfigError(`${this.cfg.display}: the server may evict keys (maxmemory-policy ${policy}), losing messages and idempotency keys: set maxmemory-policy noeviction, or add eviction=accept to the URL to accept the loss`))
       }
+    } catch (error) {
+      if (error instanceof MqError) throw error
+      if ((error as Error).name === 'ReplyError' && /DB index/i.test((error as Error).message)) {
+        refuse(new ConfigError(`${this.cfg.display}: the server has no database ${db} (see "databases" in its redis.conf)`))
+      }
+      refuse(this.failure(error, false))
     }
     return client
   }
 
-  /** Runs a command, turning a lost connection into ServerUnavailableError (69), a refusal into ServerRefusedError (its class's status). */
+  /**
+   * Runs a command on a connection that is up, turning a refusal into ServerRefusedError (its
+   * class's status) and a lost connection or a missing answer into ConnectionLostError (69):
+   * the command may have been sent, and done.
+   */
   protected async call<T>(fn: (r: RedisClient & Scripted) => Promise<T>): Promise<T> {
     const r = await this.redis()
     try {
       return await fn(r)
     } catch (error) {
-      throw this.failure(error)
+      throw this.failure(error, true)
     }
   }
 
-  protected failure(error: unknown): Error {
+  /** A client's error as mq's; `sent`: the connection was up when the command went out. */
+  protected failure(error: unknown, sent = false): Error {
     if (error instanceof MqError) return error
     const e = error as Error & {code?: string}
     if (e?.name === 'ReplyError') {
@@ -101,10 +128,11 @@ export abstract class RedisConnection {
       const text = (e.message.startsWith('EXECABORT') ? (inner ?? e.message.replace(/^EXECABORT .*because of: /, '')) : e.message).split('\n')[0]
       return new ServerRefusedError(this.cfg.display, text, refusalStatus(text))
     }
-    if (/timed out/i.test(e?.message ?? '')) return new ServerUnavailableError(this.cfg.display, `no answer from the server within ${formatDuration(this.cfg.options.commandTimeout ?? 0)} (command_timeout)`)
+    const Lost = sent ? ConnectionLostError : ServerUnavailableError
+    if (/timed out/i.test(e?.message ?? '')) return new Lost(this.cfg.display, `no answer from the server within ${formatDuration(this.cfg.options.commandTimeout ?? 0)} (command_timeout)`)
     const cause = this.lastError as (Error & {code?: string}) | undefined
     const why = cause?.code ?? cause?.message ?? e?.message ?? String(error)
-    return new ServerUnavailableError(this.cfg.display, `cannot reach the server (${why})`)
+    return sent ? new Lost(this.cfg.display, `the connection was lost (${why})`) : new Lost(this.cfg.display, `cannot reach the server (${why})`)
   }
 
   protected base(queue: string): string {

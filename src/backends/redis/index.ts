@@ -36,6 +36,8 @@ export {parseRedisUrl, type RedisUrl} from './url.js'
  *
  * URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?OPTIONS], or rediss:// for TLS. Options:
  *   prefix=NAME          the keys' prefix (default "mq"): several independent mq's on one server
+ *   eviction=accept      use a server whose maxmemory-policy may evict keys (refused, 78, without)
+ *   max_body=SIZE        the largest body taken (default 32MiB, at most 512MiB); else 65
  *   replicas=N           a push returns only once N replicas have it (WAIT); else 75
  *   replicas_timeout=D   how long to wait for them (default 1s)
  *   connect_timeout=D    how long to try to connect (default 2s); then 69
@@ -57,10 +59,14 @@ const PUSH_CHUNK_BYTES = 8 << 20
 export class RedisBackend extends RedisConnection implements Driver {
   readonly kind = 'redis'
   readonly capabilities = REDIS_CAPABILITIES
+  readonly idempotentPush = true
+  get maxBodyBytes(): number {
+    return this.cfg.maxBodyBytes
+  }
 
   // ---- push -------------------------------------------------------------------------------
 
-  async push(queue: string, messages: DriverMessage[], opts: {keyTtlMs?: number} = {}): Promise<Pushed[]> {
+  async push(queue: string, messages: DriverMessage[], opts: {attempt?: string; keyTtlMs?: number} = {}): Promise<Pushed[]> {
     const pushed = await this.pushNow(queue, messages, await pushBodies(messages), opts)
     await this.replicate(pushed)
     return pushed
@@ -74,8 +80,9 @@ export class RedisBackend extends RedisConnection implements Driver {
     if (got < replicas) throw new ReplicationTimeoutError(this.cfg.display, pushed.map((p) => p.id), got, replicas, formatDuration(replicasTimeoutMs))
   }
 
-  private async pushNow(name: string, inputs: DriverMessage[], bodies: Buffer[], opts: {keyTtlMs?: number}): Promise<Pushed[]> {
+  private async pushNow(name: string, inputs: DriverMessage[], bodies: Buffer[], opts: {attempt?: string; keyTtlMs?: number}): Promise<Pushed[]> {
     const keyTtl = String(opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS)
+    const attempt = opts.attempt ?? ''
     const key = inputs[0]?.key ?? ''
     const [isTopic, subs] = await this.call(async (r) => {
       const res = await r.multi().sismember(this.topicsKey, name).smembers(this.subsKey(name)).exec()
@@ -111,14 +118,15 @@ export class RedisBackend extends RedisConnection implements Driver {
         // cluster, so not in the script); a push that fails after it leaves an empty queue.
         const p = r.pipeline().sadd(this.queuesKey, name)
         let left = inputs.length
-        for (const c of chunks) {
-          ;(p as unknown as Scripted).mqPush(this.base(name), this.node, keyTtl, String(left), key, '', key, ...c.flatMap((i) => fields(inputs[i], i, '', '')))
+        for (const [n, c] of chunks.entries()) {
+          const chunkAttempt = attempt === '' ? '' : `${attempt}.${n}`
+          ;(p as unknown as Scripted).mqPush(this.base(name), this.node, keyTtl, String(left), key, '', key, chunkAttempt, ...c.flatMap((i) => fields(inputs[i], i, '', '')))
           left -= c.length
         }
         return (await p.exec())!.slice(1)
       })
       for (const [error, reply] of replies) {
-        if (error) throw this.failure(error)
+        if (error) throw this.failure(error, true)
         const res = reply as Array<number | string>
         if (res[0] === 'full') throw new QueueFullError(name, Number(res[1]), Number(res[2]))
         if (res[0] === 'dup') return [{duplicate: true, id: String(res[1]), state: 'ready'}]
@@ -136,12 +144,12 @@ export class RedisBackend extends RedisConnection implements Driver {
       }
     })
     const topicBase = `${this.cfg.prefix}:t:{${name}}:`
-    const minted = await this.call((r) => r.mqMint(topicBase, this.node, String(inputs.length), key, keyTtl))
+    const minted = await this.call((r) => r.mqMint(topicBase, this.node, String(inputs.length), key, keyTtl, attempt))
     const duplicate = minted[0] === 'dup'
     const ids = minted.slice(1)
     const marker = key === '' ? '' : `${name}:${key}`
     for (const s of subs) {
-      const reply = await this.call((r) => r.mqPush(this.base(s), this.node, keyTtl, String(inputs.length), '', marker, key, ...inputs.flatMap((m, i) => fields(m, i, ids[i], name))))
+      const reply = await this.call((r) => r.mqPush(this.base(s), this.node, keyTtl, String(inputs.length), '', marker, key, attempt, ...inputs.flatMap((m, i) => fields(m, i, ids[i], name))))
       if (reply[0] === 'full') throw new QueueFullError(s, Number(reply[1]), Number(reply[2]))
     }
     const delayed = (i: number) => (inputs[i].delayMs ?? 0) > 0
@@ -224,7 +232,7 @@ export class RedisBackend extends RedisConnection implements Driver {
     })
     return names.map((name, i) => {
       const [error, reply] = replies[i]
-      if (error) throw this.failure(error)
+      if (error) throw this.failure(error, true)
       const [ready, inflight, delayed, dead, done, oldest, paused, now] = reply as Array<number | string>
       return {
         dead: Number(dead),

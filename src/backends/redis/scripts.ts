@@ -1,4 +1,4 @@
-import {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '../../policy.js'
+import {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '../../policy.js'
 import {LUA} from './lua.generated.js'
 
 /**
@@ -26,6 +26,8 @@ import {LUA} from './lua.generated.js'
  *   P:{Q}:k:KEY      string: the id holding idempotency key KEY, expiring with the key
  *   P:{Q}:tk:T:KEY   string: the copy of topic T's keyed message this queue has (fan-out retries)
  *   P:{Q}:keys       sorted set: keys by expiry, so that gc can count what it releases
+ *   P:{Q}:at:A       string: push attempt A's reply (JSON), kept ATTEMPT_TTL_MS: the same
+ *                    attempt sent again after its reply was lost gets it back (push.lua)
  *   P:{Q}:wake       list: one entry per wake-up, for claims waiting in BLPOP (expires in 5 s)
  *   P:queues, P:topics, P:t:{T}:subs   sets: queue names, topic names, a topic's subscribers
  *
@@ -35,7 +37,7 @@ import {LUA} from './lua.generated.js'
  */
 
 /** The constants the scripts name as {{NAME}}: the queue's policy, one definition for every engine. */
-const CONSTANTS: Record<string, number> = {AGING_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY}
+const CONSTANTS: Record<string, number> = {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY}
 
 /** A script by its file name (lua/NAME.lua), with the policy's constants put in. */
 function script(name: string): string {

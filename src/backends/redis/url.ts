@@ -1,11 +1,15 @@
 import {isIP} from 'node:net'
 import type {RedisOptions} from 'ioredis'
 
-import {UrlOptions} from '../common.js'
+import {DEFAULT_MAX_BODY, MAX_BODY_CAP, UrlOptions} from '../common.js'
 
 export interface RedisUrl {
   options: RedisOptions
   prefix: string
+  /** eviction=accept: the user accepts a server that may evict keys (maxmemory-policy other than noeviction). */
+  acceptEviction: boolean
+  /** max_body=: the largest body taken (bytes). */
+  maxBodyBytes: number
   replicas: number
   replicasTimeoutMs: number
   /** The URL without its password, for messages. */
@@ -18,21 +22,26 @@ export function parseRedisUrl(url: string): RedisUrl {
   const u = o.url
   const prefix = o.take('prefix') ?? 'mq'
   if (!/^[\w.-]{1,64}$/.test(prefix)) throw o.error('prefix= takes 1 to 64 letters, digits, "_", "." or "-"')
+  const eviction = o.take('eviction')
+  if (eviction !== undefined && eviction !== 'accept') throw o.error('eviction= takes only "accept" (use a server that may evict keys, losing what it evicts)')
   const replicasText = o.take('replicas') ?? '0'
   if (!/^\d{1,3}$/.test(replicasText)) throw o.error('replicas= takes a whole number')
   const replicas = Number(replicasText)
   const replicasTimeoutMs = o.duration('replicas_timeout', 1000)
   const connectTimeout = o.duration('connect_timeout', 2000)
   const commandTimeout = o.duration('command_timeout', 10_000)
+  const maxBodyBytes = o.size('max_body', DEFAULT_MAX_BODY, MAX_BODY_CAP)
   const db = u.pathname.replace(/^\//, '')
   if (db !== '' && !/^\d{1,2}$/.test(db)) throw o.error('the path names a database number (redis://host:6379/0)')
   const unknown = o.rest()
-  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (prefix, replicas, replicas_timeout, connect_timeout, command_timeout)`)
+  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (prefix, eviction, max_body, replicas, replicas_timeout, connect_timeout, command_timeout)`)
   const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1'
   const port = u.port === '' ? 6379 : Number(u.port)
   const display = `${u.protocol}//${u.host || host}${u.pathname === '/' ? '' : u.pathname}`
   return {
+    acceptEviction: eviction === 'accept',
     display,
+    maxBodyBytes,
     options: {
       commandTimeout,
       connectTimeout,

@@ -40,6 +40,10 @@ CREATE INDEX IF NOT EXISTS messages_delayed ON {{S}}.messages (queue, not_before
 CREATE INDEX IF NOT EXISTS messages_inflight ON {{S}}.messages (queue, lease_until) WHERE state = 'inflight';
 CREATE INDEX IF NOT EXISTS messages_state ON {{S}}.messages (queue, state, id);
 CREATE TABLE IF NOT EXISTS {{S}}.keys (scope text NOT NULL, key text NOT NULL, id text NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (scope, key));
+-- Push attempts (push): the reply of each push the client named, kept {{ATTEMPT_TTL_MS}} ms, so
+-- that the same push sent again after its reply was lost is stored once.
+CREATE TABLE IF NOT EXISTS {{S}}.attempts (attempt text PRIMARY KEY, at bigint NOT NULL, ids text[] NOT NULL, states text[] NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_at ON {{S}}.attempts (at);
 CREATE TABLE IF NOT EXISTS {{S}}.topics (name text PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS {{S}}.subs (topic text NOT NULL, queue text NOT NULL, PRIMARY KEY (topic, queue));
 -- Push order: every message draws one value (S.messages.seq); an id shows its last 16 bits.

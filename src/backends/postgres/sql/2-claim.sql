@@ -17,10 +17,15 @@ END $$;
 -- Returns one row per message: (status, id, state); status 'ok', 'dup' (the key is held: id is
 -- the holder's, nothing written), 'full' (id: "depth/max" of the queue that is full,
 -- nothing written), 'nosubs' (a topic without subscribers, nothing written).
+-- att: the client's name for this push ('' none). A push that stored records its reply under
+-- att (S.attempts); the same att sent again (the first reply was lost with the connection)
+-- gets that reply back and stores nothing, whatever happened since (a claim, an ack).
 -- RACE: a bounded queue's row is locked (FOR UPDATE) while its depth is counted and the batch
 -- written, so two pushes cannot both take the last room; a key is an INSERT ... ON CONFLICT, so
--- of two pushes with one key exactly one writes.
-CREATE OR REPLACE FUNCTION {{S}}.push(q text, node text, key_ttl bigint, k text, prios int[], delays bigint[], ttls bigint[], hdrs text[], bodies bytea[])
+-- of two pushes with one key exactly one writes. Two tries of one attempt (the first still
+-- running when the second arrives) take a transaction lock on the attempt's name: the second
+-- waits for the first to commit, then finds its record.
+CREATE OR REPLACE FUNCTION {{S}}.push(q text, node text, key_ttl bigint, k text, prios int[], delays bigint[], ttls bigint[], hdrs text[], bodies bytea[], att text)
 RETURNS TABLE (status text, id text, state text) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -36,6 +41,16 @@ DECLARE
   cfg record;
   holder text;
 BEGIN
+  IF att <> '' THEN
+    PERFORM pg_advisory_xact_lock(hashtext('mq-attempt:' || att));
+    IF EXISTS (SELECT 1 FROM {{S}}.attempts a WHERE a.attempt = att) THEN
+      RETURN QUERY SELECT 'ok'::text, x.id, x.state FROM {{S}}.attempts a, unnest(a.ids, a.states) WITH ORDINALITY AS x(id, state, o)
+        WHERE a.attempt = att ORDER BY x.o;
+      RETURN;
+    END IF;
+    -- Records past their time go, a few per push, never waiting on another push's.
+    DELETE FROM {{S}}.attempts WHERE attempt IN (SELECT a.attempt FROM {{S}}.attempts a WHERE a.at < now - {{ATTEMPT_TTL_MS}} LIMIT 16 FOR UPDATE SKIP LOCKED);
+  END IF;
   is_topic := EXISTS (SELECT 1 FROM {{S}}.topics WHERE name = q);
   IF is_topic THEN
     SELECT array_agg(s.queue ORDER BY s.queue) INTO targets FROM {{S}}.subs s WHERE s.topic = q;
@@ -82,6 +97,11 @@ BEGIN
     FROM unnest(ids, seqs, bodies, prios, delays, ttls, hdrs) AS a(id, seq, body, prio, delay, ttl, hdr);
     PERFORM pg_notify('{{WAKE}}', t);
   END LOOP;
+  IF att <> '' THEN
+    INSERT INTO {{S}}.attempts (attempt, at, ids, states)
+      SELECT att, now, ids, coalesce(array_agg(CASE WHEN a.delay > 0 THEN 'delayed' ELSE 'ready' END ORDER BY a.o), '{}')
+      FROM unnest(delays) WITH ORDINALITY AS a(delay, o);
+  END IF;
   RETURN QUERY SELECT 'ok'::text, a.id, CASE WHEN a.delay > 0 THEN 'delayed' ELSE 'ready' END
     FROM unnest(ids, delays) WITH ORDINALITY AS a(id, delay, o) ORDER BY a.o;
 END $$;

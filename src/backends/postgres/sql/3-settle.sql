@@ -3,8 +3,8 @@
 -- in flight). Each returns one row whose status is 'gone' (the message is not in flight),
 -- 'lost:N' (claimed again since: attempt N), or its outcome. A lease that ran out still
 -- settles until a claim takes the message back (a late ack is still an ack).
--- (Schema version 3's settle(op), the four in one, is left in older databases for processes
--- still running that version; nothing of this version calls it.)
+-- (Schema version 3's settle(op), the four in one, and version 4's ack(q, i, tok) are left in
+-- older databases for processes still running those versions; nothing of this version calls them.)
 
 -- held: whether (q, i, tok) is in flight now: 'ok', 'gone' or 'lost:N'; the row stays locked
 -- for the rest of the caller's transaction.
@@ -22,16 +22,22 @@ BEGIN
 END $$;
 
 -- ack: the delivery is finished: the message is done (kept until gc). Returns (status, at):
--- 'done' and when.
+-- 'done' and when. The done row keeps the delivery's token: the same ack sent again because
+-- the first one's reply was lost with the connection (again: the client says so) answers
+-- 'done' again, while any other second ack of the receipt is 'gone', as a double ack must be.
 -- RACE: as held.
-CREATE OR REPLACE FUNCTION {{S}}.ack(q text, i text, tok text) RETURNS TABLE (status text, at bigint) LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {{S}}.ack(q text, i text, tok text, again boolean) RETURNS TABLE (status text, at bigint) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   st text := {{S}}.held(q, i, tok);
   now bigint := {{S}}.now_ms();
 BEGIN
+  IF st = 'gone' AND again AND tok <> '' THEN
+    RETURN QUERY SELECT 'done'::text, m.ended_at FROM {{S}}.messages m WHERE m.queue = q AND m.id = i AND m.state = 'done' AND m.token = tok;
+    IF FOUND THEN RETURN; END IF;
+  END IF;
   IF st <> 'ok' THEN RETURN QUERY SELECT st, 0::bigint; RETURN; END IF;
-  UPDATE {{S}}.messages m SET state = 'done', ended_at = now, token = NULL, lease_until = NULL WHERE m.queue = q AND m.id = i;
+  UPDATE {{S}}.messages m SET state = 'done', ended_at = now, lease_until = NULL WHERE m.queue = q AND m.id = i;
   RETURN QUERY SELECT 'done'::text, now;
 END $$;
 

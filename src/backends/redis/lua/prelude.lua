@@ -8,6 +8,18 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function mkey(id) return base .. 'm:' .. id end
+-- A push's attempt record (push.lua, mint.lua): the reply the attempt gave, kept
+-- {{ATTEMPT_TTL_MS}} ms, so that the same attempt sent again (its reply was lost) gets it back
+-- instead of storing its messages twice. a == '': no record.
+local function attempt_seen(a)
+  if a == '' then return nil end
+  local r = redis.call('GET', base .. 'at:' .. a)
+  if r then return cjson.decode(r) end
+  return nil
+end
+local function attempt_done(a, reply)
+  if a ~= '' then redis.call('SET', base .. 'at:' .. a, cjson.encode(reply), 'PX', {{ATTEMPT_TTL_MS}}) end
+end
 local function idtime(id) return tonumber(string.sub(id, 1, 12), 16) end
 local function cfg(field, default)
   local v = redis.call('HGET', META, field)

@@ -1,15 +1,21 @@
 -- push: stores a batch of messages in one queue, atomically, or nothing.
 -- ARGV: node (16 hex: the client's id suffix), keyTtlMs, total (messages this push adds in all,
 -- for the bound), key to hold ('' none), topic-key marker ('' none), the key the message carries
--- ('' none: a topic's copies carry the topic's key without holding it here), then 7 per message: priority,
+-- ('' none: a topic's copies carry the topic's key without holding it here), the attempt ('' none:
+-- see below), then 7 per message: priority,
 -- delayMs (<= 0: ready), ttlMs ('' none), headers JSON ('' none), body, id ('' mint one), topic.
 -- Returns {'full', depth, max}, {'dup', holder id} (a key held: nothing written), {'have', id}
 -- (a fan-out retry: this queue already has its copy), or {'ok', id1, state1, id2, state2...}.
 -- Ids: see mint() in the prelude: they sort by enqueue time, and by push order within a queue.
+-- Attempt: the client's name for this push call (a chunk of it). Its reply is recorded with the
+-- writes; the same attempt sent again (the first reply was lost with the connection) gets that
+-- reply back and writes nothing, whatever happened since (a claim, an ack, the key taken).
 -- RACE: the bound, the key and the writes are one script: two pushes cannot both pass a bound
--- with room for one, nor both take a key.
+-- with room for one, nor both take a key; an attempt and its repeat cannot both write.
 local now = now_ms()
-local node, keyttl, total, key, marker, carried = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+local node, keyttl, total, key, marker, carried, attempt = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local seen = attempt_seen(attempt)
+if seen then return seen end
 if marker ~= '' then
   local had = redis.call('GET', base .. 'tk:' .. marker)
   if had then return {'have', had} end
@@ -20,7 +26,7 @@ if maxd then
   if d + total > tonumber(maxd) then return {'full', d, tonumber(maxd)} end
 end
 local out, ready = {'ok'}, 0
-for i = 7, #ARGV, 7 do
+for i = 8, #ARGV, 7 do
   local p, delay, ttl, hdr, body, id, topic = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
   if id == '' then id = mint(node, now) end
   if key ~= '' then
@@ -49,4 +55,5 @@ for i = 7, #ARGV, 7 do
 end
 save_clock()
 wake(ready)
+attempt_done(attempt, out)
 return out

@@ -1,0 +1,36 @@
+import {describe, expect, it} from 'vitest'
+
+import {formatSize, UrlOptions} from '../../src/backends/common.js'
+import {parsePostgresUrl} from '../../src/backends/postgres/url.js'
+import {parseRedisUrl} from '../../src/backends/redis/url.js'
+import {ConfigError} from '../../src/errors.js'
+
+describe('server URL options: sizes, max_body=, eviction=', () => {
+  const size = (v: string) => new UrlOptions(`redis://h/?s=${encodeURIComponent(v)}`).size('s', 7, 1024 ** 3)
+
+  it('reads sizes with units in powers of 1024, and refuses what is not one (78)', () => {
+    expect(size('100')).toBe(100)
+    expect(size('512KiB')).toBe(512 * 1024)
+    expect(size('64MiB')).toBe(64 * 1024 ** 2)
+    expect(size('64m')).toBe(64 * 1024 ** 2)
+    expect(size('1GB')).toBe(1024 ** 3)
+    expect(new UrlOptions('redis://h/').size('s', 7, 100)).toBe(7)
+    for (const bad of ['0', '-1', '1.5MiB', 'lots', '2GiB', '64 TiB', '']) expect(() => size(bad), bad).toThrow(ConfigError)
+  })
+
+  it('says sizes in the largest unit that divides them', () => {
+    expect(formatSize(32 * 1024 ** 2)).toBe('32MiB')
+    expect(formatSize(1536)).toBe('1536 bytes')
+    expect(formatSize(1024)).toBe('1KiB')
+  })
+
+  it('both server engines take max_body= (default 32MiB, at most 512MiB); Redis takes eviction=accept and nothing else', () => {
+    expect(parseRedisUrl('redis://127.0.0.1/0').maxBodyBytes).toBe(32 * 1024 ** 2)
+    expect(parsePostgresUrl('postgres://u@h/db').maxBodyBytes).toBe(32 * 1024 ** 2)
+    expect(parsePostgresUrl('postgres://u@h/db?max_body=1MiB').maxBodyBytes).toBe(1024 ** 2)
+    expect(() => parseRedisUrl('redis://127.0.0.1/0?max_body=1GiB')).toThrow(/max_body= takes a size from 1 byte to 512MiB/)
+    expect(parseRedisUrl('redis://127.0.0.1/0').acceptEviction).toBe(false)
+    expect(parseRedisUrl('redis://127.0.0.1/0?eviction=accept').acceptEviction).toBe(true)
+    expect(() => parseRedisUrl('redis://127.0.0.1/0?eviction=yes')).toThrow(/eviction= takes only "accept"/)
+  })
+})
