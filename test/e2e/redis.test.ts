@@ -215,6 +215,12 @@ describeWithServer('redis command line', redisServerUnavailable(), () => {
       const pushed = await mqAt(ok, ['push', 'q', 'x'])
       expect(pushed.code, pushed.stderr).toBe(0)
       expect((await mqAt(ok, ['stats'])).stderr).toMatch(/maxmemory-policy volatile-lru: the server may evict messages/)
+      // What eviction did, once a claim found it: said per queue.
+      const prefix = new URL(u).searchParams.get('prefix')!
+      expect(await raw.del(`${prefix}:{q}:m:${pushed.out.trim()}`)).toBe(1)
+      expect((await mqAt(ok, ['pop', 'q'])).code).toBe(3)
+      const after = await mqAt(ok, ['stats', '--json'])
+      expect(JSON.parse(after.out)[0].warnings).toContain(`redis://127.0.0.1:${own.port}/0: queue q: 1 message was evicted by the server and dropped by a claim (lost)`)
       const bad = await mqAt(`${u}&eviction=yes`, ['push', 'q', 'x'])
       expect(bad.code).toBe(78)
       expect(bad.stderr).toMatch(/eviction= takes only "accept"/)

@@ -196,13 +196,30 @@ export abstract class RedisConnection {
       if (conf.appendonly === 'no' && (conf.save ?? '') === '') out.push(`${this.cfg.display}: the server keeps nothing on disk (appendonly no, no save points): a restart loses every queue`)
       else if (conf.appendonly === 'no') out.push(`${this.cfg.display}: the server only snapshots (appendonly no): a crash loses what was pushed since the last snapshot`)
       else if (conf.appendfsync !== 'always') out.push(`${this.cfg.display}: appendfsync ${conf.appendfsync}: a crash can lose up to a second of acknowledged pushes`)
-      if (conf['maxmemory-policy'] && conf['maxmemory-policy'] !== 'noeviction') out.push(`${this.cfg.display}: maxmemory-policy ${conf['maxmemory-policy']}: the server may evict messages when memory runs short (use noeviction)`)
+      if (conf['maxmemory-policy'] && conf['maxmemory-policy'] !== 'noeviction') {
+        out.push(`${this.cfg.display}: maxmemory-policy ${conf['maxmemory-policy']}: the server may evict messages when memory runs short (use noeviction)`)
+        out.push(...(await this.lostLines()))
+      }
     } catch (error) {
       // A server that refuses CONFIG (an ACL, a managed service) keeps its setup to itself.
       if (error instanceof ServerRefusedError) return out
       throw error
     }
     return out
+  }
+
+  /** Per queue, the messages a claim found evicted and dropped (meta field lost), as lines. */
+  private async lostLines(): Promise<string[]> {
+    return this.call(async (r) => {
+      const names = (await r.smembers(this.queuesKey)).sort()
+      const p = r.pipeline()
+      for (const n of names) p.hget(`${this.base(n)}meta`, 'lost')
+      const res = (await p.exec()) ?? []
+      return names.flatMap((n, i) => {
+        const lost = Number(res[i]?.[1] ?? 0)
+        return lost > 0 ? [`${this.cfg.display}: queue ${n}: ${lost} message${lost === 1 ? ' was' : 's were'} evicted by the server and dropped by a claim (lost)`] : []
+      })
+    })
   }
 
   async close(): Promise<void> {
