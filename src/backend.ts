@@ -198,6 +198,23 @@ export interface Requeued {
   expiryCleared: string[]
 }
 
+/** What `cancel` did with each id it was given. */
+export interface Cancelled {
+  /** Removed: they were ready or delayed. */
+  cancelled: string[]
+  /** Not removed, with the state that stopped it: in flight (its consumer's), dead, done. */
+  refused: Array<{id: string; state: MessageState}>
+  /** No message of the queue has this id. */
+  unknown: string[]
+}
+
+/**
+ * What became of a message, for `mq wait`: still to be handled (ready, delayed, in flight),
+ * done, dead, or unknown (no such message, or one acked long enough ago that an engine which
+ * does not keep acked messages has forgotten it).
+ */
+export type Fate = 'dead' | 'done' | 'pending' | 'unknown'
+
 export interface GcOptions {
   /** Remove acked messages kept longer than this. */
   doneOlderThanMs: number
@@ -305,6 +322,20 @@ export interface Backend {
    */
   requeue(queue: string, ids?: string[]): Promise<Requeued>
   gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<GcResult>
+  /** One message by id, in whatever state it is (its body with `body`); undefined when the queue has none with that id. */
+  show(queue: string, id: string, opts?: {body?: boolean}): Promise<MessageInfo | undefined>
+  /** What became of each id (`mq wait`), in the order given. */
+  fates(queue: string, ids: string[]): Promise<Fate[]>
+  /**
+   * Removes the messages that are ready or delayed; refuses the others (in flight: its
+   * consumer's; dead, done: purge or gc them). RACE: a claim and a cancel of one message: one wins.
+   */
+  cancel(queue: string, ids: string[]): Promise<Cancelled>
+  /**
+   * Deletes the queue: every message in every state, its config and keys, its subscriptions.
+   * Returns how many messages went. A push after it makes a new, empty queue.
+   */
+  drop(queue: string): Promise<number>
 
   /** From now on, pushes to `topic` reach `queue` too; false when it already did. */
   subscribe(topic: string, queue: string): Promise<boolean>
@@ -374,7 +405,12 @@ export interface DriverMessage extends Omit<PushInput, 'expiresAt' | 'notBefore'
  * A driver never validates, never waits, and never converts a caller's time: what it is given
  * it does, in one transition each where it can (a script, a statement, a rename).
  */
-export interface Driver extends ClaimDriver, Omit<Backend, 'claim' | 'push'> {
+export interface Driver extends ClaimDriver, Omit<Backend, 'claim' | 'fates' | 'push'> {
+  /**
+   * What became of each id, for an engine that does not keep acked messages (it remembers
+   * recent acks some other way). Absent: the queue layer asks `show` for each.
+   */
+  fates?(queue: string, ids: string[]): Promise<Fate[]>
   /**
    * The driver checks room before it reads a streamed body, so a QueueFullError leaves the
    * stream unread and the push can be tried again with it (the spool). Without it, the queue

@@ -17,6 +17,11 @@ export const DEFAULT_KEY_TTL_MS = 24 * 3600 * 1000
  * timeouts of that second try with room to spare.
  */
 export const ATTEMPT_TTL_MS = 60_000
+/**
+ * How many acked ids an engine that deletes acked messages (Redis) remembers per queue, so that
+ * `mq wait` can tell "done" from "never heard of": the last this many acks.
+ */
+export const ACKED_KEPT = 10_000
 /** Priorities: 0 to MAX_PRIORITY, larger first. */
 export const MAX_PRIORITY = 9
 /** Priority aging: one level per this long waited (see priorityRank). */

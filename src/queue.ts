@@ -4,6 +4,7 @@ import {
   type ClaimDriver,
   type ClaimRequest,
   type Delivery,
+  type Fate,
   type Driver,
   type DriverMessage,
   type Failure,
@@ -15,9 +16,10 @@ import {
   type QueueConfigPatch,
   type ReleaseOptions,
 } from './backend.js'
-import {ConnectionLostError, NoSuchQueueError, NotInFlightError, NotSupportedError, OutcomeUnknownError, QueueFullError, QueuePausedError, ServerUnavailableError, UsageError} from './errors.js'
+import {ConnectionLostError, DataError, NoSuchQueueError, NotInFlightError, NotSupportedError, OutcomeUnknownError, QueueFullError, QueuePausedError, ServerUnavailableError, UsageError} from './errors.js'
 import {randomBytesFast} from './lazy.js'
 import {pushBodies} from './backends/common.js'
+import {ID_PATTERN} from './message-id.js'
 import {validateQueueName} from './queue-name.js'
 
 /** The longest one wait lasts before a waiting claim looks again (the safety net under every wake-up). */
@@ -80,8 +82,8 @@ export async function retryWhileFull<T>(waitMs: number | undefined, pollMs: numb
  * - every queue and topic name is valid (64 otherwise); an idempotency key comes with one
  *   message alone (64);
  * - inspection and administration of a queue that does not exist is NoSuchQueueError (66),
- *   answered here from the driver's `exists` (RACE: queues are only made, never removed, so
- *   the answer cannot go stale before the driver is called);
+ *   answered here from the driver's `exists` (RACE: a queue dropped between the check and the
+ *   driver's call is answered for as an empty queue: see drop);
  * - what a driver does not declare in its capabilities fails with NotSupportedError (78) and
  *   one line saying what, before the driver is asked: a push with a priority to an engine
  *   without priorities is refused, never stored without one. Listing topics on an engine that
@@ -286,6 +288,49 @@ export class Queue implements Backend {
   async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void) {
     await this.existing(queue)
     return this.engine.gc(queue, opts, onProgress)
+  }
+
+  /** A message id as the engines mint them; anything else is a DataError (65), never "not found". */
+  private checkIds(queue: string, ids: string[]): void {
+    for (const id of ids) if (!ID_PATTERN.test(id)) throw new DataError(`${queue}: ${JSON.stringify(id)} is not a message id`)
+  }
+
+  async show(queue: string, id: string, opts?: {body?: boolean}) {
+    await this.existing(queue)
+    this.checkIds(queue, [id])
+    return this.engine.show(queue, id, opts)
+  }
+
+  /**
+   * What became of each id: the driver's own answer where it has one (an engine that does not
+   * keep acked messages), else each message's state.
+   */
+  async fates(queue: string, ids: string[]): Promise<Fate[]> {
+    await this.existing(queue)
+    this.checkIds(queue, ids)
+    if (this.engine.fates) return this.engine.fates(queue, ids)
+    return Promise.all(
+      ids.map(async (id) => {
+        const m = await this.engine.show(queue, id)
+        return m === undefined ? 'unknown' : m.state === 'done' || m.state === 'dead' ? m.state : 'pending'
+      }),
+    )
+  }
+
+  async cancel(queue: string, ids: string[]) {
+    await this.existing(queue)
+    this.checkIds(queue, ids)
+    return this.engine.cancel(queue, ids)
+  }
+
+  /**
+   * RACE: a queue dropped while another process works on it: a push or a claim after the drop
+   * makes a new, empty queue (as the first push ever did); an inspection that passed the
+   * existence check just before the drop answers for an empty queue.
+   */
+  async drop(queue: string) {
+    await this.existing(queue)
+    return this.engine.drop(queue)
   }
 
   async subscribe(topic: string, queue: string) {

@@ -83,6 +83,63 @@ export function peekMessages(q: QueueDirs, state: MessageState, limit: number, w
   return out
 }
 
+/** Where a message is now: its state, its file, its name's fields. */
+export interface FoundMessage {
+  state: MessageState
+  path: string
+  m: MessageName
+}
+
+/**
+ * The message with this id, wherever it is: a scan of the queue's states (O(messages)), in the
+ * order messages move (ready, delayed, in flight, then dead and done). RACE: a message that
+ * moves back to a state already scanned (a release) can be missed by one scan: a miss is
+ * scanned once more before it is believed.
+ */
+export function findMessage(q: QueueDirs, id: string): FoundMessage | undefined {
+  return scanFor(q, id) ?? scanFor(q, id)
+}
+
+function scanFor(q: QueueDirs, id: string): FoundMessage | undefined {
+  const prefix = id + ','
+  const inDir = (dir: string, state: MessageState, accept?: Parameters<typeof messageFiles>[3], skipDirs = false): FoundMessage | undefined => {
+    if (!isRealDir(dir)) return undefined
+    for (const e of messageFiles(q, dir, false, accept, skipDirs)) if (e.m.id === id || e.name.startsWith(prefix)) return {m: e.m, path: e.path, state}
+    return undefined
+  }
+  const inTree = (root: string, state: MessageState, what: 'lease' | 'state', accept?: Parameters<typeof messageFiles>[3]): FoundMessage | undefined => {
+    if (!isRealDir(root)) return undefined
+    for (const dir of leafBuckets(q, root, {repair: false, what})) {
+      const f = inDir(dir, state, accept)
+      if (f) return f
+    }
+    return undefined
+  }
+  for (const e of isRealDir(q.new) ? listEntries(q.new) : []) {
+    if (!e.isDirectory() || !PRIORITY_DIR.test(e.name)) continue
+    const f = inTree(join(q.new, e.name), 'ready', 'state')
+    if (f) return f
+  }
+  return (
+    inTree(q.delay, 'delayed', 'state') ??
+    inDir(q.cur, 'inflight', claimedRule, true) ??
+    (isRealDir(q.cur) ? [...leafBuckets(q, q.cur, {filesAtTop: true, repair: false, what: 'lease'})].map((d) => inDir(d, 'inflight', claimedRule)).find(Boolean) : undefined) ??
+    (isRealDir(q.dead) ? deadFiles(q, false).filter((e) => e.m.id === id).map((e) => ({m: e.m, path: e.path, state: 'dead' as const}))[0] : undefined) ??
+    inDir(q.done, 'done')
+  )
+}
+
+/** One message by id, described as peek describes it; undefined when the queue has none. */
+export function showMessage(q: QueueDirs, id: string, withBody: boolean): MessageInfo | undefined {
+  for (let i = 0; i < 3; i++) {
+    const found = findMessage(q, id)
+    if (!found) return undefined
+    const info = describe(q, found.path, found.m, found.state, withBody)
+    if (info) return info // else it moved on while we looked: find it again
+  }
+  return undefined
+}
+
 function describe(q: QueueDirs, path: string, m: MessageName, state: MessageState, withBody: boolean): MessageInfo | undefined {
   let opened
   try {

@@ -871,6 +871,91 @@ export function behaviourSuite(engine: EngineUnderTest): void {
     })
   })
 
+  describe(`${engine.name}: one message, and dropping a queue`, () => {
+    it('show finds a message by id in every state it passes through, with its facts; an unknown id is nothing', async () => {
+      const {b} = await setup()
+      const [p] = await b.push('q', [{...text('hello'), headers: {who: 'me'}}])
+      expect(await b.show('q', p.id)).toMatchObject({attempt: 0, headers: {who: 'me'}, id: p.id, size: 5, state: 'ready'})
+      expect((await b.show('q', p.id))?.body).toBeUndefined()
+      expect((await b.show('q', p.id, {body: true}))?.body?.toString()).toBe('hello')
+      const d = (await b.claim('q'))!
+      const inflight = (await b.show('q', p.id))!
+      expect(inflight).toMatchObject({attempt: 1, state: 'inflight'})
+      expect(inflight.leaseUntil).toBeGreaterThan(Date.now())
+      if (caps.delays) {
+        await b.release('q', d.receipt, {delayMs: 60_000, failure: {exitCode: 3, lastError: 'exit status 3'}})
+        expect((await b.show('q', p.id))?.notBefore).toBeGreaterThan(Date.now())
+        expect(await b.show('q', p.id)).toMatchObject({state: 'delayed'})
+      } else await b.release('q', d.receipt)
+      expect(await b.fates('q', [p.id])).toEqual(['pending'])
+      const [p2] = await b.push('q', [text('doomed')])
+      await b.cancel('q', [p.id]) // out of the way: p2 is next
+      const d2 = (await b.claim('q'))!
+      expect(d2.id).toBe(p2.id)
+      await b.deadLetter('q', d2.receipt, {exitCode: 2, lastError: 'exit status 2', stderrTail: 'boom'})
+      expect(await b.show('q', p2.id)).toMatchObject({reason: {exitCode: 2, reason: 'rejected', stderrTail: 'boom'}, state: 'dead'})
+      const [p3] = await b.push('q', [text('fine')])
+      await b.ack('q', (await b.claim('q'))!.receipt)
+      if (caps.keepsDone) expect(await b.show('q', p3.id)).toMatchObject({state: 'done'})
+      else expect([undefined, 'done']).toContain((await b.show('q', p3.id))?.state) // an engine that deletes acked messages has nothing to show
+      expect(await b.fates('q', [p3.id, p2.id, p.id, '0000000000000000-0000000000000000'])).toEqual(['done', 'dead', 'unknown', 'unknown'])
+      expect(await b.show('q', '0000000000000000-0000000000000000')).toBeUndefined()
+      await expect(b.show('q', 'not-an-id')).rejects.toBeInstanceOf(DataError)
+      await expect(b.show('nosuch', p.id)).rejects.toBeInstanceOf(NoSuchQueueError)
+    })
+
+    it('cancel removes what is ready or delayed, refuses what is in flight, dead or done, and says which ids it does not know', async () => {
+      const {b} = await setup()
+      const [a, c, dead] = await b.push('q', ['a', 'c', 'dead'].map(text))
+      const later = caps.delays ? (await b.push('q', [{...text('later'), notBefore: Date.now() + 60_000}]))[0] : undefined
+      // a is claimed and left in flight; c is cancelled while ready; dead is dead-lettered.
+      const da = (await b.claim('q'))!
+      expect(da.id).toBe(a.id)
+      await b.cancel('q', [c.id]).then((r) => expect(r).toEqual({cancelled: [c.id], refused: [], unknown: []}))
+      const dd = (await b.claim('q'))!
+      expect(dd.id).toBe(dead.id)
+      await b.deadLetter('q', dd.receipt)
+      const unknown = '0000000000000000-0000000000000000'
+      const r = await b.cancel('q', [a.id, dead.id, unknown, ...(later ? [later.id] : [])])
+      expect(r).toEqual({cancelled: later ? [later.id] : [], refused: [{id: a.id, state: 'inflight'}, {id: dead.id, state: 'dead'}], unknown: [unknown]})
+      expect((await b.stats('q'))[0]).toMatchObject({delayed: 0, dead: 1, inflight: 1, ready: 0})
+      expect(await b.claim('q')).toBeNull()
+    })
+
+    it('a cancel racing with claims: every message is either delivered or cancelled, once', async () => {
+      const {b, store} = await setup()
+      const ids = (await b.push('q', Array.from({length: 200}, (_, i) => text(`m${i}`)))).map((p) => p.id)
+      const consumer = peer(store, 'drain', 'q', 800)
+      await sleep(store.url ? 400 : 5)
+      const other = await store.open()
+      const {cancelled, refused, unknown} = await other.cancel('q', ids)
+      const acked = (await consumer).map((l) => l.split(' ')[0])
+      expect(unknown.length + refused.length + cancelled.length).toBe(200)
+      expect(new Set([...acked, ...cancelled]).size).toBe(acked.length + cancelled.length)
+      expect(acked.length + cancelled.length).toBe(200)
+    })
+
+    it('drop deletes the queue and everything in it; a push after it starts an empty queue', async () => {
+      const {b} = await setup()
+      await b.push('q', ['a', 'b', 'c'].map(text))
+      await b.deadLetter('q', (await b.claim('q'))!.receipt)
+      await b.claim('q')
+      if (caps.topics) await b.subscribe('t', 'q')
+      await b.push('other', [text('stays')])
+      expect(await b.drop('q')).toBe(3)
+      expect(await b.exists('q')).toBe(false)
+      expect((await b.stats()).map((s) => s.queue)).toEqual(['other'])
+      await expect(b.drop('q')).rejects.toBeInstanceOf(NoSuchQueueError)
+      if (caps.topics) {
+        expect(await b.subscribers('t')).toEqual([])
+        await expect(b.push('t', [text('x')])).rejects.toBeInstanceOf(NoSubscribersError)
+      }
+      await b.push('q', [text('new')])
+      expect((await b.stats('q'))[0]).toMatchObject({dead: 0, delayed: 0, inflight: 0, ready: 1})
+      expect((await b.claim('q'))?.body.toString()).toBe('new')
+    })
+  })
+
   describe(`${engine.name}: several clients at once`, () => {
     it('of several clients racing for one message, exactly one wins', async () => {
       const {b, store} = await setup()

@@ -1,5 +1,6 @@
 import {
   ALL_CAPABILITIES,
+  type Cancelled,
   type Capabilities,
   type ClaimAttempt,
   type Delivery,
@@ -323,6 +324,36 @@ export class MemoryBackend implements Driver {
       }
     }
     return {done, keys}
+  }
+
+  async show(queue: string, id: string, opts: {body?: boolean} = {}): Promise<MessageInfo | undefined> {
+    const q = this.entry(queue)
+    sweep(q, Date.now())
+    const m = q.messages.get(id)
+    return m && info(m, Boolean(opts.body))
+  }
+
+  async cancel(queue: string, ids: string[]): Promise<Cancelled> {
+    const q = this.entry(queue)
+    sweep(q, Date.now())
+    const out: Cancelled = {cancelled: [], refused: [], unknown: []}
+    for (const id of ids) {
+      const m = q.messages.get(id)
+      if (!m) out.unknown.push(id)
+      else if (m.state === 'ready' || m.state === 'delayed') {
+        q.messages.delete(id)
+        out.cancelled.push(id)
+      } else out.refused.push({id, state: m.state})
+    }
+    return out
+  }
+
+  async drop(queue: string): Promise<number> {
+    const n = this.entry(queue).messages.size
+    this.store.queues.delete(queue)
+    for (const k of [...this.store.keys.keys()]) if (k.startsWith(`queue:${queue}\u0000`)) this.store.keys.delete(k)
+    for (const subs of this.store.topics.values()) subs.delete(queue)
+    return n
   }
 
   async subscribe(topic: string, queue: string) {

@@ -1,5 +1,6 @@
 import {
   ALL_CAPABILITIES,
+  type Cancelled,
   type Capabilities,
   type ClaimAttempt,
   type DeadReason,
@@ -8,6 +9,7 @@ import {
   type Failure,
   type GcOptions,
   type MessageInfo,
+  type MessageState,
   type PeekRequest,
   type PurgeState,
   type Pushed,
@@ -154,22 +156,49 @@ export class PostgresBackend extends PgConnection implements Driver {
 
   async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
     const rows = await this.q<Row & {size: number}>(`SELECT * FROM ${this.S}.peek($1, $2, $3, $4)`, [queue, req.state, req.limit, Boolean(req.bodies)])
-    return rows.map((r) => {
-      const reason = r.reason === null ? undefined : (JSON.parse(r.reason) as DeadReason)
-      return {
-        attempt: r.attempt,
-        enqueuedAt: Number(r.enqueued_at),
-        id: r.id,
-        priority: r.priority,
-        size: r.size,
-        state: r.state,
-        ...(req.bodies ? {body: r.body} : {}),
-        ...(r.not_before === null ? {} : {notBefore: Number(r.not_before)}),
-        ...(r.lease_until === null ? {} : {leaseUntil: Number(r.lease_until)}),
-        ...meta(r),
-        ...(reason ? {reason} : {}),
-      }
-    })
+    return rows.map((r) => this.info(r, Boolean(req.bodies)))
+  }
+
+  private info(r: Row & {size: number}, bodies: boolean): MessageInfo {
+    const reason = r.reason === null ? undefined : (JSON.parse(r.reason) as DeadReason)
+    return {
+      attempt: r.attempt,
+      enqueuedAt: Number(r.enqueued_at),
+      id: r.id,
+      priority: r.priority,
+      size: r.size,
+      state: r.state,
+      ...(bodies ? {body: r.body} : {}),
+      ...(r.not_before === null ? {} : {notBefore: Number(r.not_before)}),
+      ...(r.lease_until === null ? {} : {leaseUntil: Number(r.lease_until)}),
+      ...meta(r),
+      ...(reason ? {reason} : {}),
+    }
+  }
+
+  async show(queue: string, id: string, opts: {body?: boolean} = {}): Promise<MessageInfo | undefined> {
+    const [r] = await this.q<Row & {size: number}>(`SELECT * FROM ${this.S}.show($1, $2, $3)`, [queue, id, Boolean(opts.body)])
+    return r && this.info(r, Boolean(opts.body))
+  }
+
+  async cancel(queue: string, ids: string[]): Promise<Cancelled> {
+    const rows = await this.q<{id: string; outcome: string}>(`SELECT * FROM ${this.S}.cancel($1, $2)`, [queue, ids])
+    const out: Cancelled = {cancelled: [], refused: [], unknown: []}
+    for (const {id, outcome} of rows) {
+      if (outcome === 'cancelled') out.cancelled.push(id)
+      else if (outcome === 'unknown') out.unknown.push(id)
+      else out.refused.push({id, state: outcome as MessageState})
+    }
+    return out
+  }
+
+  async drop(queue: string): Promise<number> {
+    let n = 0
+    for (;;) {
+      const [{removed}] = await this.q<{removed: string}>(`SELECT ${this.S}.drop($1, $2) AS removed`, [queue, 10_000])
+      n += Number(removed)
+      if (Number(removed) < 10_000) return n
+    }
   }
 
   async stats(queue?: string): Promise<QueueStats[]> {

@@ -29,7 +29,7 @@ import {SQL} from './sql.generated.js'
  * 4: the four settles are four functions (ack, release, renew, dead_letter, over held), and
  *    every inspection and administration statement is a function of ./sql/4-admin.sql.
  * 5: push takes an attempt name and records its reply (S.attempts); a done row keeps its
- *    delivery's token (an ack sent again answers as the first did).
+ *    delivery's token (an ack sent again answers as the first did); show, cancel and drop.
  */
 export const SCHEMA_VERSION = 5
 

@@ -12,6 +12,10 @@ import {parseRedisUrl, type RedisUrl} from './url.js'
 /** The scripts as ioredis defines them on a connection (./scripts.ts). */
 export interface Scripted {
   mqAck(base: string, id: string, tok: string): Promise<string[]>
+  mqCancel(base: string, ...ids: string[]): Promise<string[]>
+  mqDrop(base: string, limit: string): Promise<[number, number]>
+  mqFates(base: string, ...ids: string[]): Promise<string[]>
+  mqShowBuffer(base: string, id: string, bodies: string): Promise<Buffer[]>
   mqClaimBuffer(base: string, tok: string, lease: string): Promise<Reply>
   mqDead(base: string, id: string, tok: string, failure: string): Promise<string[]>
   mqGc(base: string): Promise<number>

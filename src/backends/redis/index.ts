@@ -1,12 +1,15 @@
 import {
   ALL_CAPABILITIES,
+  type Cancelled,
   type ClaimAttempt,
   type Capabilities,
   type Driver,
   type DriverMessage,
   type Failure,
+  type Fate,
   type GcOptions,
   type MessageInfo,
+  type MessageState,
   type PeekRequest,
   type PurgeState,
   type Pushed,
@@ -319,6 +322,44 @@ export class RedisBackend extends RedisConnection implements Driver {
   /** Acked messages are deleted at ack: there is nothing for gc to remove but expired keys' records. */
   async gc(queue: string, _opts: GcOptions): Promise<{done: number; keys: number}> {
     return {done: 0, keys: Number(await this.call((r) => r.mqGc(this.base(queue))))}
+  }
+
+  /** An acked message's hash is gone: show knows only that it was acked (among the last ACKED_KEPT), and says so by returning nothing. */
+  async show(queue: string, id: string, opts: {body?: boolean} = {}): Promise<MessageInfo | undefined> {
+    const reply = await this.call((r) => r.mqShowBuffer(this.base(queue), id, opts.body ? '1' : ''))
+    if (reply.length === 0 || String(reply[0]) === 'done') return undefined
+    return info(String(reply[0]) as MessageState, reply.slice(1))
+  }
+
+  async fates(queue: string, ids: string[]): Promise<Fate[]> {
+    return (await this.call((r) => r.mqFates(this.base(queue), ...ids))) as Fate[]
+  }
+
+  async cancel(queue: string, ids: string[]): Promise<Cancelled> {
+    const reply = await this.call((r) => r.mqCancel(this.base(queue), ...ids))
+    const out: Cancelled = {cancelled: [], refused: [], unknown: []}
+    for (let i = 0; i < reply.length; i += 2) {
+      const [id, what] = [reply[i], reply[i + 1]]
+      if (what === 'cancelled') out.cancelled.push(id)
+      else if (what === 'unknown') out.unknown.push(id)
+      else out.refused.push({id, state: what as MessageState})
+    }
+    return out
+  }
+
+  async drop(queue: string): Promise<number> {
+    let n = 0
+    for (;;) {
+      const [removed, more] = await this.call((r) => r.mqDrop(this.base(queue), '1000'))
+      n += Number(removed)
+      if (Number(more) === 0) break
+    }
+    const topics = await this.call((r) => r.smembers(this.topicsKey))
+    await this.call(async (r) => {
+      for (const t of topics) await r.srem(this.subsKey(t), queue)
+      await r.srem(this.queuesKey, queue)
+    })
+    return n
   }
 
   // ---- topics -----------------------------------------------------------------------------

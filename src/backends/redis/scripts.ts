@@ -1,4 +1,4 @@
-import {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '../../policy.js'
+import {ACKED_KEPT, AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '../../policy.js'
 import {LUA} from './lua.generated.js'
 
 /**
@@ -28,6 +28,7 @@ import {LUA} from './lua.generated.js'
  *   P:{Q}:keys       sorted set: keys by expiry, so that gc can count what it releases
  *   P:{Q}:at:A       string: push attempt A's reply (JSON), kept ATTEMPT_TTL_MS: the same
  *                    attempt sent again after its reply was lost gets it back (push.lua)
+ *   P:{Q}:acked      sorted set: the ids of the last ACKED_KEPT acks, scored by when (mq wait)
  *   P:{Q}:wake       list: one entry per wake-up, for claims waiting in BLPOP (expires in 5 s)
  *   P:queues, P:topics, P:t:{T}:subs   sets: queue names, topic names, a topic's subscribers
  *
@@ -37,7 +38,7 @@ import {LUA} from './lua.generated.js'
  */
 
 /** The constants the scripts name as {{NAME}}: the queue's policy, one definition for every engine. */
-const CONSTANTS: Record<string, number> = {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY}
+const CONSTANTS: Record<string, number> = {ACKED_KEPT, AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY}
 
 /** A script by its file name (lua/NAME.lua), with the policy's constants put in. */
 function script(name: string): string {
@@ -52,6 +53,10 @@ function script(name: string): string {
 /** The scripts as ioredis commands (names that cannot collide with Redis's own: see TOOLCHAIN). */
 export const SCRIPTS = {
   mqAck: script('ack'),
+  mqCancel: script('cancel'),
+  mqDrop: script('drop'),
+  mqFates: script('fates'),
+  mqShow: script('show'),
   mqClaim: script('claim'),
   mqDead: script('dead-letter'),
   mqGc: script('gc'),

@@ -24,7 +24,9 @@ import {readQueueConfig, updateQueueConfig} from '../../spool/config.js'
 import {checkSpoolRoot, createQueue, queueExists} from '../../spool/create-queue.js'
 import {rejectDelivery} from '../../spool/dead-letter.js'
 import {ensureFormat} from '../../spool/format.js'
-import {listQueueNames, peekMessages, quarantinedCount, queueStats} from '../../spool/inspect.js'
+import {cancelMessages} from '../../spool/cancel.js'
+import {dropQueue} from '../../spool/drop.js'
+import {listQueueNames, peekMessages, quarantinedCount, queueStats, showMessage} from '../../spool/inspect.js'
 import {QueueDirs} from '../../spool/layout.js'
 import {withQueueLock} from '../../spool/lock.js'
 import {pushMessages} from '../../spool/push.js'
@@ -120,7 +122,10 @@ export class SpoolBackend implements Driver {
     if (at < cursor.nextSweepAt) cursor.nextSweepAt = at
   }
 
-  /** Whether the queue exists; once it does, it does (queues are never removed), so that is remembered. */
+  /**
+   * Whether the queue exists; once it does, this process remembers it (a drop by another
+   * process is then answered for as an empty queue: see the queue layer's drop).
+   */
   private queueExists(queue: string): boolean {
     const entry = this.queue(queue)
     if (!entry.exists) entry.exists = queueExists(entry.dirs)
@@ -275,6 +280,20 @@ export class SpoolBackend implements Driver {
   async gc(queue: string, opts: GcOptions, onProgress?: (n: number) => void): Promise<GcResult> {
     const q = this.dirs(queue)
     return withQueueLock(q, 'maintenance', () => gcQueue(q, opts, onProgress))
+  }
+
+  async show(queue: string, id: string, opts: {body?: boolean} = {}) {
+    return showMessage(this.dirs(queue), id, Boolean(opts.body))
+  }
+
+  async cancel(queue: string, ids: string[]) {
+    return cancelMessages(this.dirs(queue), ids)
+  }
+
+  async drop(queue: string) {
+    const n = dropQueue(this.dirs(queue))
+    this.queues.delete(queue) // no longer known to exist
+    return n
   }
 
   async subscribe(topic: string, queue: string) {

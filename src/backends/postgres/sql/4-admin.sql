@@ -171,3 +171,53 @@ $$;
 CREATE OR REPLACE FUNCTION {{S}}.topic_names() RETURNS SETOF text LANGUAGE sql STABLE AS $$
   SELECT name FROM {{S}}.topics ORDER BY name COLLATE "C"
 $$;
+
+-- show: one message of q by id, in whatever state, as peek gives each (its body when asked);
+-- no row when q has none with that id. Sweeps first, so a due message shows as ready.
+CREATE OR REPLACE FUNCTION {{S}}.show(q text, i text, bodies boolean)
+RETURNS TABLE (queue text, id text, body bytea, size int, priority smallint, attempt int, state text, enqueued_at bigint, not_before bigint,
+               lease_until bigint, expires_at bigint, key text, headers text, topic text, reason text, ended_at bigint) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+  PERFORM {{S}}.sweep(q, {{S}}.now_ms());
+  RETURN QUERY SELECT m.queue, m.id, CASE WHEN bodies THEN m.body END, octet_length(m.body), m.priority, m.attempt, m.state, m.enqueued_at,
+    m.not_before, m.lease_until, m.expires_at, m.key, m.headers, m.topic, m.reason, m.ended_at
+    FROM {{S}}.messages m WHERE m.queue = q AND m.id = i;
+END $$;
+
+-- cancel: deletes q's messages of ids that are ready or delayed; returns (id, outcome) for each
+-- id: 'cancelled', the state that refused it ('inflight', 'dead', 'done'), or 'unknown'.
+-- Sweeps first (a due delay is ready: still cancelled). A key the message held lasts until it
+-- expires, as after purge.
+-- RACE: a claim holding the row's lock makes the DELETE wait; the row, in flight by then, no
+-- longer matches, and is reported in flight: a message is either cancelled or delivered.
+CREATE OR REPLACE FUNCTION {{S}}.cancel(q text, ids text[]) RETURNS TABLE (id text, outcome text) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  gone text[];
+BEGIN
+  PERFORM {{S}}.sweep(q, {{S}}.now_ms());
+  WITH d AS (DELETE FROM {{S}}.messages m WHERE m.queue = q AND m.id = ANY(ids) AND m.state IN ('ready', 'delayed') RETURNING m.id)
+    SELECT coalesce(array_agg(d.id), '{}') INTO gone FROM d;
+  RETURN QUERY SELECT x.i, CASE WHEN x.i = ANY(gone) THEN 'cancelled' ELSE coalesce(m.state, 'unknown') END
+    FROM unnest(ids) WITH ORDINALITY AS x(i, o) LEFT JOIN {{S}}.messages m ON m.queue = q AND m.id = x.i ORDER BY x.o;
+END $$;
+
+-- drop: deletes up to lim of q's messages per call, and returns how many; the client calls it
+-- until it returns less than lim. The call that finds none left deletes the queue itself: its
+-- row (config, pause), its keys, its subscriptions.
+-- RACE: each call is one transaction; a message pushed between calls is deleted by a later one;
+-- a push after the last makes a new, empty queue (its row made again).
+CREATE OR REPLACE FUNCTION {{S}}.drop(q text, lim int) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint;
+BEGIN
+  WITH d AS (DELETE FROM {{S}}.messages m WHERE (m.queue, m.id) IN (SELECT x.queue, x.id FROM {{S}}.messages x WHERE x.queue = q LIMIT lim) RETURNING 1)
+    SELECT count(*) INTO n FROM d;
+  IF n < lim THEN
+    DELETE FROM {{S}}.keys WHERE scope = 'queue:' || q;
+    DELETE FROM {{S}}.subs WHERE queue = q;
+    DELETE FROM {{S}}.queues WHERE name = q;
+  END IF;
+  RETURN n;
+END $$;

@@ -3,6 +3,8 @@
 -- {{NAME}} is a constant of src/policy.ts, put in when the scripts are loaded.
 local base = KEYS[1]
 local META, INFL, DELAY, DEAD, READY = base .. 'meta', base .. 'inflight', base .. 'delayed', base .. 'dead', base .. 'ready'
+-- The ids of the last {{ACKED_KEPT}} acks, scored by when (mq wait: acked messages are deleted).
+local ACKED = base .. 'acked'
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
