@@ -173,6 +173,14 @@ export const ADMIN = {
       lease: {defaultHelp: '5m', description: 'the lease of a claim that asks for none', min: 1, type: 'duration'},
     },
   },
+  cancel: {
+    args: [QUEUE, {description: 'message ids', kind: 'text', name: 'id', required: true, variadic: true}],
+    flags: {},
+  },
+  drop: {
+    args: [QUEUE],
+    flags: {force: FORCE},
+  },
   gc: {
     args: [OPTIONAL_QUEUE],
     flags: {
@@ -208,9 +216,17 @@ export const ADMIN = {
     flags: {},
   },
   resume: {args: [QUEUE], flags: {}},
+  show: {
+    args: [QUEUE, {description: 'message id', kind: 'text', name: 'id', required: true}],
+    flags: {
+      body: {description: 'print the body alone, byte for byte', exclusive: ['json'], type: 'boolean'},
+    },
+  },
   stats: {
     args: [OPTIONAL_QUEUE],
     flags: {
+      watch: {char: 'w', description: 'refresh every --interval until interrupted, with push and ack rates (in place on a terminal; a block of lines per refresh otherwise)', exclusive: ['prometheus'], type: 'boolean'},
+      interval: {default: 2000, description: 'with --watch: how often', min: 100, type: 'duration'},
       prometheus: {description: "print Prometheus text exposition format (for node_exporter's textfile collector)", exclusive: ['json'], type: 'boolean'},
       textfile: {description: 'with --prometheus: write the metrics to FILE, atomically (a temp file beside it, then rename)', helpValue: 'FILE', type: 'string'},
     },
@@ -225,6 +241,12 @@ export const ADMIN = {
     flags: {},
   },
   version: {args: [], flags: {}},
+  wait: {
+    args: [QUEUE, {description: 'message ids (as push printed them)', kind: 'text', name: 'id', required: true, variadic: true}],
+    flags: {
+      timeout: {description: 'give up after this long (75)', type: 'duration'},
+    },
+  },
 } as const satisfies Record<string, VerbSpec>
 
 /** Every command's grammar. */

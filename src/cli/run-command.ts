@@ -3,6 +3,7 @@ import {writeStderr, writeStdout} from '../stdio.js'
 import {ackAction, nackAction} from './actions/ack.js'
 import {configAction, gcAction, peekAction, purgeAction, queuesAction, requeueAction, statsAction, subscribeAction, topicsAction} from './actions/admin.js'
 import {popAction} from './actions/pop.js'
+import {cancelAction, dropAction, showAction, waitAction} from './actions/steer.js'
 import {pushAction} from './actions/push.js'
 import {type CommandName, parseCommandLine, type Request, VERBS, type Verb} from './grammar.js'
 import {openCliBackend} from './open-backend.js'
@@ -16,9 +17,11 @@ type ActionName = Exclude<CommandName, 'help' | 'version'>
  */
 const ACTIONS: {[C in ActionName]: (b: Backend, i: Request<C>, handler: string[]) => Promise<unknown>} = {
   ack: (b, i) => ackAction(b, i.queue, i.receipt, Boolean(i.json)),
+  cancel: cancelAction,
   config: configAction,
   // Imported when used: the worker brings child_process, which the other verbs need not load.
   consume: async (b, i, handler) => (await import('./actions/consume.js')).consumeAction(b, i, handler),
+  drop: dropAction,
   gc: gcAction,
   nack: (b, i) => nackAction(b, i.queue, i.receipt, i.delay, Boolean(i.json)),
   pause: async (b, i) => (await b.pause(i.queue), {paused: true, queue: i.queue}),
@@ -33,10 +36,12 @@ const ACTIONS: {[C in ActionName]: (b: Backend, i: Request<C>, handler: string[]
     if (!was && !i.json) writeStderr(`mq: ${i.queue} was not paused\n`)
     return {paused: false, queue: i.queue, wasPaused: was}
   },
+  show: showAction,
   stats: statsAction,
   subscribe: subscribeAction,
   topics: topicsAction,
   unsubscribe: async (b, i) => (await b.unsubscribe(i.topic, i.queue), {queue: i.queue, subscribed: false, topic: i.topic}),
+  wait: waitAction,
 }
 
 /**

@@ -125,8 +125,9 @@ function readmeExamples(): Example[] {
       out.push({fresh: true, steps, where: where(body)})
     } else if (lang === 'sh') {
       if (/npm install|npm test/.test(body)) continue // the set-up itself
-      // A loop is one statement; otherwise each line is one, run in order in one sandbox.
-      const lines = /\bwhile\b/.test(body) ? [body] : body.split('\n').filter((l) => l.trim() && !l.startsWith('#'))
+      // A loop, or a block that sets shell variables for its later lines, is one script;
+      // otherwise each line is one, run in order in one sandbox.
+      const lines = /\bwhile\b|^\w+=\S*$/m.test(body) ? [body] : body.split('\n').filter((l) => l.trim() && !l.startsWith('#'))
       // A block that names servers runs each line on its own against the test servers.
       if (SERVER_URL.test(body)) for (const script of lines) out.push({server: true, steps: [{script}], where: where(script)})
       else out.push({steps: lines.map((script) => ({script})), where: where(body)})

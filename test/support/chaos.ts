@@ -9,7 +9,7 @@ import {BIN, FIXTURES, run, type RunResult, sleep, userEnv} from './helpers.js'
 import {hasProgram} from './servers.js'
 
 /** `mq ARGS` with MQ_URL set, nothing else (no spool). */
-export function mqAt(url: string, args: string[], opts: {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
+export function mqAt(url: string, args: string[], opts: {input?: Buffer | string; timeoutMs?: number} = {}): Promise<RunResult> {
   return run(process.execPath, [BIN, ...args], {env: {MQ_SPOOL: '/nonexistent/mq-spool-unused', MQ_URL: url}, input: opts.input, timeoutMs: opts.timeoutMs ?? 30_000})
 }
 

@@ -49,8 +49,9 @@ async function statsWithDiagnostics(b: Backend, queue?: string): Promise<Stats[]
   return all
 }
 
-export async function statsAction(b: Backend, r: {queue?: string; prometheus?: boolean; textfile?: string; json?: boolean}): Promise<unknown> {
+export async function statsAction(b: Backend, r: {queue?: string; prometheus?: boolean; textfile?: string; json?: boolean; watch?: boolean; interval: number}): Promise<unknown> {
   if (r.textfile && !r.prometheus) throw new UsageError('--textfile writes the --prometheus format: give both')
+  if (r.watch) return watchStats(b, r)
   const all = await statsWithDiagnostics(b, r.queue)
   // What the engine's setup weakens (a Redis server that keeps nothing on disk...): for people,
   // a line on stderr beside the table; for machines, in the data (a field of each queue's
@@ -85,6 +86,79 @@ export async function statsAction(b: Backend, r: {queue?: string; prometheus?: b
   }
   writeStdoutSync(table(rows))
   return undefined
+}
+
+/** Per-second rates between two samples of one queue, from its counts (null for the first sample). */
+interface Rates {
+  pushRate: number | null
+  ackRate: number | null
+}
+
+/**
+ * Push and ack rates from two samples of the counts: acks are done's growth; pushes the growth
+ * of every message the queue holds (ready + in flight + delayed + dead + done: an ack moves a
+ * message between them, a push adds one). gc and purge shrink the counts: a negative change
+ * counts as none. On engines that do not keep done messages (Redis), done is a count of acks.
+ */
+export function rates(prev: QueueStats | undefined, cur: QueueStats, seconds: number): Rates {
+  if (!prev || seconds <= 0) return {ackRate: null, pushRate: null}
+  const total = (s: QueueStats) => s.ready + s.inflight + s.delayed + s.dead + s.done
+  return {ackRate: Math.max(0, cur.done - prev.done) / seconds, pushRate: Math.max(0, total(cur) - total(prev)) / seconds}
+}
+
+/**
+ * stats --watch: the stats again every interval until SIGINT or SIGTERM (then exit 0), with
+ * push and ack rates per queue. On a terminal the table is redrawn in place; otherwise each
+ * refresh is a block of lines (a timestamp, the table, an empty line), or with --json one JSON
+ * object per line (NDJSON), for a log or a pipe. One engine connection serves every refresh.
+ */
+async function watchStats(b: Backend, r: {queue?: string; json?: boolean; interval: number}): Promise<unknown> {
+  const tty = Boolean(process.stdout.isTTY) && !r.json
+  const c = await palette()
+  let stop: () => void = () => {}
+  const stopped = new Promise<void>((resolve) => (stop = resolve))
+  const onSignal = () => stop()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  let prev = new Map<string, QueueStats>()
+  let prevAt = 0
+  let drawn = 0
+  const fmt = (n: number | null) => (n === null ? '-' : n >= 100 ? n.toFixed(0) : n.toFixed(1))
+  try {
+    for (;;) {
+      const at = performance.now()
+      const all = await b.stats(r.queue)
+      const seconds = prevAt === 0 ? 0 : (at - prevAt) / 1000
+      const rows = all.map((s) => ({...s, ...rates(prev.get(s.queue), s, seconds)}))
+      prev = new Map(all.map((s) => [s.queue, s]))
+      prevAt = at
+      if (r.json) writeStdoutSync(JSON.stringify({at: new Date().toISOString(), queues: rows}) + '\n')
+      else {
+        const t = [['QUEUE', 'READY', 'INFLIGHT', 'DELAYED', 'DONE', 'DEAD', 'PUSH/S', 'ACK/S', 'OLDEST']]
+        for (const s of rows)
+          t.push([
+            s.queue + (s.paused ? ' (paused)' : ''),
+            String(s.ready),
+            String(s.inflight),
+            String(s.delayed),
+            String(s.done),
+            s.dead ? c.red(String(s.dead)) : '0',
+            fmt(s.pushRate),
+            fmt(s.ackRate),
+            s.oldestReadyAgeMs === null ? '-' : formatAge(s.oldestReadyAgeMs),
+          ])
+        const text = `${new Date().toISOString()}  every ${formatDuration(r.interval)}${tty ? ' (Ctrl-C to stop)' : ''}\n${table(t)}`
+        // In place: back to where the last drawing began, and clear to the end of the screen.
+        writeStdoutSync(tty ? `${drawn > 0 ? `\u001B[${drawn}A\r\u001B[J` : ''}${text}` : `${text}\n`)
+        drawn = text.split('\n').length - 1
+      }
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, r.interval - (performance.now() - at))))
+      if ((await Promise.race([timer.then(() => 'tick'), stopped.then(() => 'stop')])) === 'stop') return undefined
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
 }
 
 /** Prometheus text format: one gauge family per figure, labelled by queue (and state). */
