@@ -177,6 +177,16 @@ export const ADMIN = {
     args: [QUEUE, {description: 'message ids', kind: 'text', name: 'id', required: true, variadic: true}],
     flags: {},
   },
+  dashboard: {
+    args: [],
+    flags: {
+      port: {default: 8080, description: 'the TCP port (0: any free one; the URL is printed)', max: 65_535, min: 0, type: 'integer'},
+      host: {default: '127.0.0.1', description: 'the address to listen on; beyond loopback only with --auth', type: 'string'},
+      auth: {description: 'USER:PASSWORD for HTTP basic auth (default: $MQ_DASHBOARD_AUTH); required beyond loopback', helpValue: 'USER:PASSWORD', type: 'string'},
+      'read-only': {description: 'show the queues, offer no actions (and refuse them)', type: 'boolean'},
+      interval: {default: 2000, description: 'how often the queues are sampled (one sample serves every open page)', min: 250, type: 'duration'},
+    },
+  },
   drop: {
     args: [QUEUE],
     flags: {force: FORCE},

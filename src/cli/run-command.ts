@@ -21,6 +21,8 @@ const ACTIONS: {[C in ActionName]: (b: Backend, i: Request<C>, handler: string[]
   config: configAction,
   // Imported when used: the worker brings child_process, which the other verbs need not load.
   consume: async (b, i, handler) => (await import('./actions/consume.js')).consumeAction(b, i, handler),
+  // Imported when used: the web server is for this command alone.
+  dashboard: async (b, i) => (await import('./actions/dashboard.js')).dashboardAction(b, i),
   drop: dropAction,
   gc: gcAction,
   nack: (b, i) => nackAction(b, i.queue, i.receipt, i.delay, Boolean(i.json)),

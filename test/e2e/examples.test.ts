@@ -157,7 +157,7 @@ function mapPaths(script: string, box: string): string {
 }
 
 const ALLOWED = new Set([0, 3, 4])
-const LONG_RUNNING = /\bconsume\b(?![^\n|;&]*--(drain|once|max-messages))|--wait|--idle-exit/
+const LONG_RUNNING = /\bconsume\b(?![^\n|;&]*--(drain|once|max-messages))|--wait|--idle-exit|\bdashboard\b|stats --watch/
 
 let template: string
 let shim: string

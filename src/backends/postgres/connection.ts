@@ -38,7 +38,11 @@ export abstract class PgConnection {
 
   // ---- connection -------------------------------------------------------------------------
 
+  protected closed = false
+
   protected db(): Promise<PgClient> {
+    // Closed is closed: a late call must not open a connection that keeps the process alive.
+    if (this.closed) return Promise.reject(new ServerUnavailableError(this.cfg.display, 'the connection was closed'))
     this.connecting ??= this.connect()
     return this.connecting
   }
@@ -171,6 +175,7 @@ export abstract class PgConnection {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     const c = this.client
     this.client = undefined
     this.connecting = undefined

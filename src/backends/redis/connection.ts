@@ -54,6 +54,9 @@ export abstract class RedisConnection {
 
   /** The connection, made on first use (once, however many calls start together). */
   protected redis(): Promise<RedisClient & Scripted> {
+    // Closed is closed: a call that comes late (a timer's) must not open a connection that
+    // would keep the process alive.
+    if (this.closed) return Promise.reject(new ServerUnavailableError(this.cfg.display, 'the connection was closed'))
     // A connection that was lost is made again (a write whose reply was lost is tried again on it).
     if (this.client?.status === 'end' && !this.closed) {
       this.client = undefined

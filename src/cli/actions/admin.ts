@@ -118,8 +118,9 @@ async function watchStats(b: Backend, r: {queue?: string; json?: boolean; interv
   let stop: () => void = () => {}
   const stopped = new Promise<void>((resolve) => (stop = resolve))
   const onSignal = () => stop()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  // on, not once: see dashboardAction (signal-exit must not find itself alone).
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   let prev = new Map<string, QueueStats>()
   let prevAt = 0
   let drawn = 0

@@ -20,6 +20,16 @@ RETURNS TABLE (queue text, id text, body bytea, size int, priority smallint, att
                lease_until bigint, expires_at bigint, key text, headers text, topic text, reason text) LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM {{S}}.sweep(q, {{S}}.now_ms());
+  IF st = 'ready' THEN
+    -- Each priority's head through the ready index (a probe each, LIMIT rows at most), then
+    -- merged: sorting every ready row by (priority DESC, seq) cost O(backlog) (0.5 s at 1M).
+    RETURN QUERY SELECT x.queue, x.id, CASE WHEN bodies THEN x.body END, octet_length(x.body), x.priority, x.attempt, x.state, x.enqueued_at, x.not_before,
+        x.lease_until, x.expires_at, x.key, x.headers, x.topic, x.reason
+      FROM generate_series({{MAX_PRIORITY}}, 0, -1) g,
+        LATERAL (SELECT * FROM {{S}}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = g ORDER BY m.seq, m.id LIMIT lim) x
+      ORDER BY x.priority DESC, x.seq, x.id LIMIT lim;
+    RETURN;
+  END IF;
   RETURN QUERY EXECUTE format(
     'SELECT queue, id, CASE WHEN $4 THEN body END, octet_length(body), priority, attempt, state, enqueued_at, not_before, lease_until,
             expires_at, key, headers, topic, reason
