@@ -156,6 +156,12 @@ export interface MessageInfo extends MessageMeta {
   /** Body size in bytes. */
   size: number
   reason?: DeadReason
+  /**
+   * Why its last delivery failed, when it was given back to be tried again (a release with a
+   * failure: the worker's retry), and when. Shown by `show` (engines keep it until the message
+   * is acked, dead or requeued); peek may leave it out.
+   */
+  lastFailure?: Failure & {at: number}
   /** With peek's bodies option. */
   body?: Buffer
 }

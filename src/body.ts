@@ -40,5 +40,6 @@ export function messageJson(m: MessageInfo, base64 = false): Record<string, unkn
     ...(m.leaseUntil === undefined ? {} : {leaseUntil: iso(m.leaseUntil)}),
     ...metaJson(m),
     ...(m.reason ? {reason: {...m.reason, at: iso(m.reason.at)}} : {}),
+    ...(m.lastFailure ? {lastFailure: {...m.lastFailure, at: iso(m.lastFailure.at)}} : {}),
   }
 }

@@ -12,6 +12,9 @@ import {isMessageId} from '../message-id.js'
 import {formatName, type MessageName, parseName} from './message-name.js'
 import {PRIORITY_DIR, readyDir} from './paths.js'
 import {quarantine} from './quarantine.js'
+import {failureDir, forgetFailure} from './failures.js'
+import {isRealDir} from './create-queue.js'
+import {claimedRule} from './reclaim.js'
 import {leafBuckets, type MessageEntry, messageFiles} from './walk.js'
 
 /**
@@ -137,6 +140,7 @@ export function requeueDead(q: QueueDirs, ids?: string[], now: number = Date.now
       out.requeued.push(m.id)
       if (expired) out.expiryCleared.push(m.id)
       unlinkQuietly(reasonPath(q, m.id))
+      forgetFailure(q, m.id)
     }
   }
   return out
@@ -192,6 +196,20 @@ export function gcQueue(q: QueueDirs, opts: GcOptions, onProgress?: (n: number) 
     if (!orphan || e.isDirectory()) continue
     const st = lstatSync(join(q.dead, e.name), {throwIfNoEntry: false})
     if (st && fileNow - st.mtimeMs >= opts.tmpOlderThanMs) unlinkQuietly(join(q.dead, e.name))
+  }
+  // Failures recorded for messages no longer waiting (acked, dead, purged), as old as an
+  // abandoned tmp file: the ids still waiting are read first, then the rest go.
+  const failures = isRealDir(failureDir(q)) ? listEntries(failureDir(q)).filter((e) => e.isFile() && isMessageId(e.name)) : []
+  if (failures.length > 0) {
+    const waiting = new Set<string>()
+    for (const f of readyFiles(q, false)) waiting.add(f.m.id)
+    for (const f of delayedFiles(q, false)) waiting.add(f.m.id)
+    for (const dir of [q.cur, ...leafBuckets(q, q.cur, {filesAtTop: true, repair: false, what: 'lease'})]) for (const f of messageFiles(q, dir, false, claimedRule, dir === q.cur)) waiting.add(f.m.id)
+    for (const e of failures) {
+      if (waiting.has(e.name)) continue
+      const st = lstatSync(join(failureDir(q), e.name), {throwIfNoEntry: false})
+      if (st && fileNow - st.mtimeMs >= opts.tmpOlderThanMs) forgetFailure(q, e.name)
+    }
   }
   onProgress?.(total)
   return {done, keys, tmp}

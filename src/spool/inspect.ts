@@ -6,6 +6,7 @@ import {deadFiles, isPaused} from './admin.js'
 import {isRealDir} from './create-queue.js'
 import {type MessageInfo, type MessageState, type QueueStats} from '../backend.js'
 import {readDeadReason} from './dead-letter.js'
+import {readFailure} from './failures.js'
 import {countState} from './depth.js'
 import {countEntries, firstEntry, listEntries, NotRegularFileError, openRegular} from './fs.js'
 import {CorruptMessageError, type MessageHeader, readMessageStart} from './header.js'
@@ -135,7 +136,9 @@ export function showMessage(q: QueueDirs, id: string, withBody: boolean): Messag
     const found = findMessage(q, id)
     if (!found) return undefined
     const info = describe(q, found.path, found.m, found.state, withBody)
-    if (info) return info // else it moved on while we looked: find it again
+    if (!info) continue // it moved on while we looked: find it again
+    const failure = found.state === 'ready' || found.state === 'delayed' || found.state === 'inflight' ? readFailure(q, id) : undefined
+    return failure ? {...info, lastFailure: failure} : info
   }
   return undefined
 }

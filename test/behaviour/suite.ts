@@ -882,11 +882,16 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const inflight = (await b.show('q', p.id))!
       expect(inflight).toMatchObject({attempt: 1, state: 'inflight'})
       expect(inflight.leaseUntil).toBeGreaterThan(Date.now())
+      const failure = {exitCode: 3, lastError: 'exit status 3', stderrTail: 'it broke\n'}
       if (caps.delays) {
-        await b.release('q', d.receipt, {delayMs: 60_000, failure: {exitCode: 3, lastError: 'exit status 3'}})
+        await b.release('q', d.receipt, {delayMs: 60_000, failure})
         expect((await b.show('q', p.id))?.notBefore).toBeGreaterThan(Date.now())
         expect(await b.show('q', p.id)).toMatchObject({state: 'delayed'})
-      } else await b.release('q', d.receipt)
+      } else await b.release('q', d.receipt, {failure})
+      // Waiting to be tried again: why its last delivery failed, and when.
+      const retrying = (await b.show('q', p.id))!
+      expect(retrying.lastFailure).toMatchObject(failure)
+      expect(Math.abs(retrying.lastFailure!.at - Date.now())).toBeLessThan(60_000)
       expect(await b.fates('q', [p.id])).toEqual(['pending'])
       const [p2] = await b.push('q', [text('doomed')])
       await b.cancel('q', [p.id]) // out of the way: p2 is next

@@ -39,6 +39,14 @@ function steering(name: string, unavailable: () => string | undefined, make: () 
       expect(unknown.stderr.trim().split('\n')).toHaveLength(1)
       expect((await m(['show', 'jobs', 'nonsense'])).code).toBe(65)
       expect((await m(['show', 'nosuch', id])).code).toBe(66)
+      // A message waiting to be retried: why its last delivery failed, from the worker.
+      const r = (await m(['push', 'retry', 'x'])).out.trim()
+      expect((await m(['consume', 'retry', '--max-messages', '1', '--shell', 'cat >/dev/null; echo "disk on fire" >&2; exit 3'])).code).toBe(0)
+      const shown = await m(['show', 'retry', r])
+      expect(shown.out).toMatch(/\nstate\s+delayed\n/)
+      expect(shown.out).toMatch(/\nlast failure\s+exit status 3, /)
+      expect(shown.out).toMatch(/\nstderr \(tail\):\n.*disk on fire/)
+      expect(JSON.parse((await m(['show', 'retry', r, '--json'])).out).lastFailure).toMatchObject({exitCode: 3})
     })
 
     it('wait: blocks until each message is done or dead; 65 when one died, 75 on --timeout, 66 for an unknown id at once', async () => {

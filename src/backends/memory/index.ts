@@ -189,6 +189,7 @@ export class MemoryBackend implements Driver {
       kill(m, {...opts.failure, at: now, attempts: m.attempt, reason: 'max_attempts'})
       return {id: m.id, state: 'dead'}
     }
+    if (opts.failure && Object.keys(opts.failure).length > 0) m.lastFailure = {...opts.failure, at: now}
     const delayMs = opts.delayMs ?? 0
     if (delayMs > 0) {
       m.state = 'delayed'
@@ -296,6 +297,7 @@ export class MemoryBackend implements Driver {
       m.state = 'ready'
       m.attempt = 0
       delete m.reason
+      delete m.lastFailure
       if (m.expiresAt !== undefined && m.expiresAt <= Date.now()) {
         delete m.expiresAt // it would only die again at once
         out.expiryCleared.push(m.id)

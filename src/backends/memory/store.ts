@@ -1,4 +1,4 @@
-import {type DeadReason, type Delivery, type MessageInfo, type MessageState} from '../../backend.js'
+import {type DeadReason, type Delivery, type Failure, type MessageInfo, type MessageState} from '../../backend.js'
 import {lazy} from '../../lazy.js'
 
 /**
@@ -21,6 +21,7 @@ export interface Msg {
   expiresAt?: number
   topic?: string
   reason?: DeadReason
+  lastFailure?: Failure & {at: number}
   /** When it was acked (done) or dead-lettered. */
   endedAt?: number
 }
@@ -129,6 +130,7 @@ export function info(m: Msg, bodies: boolean): MessageInfo {
     ...(m.expiresAt === undefined ? {} : {expiresAt: m.expiresAt}),
     ...(m.topic === undefined ? {} : {topic: m.topic}),
     ...(m.reason === undefined ? {} : {reason: m.reason}),
+    ...(m.lastFailure === undefined || m.state === 'dead' || m.state === 'done' ? {} : {lastFailure: m.lastFailure}),
   }
 }
 

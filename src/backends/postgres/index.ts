@@ -177,8 +177,9 @@ export class PostgresBackend extends PgConnection implements Driver {
   }
 
   async show(queue: string, id: string, opts: {body?: boolean} = {}): Promise<MessageInfo | undefined> {
-    const [r] = await this.q<Row & {size: number}>(`SELECT * FROM ${this.S}.show($1, $2, $3)`, [queue, id, Boolean(opts.body)])
-    return r && this.info(r, Boolean(opts.body))
+    const [r] = await this.q<Row & {last_failure: null | string; size: number}>(`SELECT * FROM ${this.S}.show($1, $2, $3)`, [queue, id, Boolean(opts.body)])
+    if (!r) return undefined
+    return {...this.info(r, Boolean(opts.body)), ...(r.last_failure === null ? {} : {lastFailure: JSON.parse(r.last_failure) as Failure & {at: number}})}
   }
 
   async cancel(queue: string, ids: string[]): Promise<Cancelled> {

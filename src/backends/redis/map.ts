@@ -62,5 +62,6 @@ export function info(state: MessageState, m: Buffer[]): MessageInfo {
     ...(f.l === undefined ? {} : {leaseUntil: Number(f.l)}),
     ...meta(f),
     ...(reason ? {reason} : {}),
+    ...(f.lf === undefined || state === 'dead' ? {} : {lastFailure: {...(JSON.parse(f.lf) as Failure), at: Number(f.lfa)}}),
   }
 }

@@ -32,6 +32,7 @@ import {withQueueLock} from '../../spool/lock.js'
 import {pushMessages} from '../../spool/push.js'
 import {setQuarantineLogger} from '../../spool/quarantine.js'
 import {parseReceipt} from '../../spool/receipt.js'
+import {recordFailure} from '../../spool/failures.js'
 import {releaseMessage} from '../../spool/release.js'
 import {renewLease} from '../../spool/renew.js'
 import {pushToTopic, subscribe, subscribersOf, topicDir, topicNames, unsubscribe} from '../../spool/topics.js'
@@ -195,6 +196,7 @@ export class SpoolBackend implements Driver {
     const q = this.writable(queue)
     const {maxAttempts} = this.policy(queue)
     const r = this.settle(receipt, () => releaseMessage(q, receipt, {...opts, known: this.moved.get(receipt), maxAttempts}))
+    if (r.state !== 'dead' && opts.failure) recordFailure(q, r.id, opts.failure, Date.now())
     // Given back to its old place: this process's listings no longer say what comes first;
     // given back for later: this process's claims promote it when it is due.
     const {cursor} = this.queue(queue)

@@ -63,10 +63,19 @@ async function describeMessage(queue: string, m: MessageInfo): Promise<string> {
       ['signal', r.signal],
     )
   }
+  const f = m.lastFailure
+  if (f) {
+    rows.push(
+      ['last failure', `${f.lastError ?? 'failed'}, ${when(f.at)}`],
+      ['exit status', f.exitCode === undefined ? undefined : String(f.exitCode)],
+      ['signal', f.signal],
+    )
+  }
   const shown = rows.filter((row): row is [string, string] => row[1] !== undefined)
   const width = Math.max(...shown.map(([k]) => k.length))
   let out = shown.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n'
-  if (m.reason?.stderrTail) out += `stderr (tail):\n${m.reason.stderrTail.replace(/\n?$/, '\n')}`
+  const tail = m.reason?.stderrTail ?? m.lastFailure?.stderrTail
+  if (tail) out += `stderr (tail):\n${tail.replace(/\n?$/, '\n')}`
   return out
 }
 

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS {{S}}.messages (
   PRIMARY KEY (queue, id)
 );
 ALTER TABLE {{S}}.messages ADD COLUMN IF NOT EXISTS seq bigint NOT NULL DEFAULT 0;
+-- Why the last delivery failed (JSON, with "at"), kept while the message waits to be tried again.
+ALTER TABLE {{S}}.messages ADD COLUMN IF NOT EXISTS last_failure text;
 DROP INDEX IF EXISTS {{S}}.messages_ready;
 CREATE INDEX IF NOT EXISTS messages_ready_seq ON {{S}}.messages (queue, priority, seq, id) WHERE state = 'ready';
 CREATE INDEX IF NOT EXISTS messages_delayed ON {{S}}.messages (queue, not_before) WHERE state = 'delayed';

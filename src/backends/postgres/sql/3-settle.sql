@@ -68,6 +68,7 @@ BEGIN
     END IF;
   END IF;
   UPDATE {{S}}.messages m SET token = NULL, lease_until = NULL,
+    last_failure = CASE WHEN failure NOT IN ('', '{}') THEN (failure::jsonb || jsonb_build_object('at', now))::text ELSE m.last_failure END,
     attempt = CASE WHEN uncount THEN greatest(0, m.attempt - 1) ELSE m.attempt END,
     state = CASE WHEN delay > 0 THEN 'delayed' ELSE 'ready' END,
     not_before = CASE WHEN delay > 0 THEN now + delay END

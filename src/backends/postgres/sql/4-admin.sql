@@ -125,7 +125,7 @@ BEGIN
   RETURN QUERY
     WITH o AS (SELECT m.id, coalesce(m.expires_at <= now, false) AS cleared FROM {{S}}.messages m
                WHERE m.queue = q AND m.state = 'dead' AND (ids IS NULL OR m.id = ANY(ids)) FOR UPDATE),
-    u AS (UPDATE {{S}}.messages m SET state = 'ready', attempt = 0, reason = NULL, ended_at = NULL,
+    u AS (UPDATE {{S}}.messages m SET state = 'ready', attempt = 0, reason = NULL, ended_at = NULL, last_failure = NULL,
             expires_at = CASE WHEN o.cleared THEN NULL ELSE m.expires_at END
           FROM o WHERE m.queue = q AND m.id = o.id RETURNING m.id, o.cleared)
     SELECT u.id, u.cleared FROM u ORDER BY u.id COLLATE "C";
@@ -186,12 +186,12 @@ $$;
 -- no row when q has none with that id. Sweeps first, so a due message shows as ready.
 CREATE OR REPLACE FUNCTION {{S}}.show(q text, i text, bodies boolean)
 RETURNS TABLE (queue text, id text, body bytea, size int, priority smallint, attempt int, state text, enqueued_at bigint, not_before bigint,
-               lease_until bigint, expires_at bigint, key text, headers text, topic text, reason text, ended_at bigint) LANGUAGE plpgsql AS $$
+               lease_until bigint, expires_at bigint, key text, headers text, topic text, reason text, ended_at bigint, last_failure text) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
   PERFORM {{S}}.sweep(q, {{S}}.now_ms());
   RETURN QUERY SELECT m.queue, m.id, CASE WHEN bodies THEN m.body END, octet_length(m.body), m.priority, m.attempt, m.state, m.enqueued_at,
-    m.not_before, m.lease_until, m.expires_at, m.key, m.headers, m.topic, m.reason, m.ended_at
+    m.not_before, m.lease_until, m.expires_at, m.key, m.headers, m.topic, m.reason, m.ended_at, CASE WHEN m.state IN ('ready', 'delayed', 'inflight') THEN m.last_failure END
     FROM {{S}}.messages m WHERE m.queue = q AND m.id = i;
 END $$;
 

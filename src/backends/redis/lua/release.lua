@@ -1,4 +1,5 @@
--- release: gives a delivery back. ARGV: id, token, uncount ('1'), delayMs, failure JSON.
+-- release: gives a delivery back. ARGV: id, token, uncount ('1'), delayMs, failure JSON (kept
+-- as the message's last failure, fields lf and lfa, while it waits to be tried again).
 -- Returns {'ready'}, {'delayed', due}, {'dead'} (its last allowed delivery: dead-lettered,
 -- reason max_attempts, with the failure) or gone/lost as ack does.
 local id = ARGV[1]
@@ -14,6 +15,8 @@ elseif a >= cfg('maxAttempts', {{DEFAULT_MAX_ATTEMPTS}}) then
   kill(id, 'max_attempts', a, now, ARGV[5])
   return {'dead'}
 end
+-- Why this delivery failed, kept for mq show while the message waits to be tried again.
+if ARGV[5] ~= '' and ARGV[5] ~= '{}' then redis.call('HSET', mk, 'lf', ARGV[5], 'lfa', now) end
 local delay = tonumber(ARGV[4])
 if delay > 0 then
   redis.call('HSET', mk, 'nb', now + delay)

@@ -10,7 +10,7 @@ for _, id in ipairs(ids) do
   if redis.call('ZREM', DEAD, id) == 1 then
     local mk = mkey(id)
     redis.call('HSET', mk, 'a', 0)
-    redis.call('HDEL', mk, 'rr', 'ra', 'rn', 'rf')
+    redis.call('HDEL', mk, 'rr', 'ra', 'rn', 'rf', 'lf', 'lfa')
     local x = redis.call('HGET', mk, 'x')
     if x and tonumber(x) <= now then
       redis.call('HDEL', mk, 'x')
