@@ -45,6 +45,11 @@ export interface FlagSpec {
   helpValue?: string
   /** Refused with this message (a flag that moved elsewhere); not shown in --help. */
   refuse?: string
+  /**
+   * A boolean that may carry a duration, getopt_long's optional argument: --watch alone, or
+   * --watch=5s (the value only with "=": the next word is never taken as it).
+   */
+  optionalDuration?: true
 }
 
 export interface ArgSpec {
@@ -235,8 +240,7 @@ export const ADMIN = {
   stats: {
     args: [OPTIONAL_QUEUE],
     flags: {
-      watch: {char: 'w', description: 'refresh every --interval until interrupted, with push and ack rates (in place on a terminal; a block of lines per refresh otherwise)', exclusive: ['prometheus'], type: 'boolean'},
-      interval: {default: 2000, description: 'with --watch: how often', min: 100, type: 'duration'},
+      watch: {char: 'w', description: 'refresh every 2s (--watch=INTERVAL: that often) until interrupted, with push and ack rates (in place on a terminal; a block of lines per refresh otherwise)', exclusive: ['prometheus'], helpValue: 'INTERVAL', min: 100, optionalDuration: true, type: 'boolean'},
       prometheus: {description: "print Prometheus text exposition format (for node_exporter's textfile collector)", exclusive: ['json'], type: 'boolean'},
       textfile: {description: 'with --prometheus: write the metrics to FILE, atomically (a temp file beside it, then rename)', helpValue: 'FILE', type: 'string'},
     },
@@ -272,7 +276,9 @@ export type SpecOf<C extends CommandName> = C extends keyof typeof VERBS ? (type
 type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S
 
 /** What the parser makes of one flag's words (convert, and the repeatable ones collected). */
-type FlagValue<F> = F extends {type: 'boolean'}
+type FlagValue<F> = F extends {optionalDuration: true}
+  ? boolean | number
+  : F extends {type: 'boolean'}
   ? boolean
   : F extends {multiple: true}
     ? F extends {options: readonly (infer O)[]}
@@ -330,9 +336,9 @@ export function parseCommandLine<C extends CommandName>(verb: C, argv: readonly 
     if (!f) throw unknownFlag(t.rawName, t.rawName.startsWith('--') ? Object.keys(all).map((n) => `--${n}`) : Object.values(all).flatMap((x) => (x.char ? [`-${x.char}`] : [])))
     const name = `--${t.name}`
     if (f.refuse) throw new UsageError(f.refuse)
-    if (f.type === 'boolean' && t.value !== undefined) throw new UsageError(`${name} takes no value`)
+    if (f.type === 'boolean' && t.value !== undefined && !f.optionalDuration) throw new UsageError(`${name} takes no value`)
     if (f.type !== 'boolean' && t.value === undefined) throw new UsageError(`${name} needs a value`)
-    const value = t.value === undefined ? true : convert(t.name, f, t.value)
+    const value = t.value === undefined ? true : f.optionalDuration ? convert(t.name, {...f, type: 'duration'}, t.value) : convert(t.name, f, t.value)
     if (f.multiple) flags[t.name] = [...((flags[t.name] as string[] | undefined) ?? []), value as string]
     else if (flags[t.name] === undefined) flags[t.name] = value
     else throw new UsageError(`${name} was given twice`)

@@ -108,7 +108,11 @@ function steering(name: string, unavailable: () => string | undefined, make: () 
     it('stats --watch: a sample per interval with push and ack rates, until interrupted (0)', async () => {
       const {env, mq: m} = await make()
       await m(['push', 'w', 'x'])
-      const watching = started(env, ['stats', 'w', '--watch', '--interval', '400ms', '--json'])
+      // "--watch 400ms" would read 400ms as a queue: said so, with the way it is given.
+      const misread = await m(['stats', '--watch', '400ms'])
+      expect(misread.code).toBe(64)
+      expect(misread.stderr).toMatch(/--watch=400ms/)
+      const watching = started(env, ['stats', 'w', '--watch=400ms', '--json'])
       await sleep(600)
       for (let i = 0; i < 4; i++) await m(['push', 'w', `m${i}`])
       await sleep(1000) // at least one sample after the pushes

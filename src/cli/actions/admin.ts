@@ -49,9 +49,14 @@ async function statsWithDiagnostics(b: Backend, queue?: string): Promise<Stats[]
   return all
 }
 
-export async function statsAction(b: Backend, r: {queue?: string; prometheus?: boolean; textfile?: string; json?: boolean; watch?: boolean; interval: number}): Promise<unknown> {
+export async function statsAction(b: Backend, r: {queue?: string; prometheus?: boolean; textfile?: string; json?: boolean; watch?: boolean | number}): Promise<unknown> {
   if (r.textfile && !r.prometheus) throw new UsageError('--textfile writes the --prometheus format: give both')
-  if (r.watch) return watchStats(b, r)
+  if (r.watch !== undefined && r.watch !== false) {
+    // "--watch 5s" reads 5s as the queue: say how an interval is given, rather than "no such queue".
+    if (r.queue !== undefined && /^\d+(\.\d+)?(ms|s|m|h)?$/.test(r.queue) && !(await b.exists(r.queue)))
+      throw new UsageError(`--watch ${r.queue}: an interval goes after "=": --watch=${r.queue}`)
+    return watchStats(b, {...r, interval: r.watch === true ? 2000 : r.watch})
+  }
   const all = await statsWithDiagnostics(b, r.queue)
   // What the engine's setup weakens (a Redis server that keeps nothing on disk...): for people,
   // a line on stderr beside the table; for machines, in the data (a field of each queue's
