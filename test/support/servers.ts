@@ -204,6 +204,53 @@ export async function startRedis(extra: string[] = [], opts: {tls?: TlsFiles} = 
   }
 }
 
+/** A Redis Cluster of the tests' own: its masters, and the seed URL mq connects by. */
+export interface RedisCluster {
+  url: string
+  nodes: RedisServer[]
+  destroy(): Promise<void>
+}
+
+/** Why no Redis Cluster of the tests' own can be made here (redis-server and redis-cli), or undefined. */
+export function redisClusterUnavailable(): string | undefined {
+  return redisServerUnavailable() ?? (hasProgram('redis-cli') ? undefined : 'no redis-cli on PATH (Debian package redis-tools)')
+}
+
+/**
+ * Three masters on free ports (`--cluster-enabled yes`), the 16384 slots split among them by
+ * `redis-cli --cluster create`; resolves once every node says cluster_state:ok. The URL names
+ * the first as the seed, with cluster=1.
+ */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const nodes: RedisServer[] = []
+  try {
+    // nodes.conf lives in each node's own directory (--dir), removed with it.
+    for (let i = 0; i < 3; i++) nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']))
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {encoding: 'utf8', env: serverEnv(), timeout: 30_000})
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create: ${create.stdout} ${create.stderr}`)
+    for (let i = 0; ; i++) {
+      if (nodes.every((n) => clusterState(n.port) === 'ok')) break
+      if (i === 400) throw new Error('the cluster did not reach cluster_state:ok')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.destroy()))
+    throw error
+  }
+  return {
+    destroy: async () => {
+      await Promise.all(nodes.map((n) => n.destroy()))
+    },
+    nodes,
+    url: `redis://127.0.0.1:${nodes[0].port}/0?cluster=1`,
+  }
+}
+
+function clusterState(port: number): string {
+  const r = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], {encoding: 'utf8', env: serverEnv(), timeout: 5000})
+  return /cluster_state:(\w+)/.exec(r.stdout ?? '')?.[1] ?? ''
+}
+
 let n = 0
 /** A key prefix of its own for one test: stores on one server never see each other. */
 export function freshPrefix(): string {

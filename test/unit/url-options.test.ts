@@ -33,4 +33,12 @@ describe('server URL options: sizes, max_body=, eviction=', () => {
     expect(parseRedisUrl('redis://127.0.0.1/0?eviction=accept').acceptEviction).toBe(true)
     expect(() => parseRedisUrl('redis://127.0.0.1/0?eviction=yes')).toThrow(/eviction= takes only "accept"/)
   })
+
+  it('cluster=1 names a seed node: database 0 only, and no replicas= (WAIT would count another node\'s)', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:7000/0?cluster=1').cluster).toBe(true)
+    expect(parseRedisUrl('redis://127.0.0.1:7000').cluster).toBe(false)
+    expect(() => parseRedisUrl('redis://127.0.0.1:7000/2?cluster=1')).toThrow(/database 0 only/)
+    expect(() => parseRedisUrl('redis://127.0.0.1:7000/0?cluster=1&replicas=1')).toThrow(/replicas= is not supported with cluster=1/)
+    expect(() => parseRedisUrl('redis://127.0.0.1:7000/0?cluster=yes')).toThrow(/cluster= takes 1/)
+  })
 })

@@ -66,9 +66,29 @@ export abstract class RedisConnection {
     return this.connecting
   }
 
+  /**
+   * A client for one server, or for a Redis Cluster (cluster=1: the URL's host is a seed; the
+   * client reads the slot map from it and sends each key's command to its slot's master,
+   * following MOVED and ASK). Every key of a queue carries the hash tag {QUEUE}, so each
+   * transition script runs on one node; what crosses queues (the lists of queues and topics, a
+   * topic's fan-out) is one command per slot, never one script or MULTI across slots.
+   */
+  private async newClient(): Promise<RedisClient & Scripted> {
+    const ioredis = await import('ioredis')
+    if (!this.cfg.cluster) return new ioredis.Redis(this.cfg.options) as RedisClient & Scripted
+    const {host, port, db: _db, retryStrategy: _retry, lazyConnect: _lazy, ...redisOptions} = this.cfg.options
+    return new ioredis.Cluster([{host: host!, port: port!}], {
+      // As for one server: fail instead of waiting for a cluster that is not there.
+      clusterRetryStrategy: () => null,
+      enableReadyCheck: true,
+      lazyConnect: false,
+      redisOptions,
+      slotsRefreshTimeout: this.cfg.options.connectTimeout,
+    }) as unknown as RedisClient & Scripted
+  }
+
   protected async connect(): Promise<RedisClient & Scripted> {
-    const {Redis} = await import('ioredis')
-    const client = new Redis(this.cfg.options) as RedisClient & Scripted
+    const client = await this.newClient()
     client.on('error', (error: Error) => {
       this.lastError = error
     })
@@ -87,16 +107,17 @@ export abstract class RedisConnection {
       this.connecting = undefined
       throw error
     }
+    const memoryInfo = (c: RedisClient) =>
+      c.info('memory').catch((error: Error) => {
+        // An ACL that refuses INFO keeps the policy to itself: nothing to check.
+        if (error.name === 'ReplyError' && /^NOPERM/.test(error.message)) return ''
+        throw error
+      })
     try {
-      const [, memory] = await Promise.all([
-        db === 0 ? undefined : client.select(db),
-        client.info('memory').catch((error: Error) => {
-          // An ACL that refuses INFO keeps the policy to itself: nothing to check.
-          if (error.name === 'ReplyError' && /^NOPERM/.test(error.message)) return ''
-          throw error
-        }),
-      ])
-      const policy = /^maxmemory_policy:(\S+)/m.exec(memory)?.[1]
+      const [, first] = await Promise.all([db === 0 ? undefined : client.select(db), memoryInfo(client)])
+      // In a cluster, every master's policy: a queue may live on any of them.
+      const all = this.cfg.cluster ? await Promise.all((client as unknown as import('ioredis').Cluster).nodes('master').map((n) => memoryInfo(n))) : [first]
+      const policy = all.map((m) => /^maxmemory_policy:(\S+)/m.exec(m)?.[1]).find((p) => p !== undefined && p !== 'noeviction') ?? /^maxmemory_policy:(\S+)/m.exec(first)?.[1]
       if (policy !== undefined && policy !== 'noeviction' && !this.cfg.acceptEviction) {
         refuse(new ConfigError(`${this.cfg.display}: the server may evict keys (maxmemory-policy ${policy}), losing messages and idempotency keys: set maxmemory-policy noeviction, or add eviction=accept to the URL to accept the loss`))
       }
@@ -162,7 +183,10 @@ export abstract class RedisConnection {
   protected async block(queue: string, ms: number, signal?: AbortSignal): Promise<void> {
     if (!this.blocker) {
       const r = await this.redis()
-      this.blocker = r.duplicate({commandTimeout: MAX_BLOCK_MS + (this.cfg.options.commandTimeout ?? 0)})
+      const commandTimeout = MAX_BLOCK_MS + (this.cfg.options.commandTimeout ?? 0)
+      this.blocker = this.cfg.cluster
+        ? ((r as unknown as import('ioredis').Cluster).duplicate(undefined, {redisOptions: {...(r as unknown as import('ioredis').Cluster).options.redisOptions, commandTimeout}}) as unknown as RedisClient)
+        : r.duplicate({commandTimeout})
       this.blocker.on('error', (error: Error) => {
         this.lastError = error
       })
@@ -219,11 +243,9 @@ export abstract class RedisConnection {
   private async lostLines(): Promise<string[]> {
     return this.call(async (r) => {
       const names = (await r.smembers(this.queuesKey)).sort()
-      const p = r.pipeline()
-      for (const n of names) p.hget(`${this.base(n)}meta`, 'lost')
-      const res = (await p.exec()) ?? []
+      const res = await Promise.all(names.map((n) => r.hget(`${this.base(n)}meta`, 'lost')))
       return names.flatMap((n, i) => {
-        const lost = Number(res[i]?.[1] ?? 0)
+        const lost = Number(res[i] ?? 0)
         return lost > 0 ? [`${this.cfg.display}: queue ${n}: ${lost} message${lost === 1 ? ' was' : 's were'} evicted by the server and dropped by a claim (lost)`] : []
       })
     })

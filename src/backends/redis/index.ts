@@ -39,6 +39,7 @@ export {parseRedisUrl, type RedisUrl} from './url.js'
  *
  * URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?OPTIONS], or rediss:// for TLS. Options:
  *   prefix=NAME          the keys' prefix (default "mq"): several independent mq's on one server
+ *   cluster=1            the host is a seed node of a Redis Cluster (connection.ts, newClient)
  *   eviction=accept      use a server whose maxmemory-policy may evict keys (refused, 78, without)
  *   max_body=SIZE        the largest body taken (default 32MiB, at most 512MiB); else 65
  *   replicas=N           a push returns only once N replicas have it (WAIT); else 75
@@ -87,9 +88,10 @@ export class RedisBackend extends RedisConnection implements Driver {
     const keyTtl = String(opts.keyTtlMs ?? DEFAULT_KEY_TTL_MS)
     const attempt = opts.attempt ?? ''
     const key = inputs[0]?.key ?? ''
+    // Two keys in two slots (a cluster): two commands, sent together.
     const [isTopic, subs] = await this.call(async (r) => {
-      const res = await r.multi().sismember(this.topicsKey, name).smembers(this.subsKey(name)).exec()
-      return [res![0][1] === 1, (res![1][1] as string[]).sort()] as const
+      const [member, members] = await Promise.all([r.sismember(this.topicsKey, name), r.smembers(this.subsKey(name))])
+      return [member === 1, members.sort()] as const
     })
     const fields = (input: DriverMessage, i: number, id: string, topic: string): Array<Buffer | string> => [
       String(input.priority ?? 0),
@@ -117,16 +119,19 @@ export class RedisBackend extends RedisConnection implements Driver {
       }
       chunks.push(cur)
       const replies = await this.call(async (r) => {
-        // The queue's name joins the list of queues in the same round trip (another slot in a
-        // cluster, so not in the script); a push that fails after it leaves an empty queue.
-        const p = r.pipeline().sadd(this.queuesKey, name)
+        // The queue's name joins the list of queues, sent with the push (another slot in a
+        // cluster, so neither in the script nor in its pipeline); a push that fails after it
+        // leaves an empty queue.
+        const listed = r.sadd(this.queuesKey, name)
+        const p = r.pipeline()
         let left = inputs.length
         for (const [n, c] of chunks.entries()) {
           const chunkAttempt = attempt === '' ? '' : `${attempt}.${n}`
           ;(p as unknown as Scripted).mqPush(this.base(name), this.node, keyTtl, String(left), key, '', key, chunkAttempt, ...c.flatMap((i) => fields(inputs[i], i, '', '')))
           left -= c.length
         }
-        return (await p.exec())!.slice(1)
+        const [res] = await Promise.all([p.exec(), listed])
+        return res!
       })
       for (const [error, reply] of replies) {
         if (error) throw this.failure(error, true)
@@ -228,14 +233,10 @@ export class RedisBackend extends RedisConnection implements Driver {
 
   async stats(queue?: string): Promise<QueueStats[]> {
     const names = queue === undefined ? (await this.call((r) => r.smembers(this.queuesKey))).sort() : [queue]
-    const replies = await this.call(async (r) => {
-      const p = r.pipeline()
-      for (const n of names) (p as unknown as Scripted).mqLook(this.base(n))
-      return (await p.exec())!
-    })
+    // One script per queue, all sent at once (each queue in its own slot in a cluster).
+    const replies = await this.call((r) => Promise.all(names.map((n) => r.mqLook(this.base(n)))))
     return names.map((name, i) => {
-      const [error, reply] = replies[i]
-      if (error) throw this.failure(error, true)
+      const reply = replies[i]
       const [ready, inflight, delayed, dead, done, oldest, paused, now] = reply as Array<number | string>
       return {
         dead: Number(dead),
@@ -267,7 +268,8 @@ export class RedisBackend extends RedisConnection implements Driver {
 
   async setConfig(queue: string, patch: QueueConfigPatch): Promise<QueueConfig> {
     await this.call(async (r) => {
-      const m = r.multi().sadd(this.queuesKey, queue)
+      await r.sadd(this.queuesKey, queue)
+      const m = r.multi()
       for (const [k, v] of Object.entries(patch)) {
         if (v === null) m.hdel(`${this.base(queue)}meta`, k)
         else if (v !== undefined) m.hset(`${this.base(queue)}meta`, k, String(v))
@@ -364,9 +366,18 @@ export class RedisBackend extends RedisConnection implements Driver {
 
   // ---- topics -----------------------------------------------------------------------------
 
+  /**
+   * Three sets in three slots (a cluster): the queue is listed, then subscribed, then the name
+   * marked a topic. RACE: a push to the topic sees it a topic only once it has this subscriber;
+   * a crash in between leaves the queue listed, or a topic without this subscriber.
+   */
   async subscribe(topic: string, queue: string): Promise<boolean> {
-    const res = await this.call(async (r) => (await r.multi().sadd(this.topicsKey, topic).sadd(this.queuesKey, queue).sadd(this.subsKey(topic), queue).exec())!)
-    return res[2][1] === 1
+    return this.call(async (r) => {
+      await r.sadd(this.queuesKey, queue)
+      const added = await r.sadd(this.subsKey(topic), queue)
+      await r.sadd(this.topicsKey, topic)
+      return added === 1
+    })
   }
 
   async unsubscribe(topic: string, queue: string): Promise<void> {
@@ -374,8 +385,8 @@ export class RedisBackend extends RedisConnection implements Driver {
   }
 
   async subscribers(topic: string): Promise<string[] | undefined> {
-    const res = await this.call(async (r) => (await r.multi().sismember(this.topicsKey, topic).smembers(this.subsKey(topic)).exec())!)
-    return res[0][1] === 1 ? (res[1][1] as string[]).sort() : undefined
+    const [member, members] = await this.call((r) => Promise.all([r.sismember(this.topicsKey, topic), r.smembers(this.subsKey(topic))]))
+    return member === 1 ? members.sort() : undefined
   }
 
   async topics(): Promise<string[]> {
