@@ -123,6 +123,15 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     await lostReplies(url(), Number(new URL(base).port || 5432), {exactAck: true, wire: (body) => Buffer.from(body).toString('hex')})
   })
 
+  it('consume -j 8 shares one connection without node-postgres\'s warning about overlapping queries (it pipelines them)', async () => {
+    const u = url()
+    expect((await mqAt(u, ['push', 'many', '--batch'], {input: Array.from({length: 80}, (_, i) => `m${i}`).join('\n')})).code).toBe(0)
+    const r = await mqAt(u, ['consume', 'many', '-j', '8', '--drain', '--shell', 'cat >/dev/null'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).not.toMatch(/Warning/)
+    expect(r.stderr).toMatch(/80 processed, 80 acked/)
+  })
+
   it('a body over max_body= is refused with one line (65) before anything is sent, streamed or not; the default is 32MiB', async () => {
     await bodyLimit(url())
   })
