@@ -5,6 +5,7 @@ import {
   type Driver,
   type DriverMessage,
   type Failure,
+  type Fate,
   type GcOptions,
   type GcResult,
   type MessageState,
@@ -26,7 +27,7 @@ import {rejectDelivery} from '../../spool/dead-letter.js'
 import {ensureFormat} from '../../spool/format.js'
 import {cancelMessages} from '../../spool/cancel.js'
 import {dropQueue} from '../../spool/drop.js'
-import {listQueueNames, peekMessages, quarantinedCount, queueStats, showMessage} from '../../spool/inspect.js'
+import {findMessages, listQueueNames, peekMessages, quarantinedCount, queueStats, showMessage} from '../../spool/inspect.js'
 import {QueueDirs} from '../../spool/layout.js'
 import {withQueueLock} from '../../spool/lock.js'
 import {pushMessages} from '../../spool/push.js'
@@ -286,6 +287,15 @@ export class SpoolBackend implements Driver {
 
   async show(queue: string, id: string, opts: {body?: boolean} = {}) {
     return showMessage(this.dirs(queue), id, Boolean(opts.body))
+  }
+
+  /** What became of each id, in one scan of the queue (not one per id). */
+  async fates(queue: string, ids: string[]): Promise<Fate[]> {
+    const found = findMessages(this.dirs(queue), ids)
+    return ids.map((id) => {
+      const state = found.get(id)?.state
+      return state === undefined ? 'unknown' : state === 'done' || state === 'dead' ? state : 'pending'
+    })
   }
 
   async cancel(queue: string, ids: string[]) {
