@@ -61,6 +61,10 @@ export interface ConsumeEvent {
 interface Job {
   delivery: Delivery
   done: Promise<void>
+  /** Resolves when its handler has ended: the slot is free while its outcome is being settled. */
+  handled: Promise<void>
+  markHandled: () => void
+  settling: boolean
   handler?: HandlerRun
   shutdown: boolean
 }
@@ -115,8 +119,11 @@ export class Consumer {
     this.idleSince = Date.now()
     while (!this.stopping) {
       if (this.opts.maxMessages !== undefined && this.claimed >= this.opts.maxMessages) break
-      if (this.jobs.size >= this.opts.concurrency) {
-        await Promise.race([...this.jobs].map((j) => j.done))
+      // A slot is free once its handler has ended: the next claim goes out while the last
+      // outcome's ack is still on its way (on a server engine, two round trips overlap).
+      const running = [...this.jobs].filter((j) => !j.settling)
+      if (running.length >= this.opts.concurrency) {
+        await Promise.race(running.map((j) => j.handled))
         continue
       }
       if (this.wake.signal.aborted) this.wake = new AbortController()
@@ -191,8 +198,11 @@ export class Consumer {
   }
 
   private start(d: Delivery): void {
-    const job: Job = {delivery: d, done: Promise.resolve(), shutdown: false}
+    let markHandled = () => {}
+    const handled = new Promise<void>((resolve) => (markHandled = resolve))
+    const job: Job = {delivery: d, done: Promise.resolve(), handled, markHandled: () => ((job.settling = true), markHandled()), settling: false, shutdown: false}
     job.done = this.process(job).finally(() => {
+      job.markHandled()
       this.jobs.delete(job)
       this.idleSince = Date.now()
       this.wake.abort(WAKE) // a slot is free, and --once may now be finished
@@ -244,6 +254,7 @@ export class Consumer {
     const outcome = await job.handler.done
     clearInterval(heartbeat)
     await renewing
+    job.markHandled()
 
     const event = (result: ConsumeResult, extra: Partial<ConsumeEvent> = {}) => {
       this.summary.processed++
