@@ -218,19 +218,29 @@ export function redisClusterUnavailable(): string | undefined {
 
 /**
  * Three masters on free ports (`--cluster-enabled yes`), the 16384 slots split among them by
- * `redis-cli --cluster create`; resolves once every node says cluster_state:ok. The URL names
- * the first as the seed, with cluster=1.
+ * `redis-cli --cluster create`, with `replicas` replicas each (a failover promotes one when its
+ * master stops answering for a second); resolves once every node says cluster_state:ok. The
+ * URL names the first as the seed, with cluster=1.
  */
-export async function startRedisCluster(): Promise<RedisCluster> {
+export async function startRedisCluster(opts: {replicas?: number} = {}): Promise<RedisCluster> {
   const nodes: RedisServer[] = []
+  const replicas = opts.replicas ?? 0
   try {
     // nodes.conf lives in each node's own directory (--dir), removed with it.
-    for (let i = 0; i < 3; i++) nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']))
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {encoding: 'utf8', env: serverEnv(), timeout: 30_000})
+    // A replica syncs at once (no 5 s wait for others to batch with): a failover needs it synced.
+    const flags = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--repl-diskless-sync-delay', '0']
+    for (let i = 0; i < 3 * (1 + replicas); i++) nodes.push(await startRedis(flags))
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], {encoding: 'utf8', env: serverEnv(), timeout: 30_000})
     if (create.status !== 0) throw new Error(`redis-cli --cluster create: ${create.stdout} ${create.stderr}`)
+    // Up: every node says ok, and every replica has synced with its master (a replica that
+    // never synced is never promoted).
+    const synced = (port: number) => {
+      const info = spawnSync('redis-cli', ['-p', String(port), 'info', 'replication'], {encoding: 'utf8', env: serverEnv(), timeout: 5000}).stdout ?? ''
+      return !/role:slave/.test(info) || /master_link_status:up/.test(info)
+    }
     for (let i = 0; ; i++) {
-      if (nodes.every((n) => clusterState(n.port) === 'ok')) break
-      if (i === 400) throw new Error('the cluster did not reach cluster_state:ok')
+      if (nodes.every((n) => clusterState(n.port) === 'ok' && synced(n.port))) break
+      if (i === 400) throw new Error('the cluster did not reach cluster_state:ok with its replicas synced')
       await new Promise((r) => setTimeout(r, 50))
     }
   } catch (error) {
@@ -246,7 +256,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   }
 }
 
-function clusterState(port: number): string {
+export function clusterState(port: number): string {
   const r = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], {encoding: 'utf8', env: serverEnv(), timeout: 5000})
   return /cluster_state:(\w+)/.exec(r.stdout ?? '')?.[1] ?? ''
 }
