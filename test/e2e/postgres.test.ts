@@ -123,6 +123,52 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     await lostReplies(url(), Number(new URL(base).port || 5432), {exactAck: true, wire: (body) => Buffer.from(body).toString('hex')})
   })
 
+  it('the counts kept by triggers equal a count of the rows after racing producers, consumers, purges and requeues; stats folds them', async () => {
+    const u = url()
+    const schema = new URL(u).searchParams.get('schema')!
+    const {PostgresBackend} = await import('../../src/backends/postgres/index.js')
+    const {Queue} = await import('../../src/queue.js')
+    const clients = Array.from({length: 4}, () => new Queue(new PostgresBackend(u)))
+    try {
+      await clients[0].push('c', [{body: Buffer.from('first')}])
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < 40; i++) await clients[0].push('c', Array.from({length: 5}, (_, j) => ({body: Buffer.from(`p${i}-${j}`), ...(j === 0 ? {notBefore: Date.now() + 60_000} : {})})))
+        })(),
+        ...[1, 2].map(async (k) => {
+          for (let i = 0; i < 60; i++) {
+            const d = await clients[k].claim('c')
+            if (!d) continue
+            if (i % 3 === 0) await clients[k].deadLetter('c', d.receipt)
+            else if (i % 3 === 1) await clients[k].release('c', d.receipt)
+            else await clients[k].ack('c', d.receipt)
+          }
+        }),
+        (async () => {
+          for (let i = 0; i < 5; i++) {
+            await clients[3].requeue('c')
+            await clients[3].purge('c', ['done'])
+          }
+        })(),
+      ])
+      const {default: pg} = await import('pg')
+      const c = new pg.Client({connectionString: base.split('?')[0]})
+      await c.connect()
+      try {
+        const rows = (await c.query(`SELECT state, count(*)::int AS n FROM "${schema}".messages WHERE queue = 'c' GROUP BY state`)).rows as Array<{state: string; n: number}>
+        const counted = Object.fromEntries(rows.map((r) => [r.state, r.n]))
+        const [s] = await clients[0].stats('c')
+        for (const state of ['ready', 'inflight', 'delayed', 'dead', 'done'] as const) expect(s[state], state).toBe(counted[state] ?? 0)
+        // The queue's count rows stay few: stats folds them once there are 64.
+        expect((await c.query(`SELECT count(*)::int AS n FROM "${schema}".counts WHERE queue = 'c'`)).rows[0].n).toBeLessThan(64)
+      } finally {
+        await c.end()
+      }
+    } finally {
+      await Promise.all(clients.map((b) => b.close()))
+    }
+  })
+
   it('consume -j 8 shares one connection without node-postgres\'s warning about overlapping queries (it pipelines them)', async () => {
     const u = url()
     expect((await mqAt(u, ['push', 'many', '--batch'], {input: Array.from({length: 80}, (_, i) => `m${i}`).join('\n')})).code).toBe(0)

@@ -13,6 +13,7 @@ import {SQL} from './sql.generated.js'
  *               done/ does)
  *   S.keys      idempotency keys by scope ("queue:Q" or "topic:T"), with their expiry
  *   S.attempts  the replies of recent pushes by their attempt name (an idempotent producer)
+ *   S.counts    changes of each queue's count per state (./sql/5-counts.sql)
  *   S.topics, S.subs   topics and their subscribers
  *
  * Each transition is one statement from the client's side (a function call or one DML
@@ -29,7 +30,8 @@ import {SQL} from './sql.generated.js'
  * 4: the four settles are four functions (ack, release, renew, dead_letter, over held), and
  *    every inspection and administration statement is a function of ./sql/4-admin.sql.
  * 5: push takes an attempt name and records its reply (S.attempts); a done row keeps its
- *    delivery's token (an ack sent again answers as the first did); show, cancel and drop.
+ *    delivery's token (an ack sent again answers as the first did); show, cancel and drop;
+ *    counts kept by statement triggers (./sql/5-counts.sql): stats and the bound read them.
  */
 export const SCHEMA_VERSION = 5
 

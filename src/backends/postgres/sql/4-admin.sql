@@ -45,13 +45,16 @@ CREATE OR REPLACE FUNCTION {{S}}.stats(q text)
 RETURNS TABLE (ready bigint, inflight bigint, delayed bigint, done bigint, dead bigint, age bigint, paused boolean) LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM {{S}}.sweep(q, {{S}}.now_ms());
+  -- The counts from S.counts (5-counts.sql), the oldest ready message from each priority's head.
+  PERFORM {{S}}.count_of(q, '{}');
   RETURN QUERY
-    SELECT count(*) FILTER (WHERE m.state = 'ready'), count(*) FILTER (WHERE m.state = 'inflight'),
-           count(*) FILTER (WHERE m.state = 'delayed'), count(*) FILTER (WHERE m.state = 'done'),
-           count(*) FILTER (WHERE m.state = 'dead'),
-           {{S}}.now_ms() - min(m.enqueued_at) FILTER (WHERE m.state = 'ready'),
+    SELECT coalesce(sum(c.delta) FILTER (WHERE c.state = 'ready'), 0)::bigint, coalesce(sum(c.delta) FILTER (WHERE c.state = 'inflight'), 0)::bigint,
+           coalesce(sum(c.delta) FILTER (WHERE c.state = 'delayed'), 0)::bigint, coalesce(sum(c.delta) FILTER (WHERE c.state = 'done'), 0)::bigint,
+           coalesce(sum(c.delta) FILTER (WHERE c.state = 'dead'), 0)::bigint,
+           (SELECT {{S}}.now_ms() - min(h.enqueued_at) FROM generate_series(0, {{MAX_PRIORITY}}) g,
+              LATERAL (SELECT m.enqueued_at FROM {{S}}.messages m WHERE m.queue = q AND m.state = 'ready' AND m.priority = g ORDER BY m.seq, m.id LIMIT 1) h),
            coalesce((SELECT x.paused FROM {{S}}.queues x WHERE x.name = q), false)
-    FROM {{S}}.messages m WHERE m.queue = q;
+    FROM {{S}}.counts c WHERE c.queue = q;
 END $$;
 
 -- queue_names: every queue (pushed to, subscribed or configured), in byte order.
