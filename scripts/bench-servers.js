@@ -2,6 +2,8 @@
 // beside a floor measured in the same run against the same private server.
 //
 // Redis: a redis-server of the benchmark's own on a free port (--save '' --appendonly no).
+//   - `mq consume -j 4` of /bin/true on Redis (and on PostgreSQL) vs the same on the spool
+//   - claim + ack 16 at once in one process vs a BullMQ Worker with concurrency 16
 //   - `mq push --batch` vs a raw ioredis pipeline writing the same hashes and sorted sets, each
 //     a process of its own (start-up included on both sides, as for the spool)
 //   - claim + ack in one process (the library) vs BullMQ's Worker processing no-op jobs (BullMQ
@@ -56,6 +58,48 @@ function coldPush({BIN, cfg, row, say, timed}, engine, url) {
     push.push(timed(process.execPath, [BIN, 'push', 'cold', 'hello'], {env: {MQ_URL: url}}).ms)
   }
   row(`${engine}: cold \`mq push --url ${scheme}//\` vs \`node -e 0\``, push, node, 'ms', false, 'reported')
+}
+
+/**
+ * The worker on a server engine against the same worker on the spool: `mq consume -j 4
+ * --drain --exec /bin/true` over n messages pushed first (msg/s of the consume alone), alternating.
+ */
+function consumeVsSpool({BIN, cfg, row, say, timed}, engine, url) {
+  const n = cfg.consume
+  say(`${engine} worker: mq consume -j 4 --drain --exec /bin/true over ${n} messages, ${cfg.repeats} runs each on ${engine} and on the spool`)
+  const input = Array.from({length: n}, (_, i) => `m${i}`).join('\n')
+  const ours = []
+  const spool = []
+  for (let r = 0; r < cfg.repeats; r++) {
+    const u = url()
+    timed(process.execPath, [BIN, 'push', 'w', '--batch'], {env: {MQ_URL: u}, input})
+    ours.push((n / timed(process.execPath, [BIN, 'consume', 'w', '-j', '4', '--drain', '--exec', '/bin/true'], {env: {MQ_URL: u}}).ms) * 1000)
+    const dir = mkdtempSync(join(tmpdir(), 'mq-bench-consume-'))
+    try {
+      timed(process.execPath, [BIN, 'push', 'w', '--batch'], {env: {MQ_SPOOL: dir}, input})
+      spool.push((n / timed(process.execPath, [BIN, 'consume', 'w', '-j', '4', '--drain', '--exec', '/bin/true'], {env: {MQ_SPOOL: dir}}).ms) * 1000)
+    } finally {
+      rmSync(dir, {force: true, recursive: true})
+    }
+  }
+  row(`${engine}: \`mq consume -j 4 --drain --exec /bin/true\` (${n}) vs the same on the spool`, ours, spool, 'msg/s', true, engine === 'redis' ? 'aim >= 1.0x' : 'aim >= 0.9x')
+}
+
+/** Claims and acks n messages of queue c with `width` loops at once in one process; msg/s. */
+async function claimAckWide(b, n, width) {
+  let left = n
+  const t = performance.now()
+  await Promise.all(
+    Array.from({length: width}, async () => {
+      while (left > 0) {
+        left--
+        const d = await b.claim('c', {leaseMs: 60_000})
+        if (!d) break
+        await b.ack('c', d.receipt)
+      }
+    }),
+  )
+  return (n / (performance.now() - t)) * 1000
 }
 
 /** Fills queue c of backend b with n small messages. */
@@ -162,6 +206,38 @@ export async function benchRedis(h) {
       await queue.close()
     }
     row(`redis: claim + ack (${cfg.claims}, one process) vs BullMQ Worker, no-op jobs`, ours, bull, 'msg/s', true, 'aim >= 1x')
+
+    // ---- the same at concurrency 16: 16 claim-and-ack loops in one process (one pipelined
+    // connection) vs a BullMQ Worker with concurrency 16 ----
+    say(`redis: claim + ack, 16 at once: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a BullMQ Worker (concurrency 16)`)
+    const ours16 = []
+    const bull16 = []
+    for (let r = 0; r < cfg.repeats; r++) {
+      const b = new MqQueue(new RedisBackend(url()))
+      await fill(b, cfg.claims)
+      ours16.push(await claimAckWide(b, cfg.claims, 16))
+      await b.close()
+      const connection = {host: '127.0.0.1', maxRetriesPerRequest: null, port: server.port}
+      const name = `bull16-${r}`
+      const queue = new Queue(name, {connection})
+      for (let i = 0; i < cfg.claims; i += 1000)
+        await queue.addBulk(Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({data: {body: 'x'.repeat(40)}, name: 'j', opts: {removeOnComplete: true}})))
+      let done = 0
+      const t = performance.now()
+      await new Promise((resolve) => {
+        const w = new Worker(name, async () => {}, {concurrency: 16, connection})
+        w.on('completed', () => {
+          if (++done === cfg.claims) {
+            bull16.push((cfg.claims / (performance.now() - t)) * 1000)
+            w.close().then(resolve)
+          }
+        })
+      })
+      await queue.close()
+    }
+    row(`redis: claim + ack, 16 at once (${cfg.claims}, one process) vs BullMQ Worker concurrency 16`, ours16, bull16, 'msg/s', true, 'aim >= 1x')
+
+    consumeVsSpool(h, 'redis', url)
   } finally {
     server.stop()
   }
@@ -249,6 +325,37 @@ export async function benchPostgres(h) {
       await c.end()
     }
     row(`postgres: claim + ack (${cfg.claims}, one process) vs raw SKIP LOCKED claim-and-delete`, ours, raw, 'msg/s', true, 'budget >= 0.5x')
+
+    consumeVsSpool(h, 'postgres', url)
+
+    // ---- stats and a bounded push at a large backlog vs at 1k (counts kept by triggers) ----
+    say(`postgres: stats and a bounded push at ${cfg.backlog.toLocaleString()} ready messages vs at 1k`)
+    {
+      const b = new MqQueue(new PostgresBackend(url()))
+      const body = Buffer.from('x'.repeat(40))
+      for (let i = 0; i < cfg.backlog; i += 10_000) await b.push('large', Array.from({length: Math.min(10_000, cfg.backlog - i)}, () => ({body})))
+      await b.push('small', Array.from({length: 1000}, () => ({body})))
+      await b.setConfig('large', {maxDepth: cfg.backlog * 2})
+      await b.setConfig('small', {maxDepth: cfg.backlog * 2})
+      const time = async (fn) => {
+        const t = performance.now()
+        await fn()
+        return performance.now() - t
+      }
+      const large = []
+      const small = []
+      const largePush = []
+      const smallPush = []
+      for (let r = 0; r < cfg.popRuns; r++) {
+        large.push(await time(() => b.stats('large')))
+        small.push(await time(() => b.stats('small')))
+        largePush.push(await time(() => b.push('large', [{body}])))
+        smallPush.push(await time(() => b.push('small', [{body}])))
+      }
+      await b.close()
+      row(`postgres: \`stats\` of a queue at ${cfg.backlog.toLocaleString()} vs at 1k`, large, small, 'ms', false, 'budget <= 1.5x')
+      row(`postgres: bounded push at ${cfg.backlog.toLocaleString()} vs at 1k`, largePush, smallPush, 'ms', false, 'budget <= 1.5x')
+    }
   } finally {
     for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
     await admin.end()
