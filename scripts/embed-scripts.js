@@ -16,9 +16,12 @@ const strip = (text) => text.split('\n').filter((l) => !/^\s*--/.test(l) && l.tr
 
 const dir = join(root, 'src', 'backends', 'redis', 'lua')
 const prelude = strip(readFileSync(join(dir, 'prelude.lua'), 'utf8'))
+// A line "--@include NAME" puts lua/_NAME.lua (a transition written as a function, shared by
+// scripts that compose transitions) there; files named _*.lua are not scripts of their own.
+const withIncludes = (text) => text.replaceAll(/^--@include (\w+)$/gm, (_, name) => readFileSync(join(dir, `_${name}.lua`), 'utf8'))
 const scripts = {}
-for (const f of readdirSync(dir).filter((n) => n.endsWith('.lua') && n !== 'prelude.lua').sort()) {
-  scripts[f.replace(/\.lua$/, '')] = `${prelude}\n${strip(readFileSync(join(dir, f), 'utf8'))}\n`
+for (const f of readdirSync(dir).filter((n) => n.endsWith('.lua') && n !== 'prelude.lua' && !n.startsWith('_')).sort()) {
+  scripts[f.replace(/\.lua$/, '')] = `${prelude}\n${strip(withIncludes(readFileSync(join(dir, f), 'utf8')))}\n`
 }
 writeFileSync(
   join(root, 'src', 'backends', 'redis', 'lua.generated.ts'),

@@ -297,6 +297,12 @@ export interface Backend {
   claim(queue: string, req?: ClaimRequest): Promise<Delivery | null>
   /** Finish a delivery; returns the message id. */
   ack(queue: string, receipt: string): Promise<string>
+  /**
+   * Finish a delivery and claim the next message (without waiting: null when none is
+   * deliverable now, or the queue is paused): one round trip where the engine allows it, the
+   * loop of a worker in a program. When the ack fails, nothing is claimed.
+   */
+  ackAndClaim(queue: string, receipt: string, req?: {leaseMs?: number}): Promise<{id: string; next: Delivery | null}>
   /** Give a delivery back (see ReleaseOptions, and Released.state 'dead'). */
   release(queue: string, receipt: string, opts?: ReleaseOptions): Promise<Released>
   /**
@@ -411,12 +417,14 @@ export interface DriverMessage extends Omit<PushInput, 'expiresAt' | 'notBefore'
  * A driver never validates, never waits, and never converts a caller's time: what it is given
  * it does, in one transition each where it can (a script, a statement, a rename).
  */
-export interface Driver extends ClaimDriver, Omit<Backend, 'claim' | 'fates' | 'push'> {
+export interface Driver extends ClaimDriver, Omit<Backend, 'ackAndClaim' | 'claim' | 'fates' | 'push'> {
   /**
    * What became of each id, for an engine that does not keep acked messages (it remembers
    * recent acks some other way). Absent: the queue layer asks `show` for each.
    */
   fates?(queue: string, ids: string[]): Promise<Fate[]>
+  /** An ack and the next claim in one transition (absent: the queue layer makes the two). */
+  ackAndClaim?(queue: string, receipt: string, leaseMs?: number): Promise<{id: string; next: ClaimAttempt}>
   /**
    * The driver checks room before it reads a streamed body, so a QueueFullError leaves the
    * stream unread and the push can be tried again with it (the spool). Without it, the queue

@@ -217,6 +217,28 @@ export class Queue implements Backend {
     return this.settleOnce(`ack in ${queue}`, this.engine.idempotentAck === true, (again) => this.engine.ack(queue, receipt, again ? {again} : undefined))
   }
 
+  /**
+   * ack, then the next claim, without waiting. With a driver that makes the two one transition,
+   * one round trip; a lost reply is settled as ack's is (the claim it may have made comes back
+   * when its lease ends: next is null).
+   */
+  async ackAndClaim(queue: string, receipt: string, req: {leaseMs?: number} = {}): Promise<{id: string; next: Delivery | null}> {
+    validateQueueName(queue)
+    const both = this.engine.ackAndClaim?.bind(this.engine)
+    if (both) {
+      try {
+        const {id, next} = await both(queue, receipt, req.leaseMs)
+        return {id, next: 'delivery' in next ? next.delivery : null}
+      } catch (error) {
+        if (!(error instanceof ConnectionLostError)) throw error
+        return {id: await this.settleOnce(`ack in ${queue}`, this.engine.idempotentAck === true, (again) => (again ? this.engine.ack(queue, receipt, {again}) : Promise.reject(error))), next: null}
+      }
+    }
+    const id = await this.ack(queue, receipt)
+    const next = await this.engine.tryClaim(queue, req.leaseMs)
+    return {id, next: 'delivery' in next ? next.delivery : null}
+  }
+
   async release(queue: string, receipt: string, opts?: ReleaseOptions) {
     validateQueueName(queue)
     if (opts?.delayMs) this.need('delays', 'delays (nack --delay, retry backoff)')

@@ -871,6 +871,32 @@ export function behaviourSuite(engine: EngineUnderTest): void {
     })
   })
 
+  describe(`${engine.name}: a worker's loop`, () => {
+    it('ackAndClaim acks and hands over the next message; a stale receipt claims nothing; an empty or paused queue gives none', async () => {
+      const {b} = await setup()
+      const pushed = await b.push('q', ['a', 'b', 'c'].map(text))
+      const d1 = (await b.claim('q'))!
+      const r1 = await b.ackAndClaim('q', d1.receipt)
+      expect(r1.id).toBe(d1.id)
+      expect(r1.next).toMatchObject({attempt: 1, id: pushed[1].id})
+      expect(r1.next!.body.toString()).toBe('b')
+      await expect(b.ackAndClaim('q', d1.receipt)).rejects.toBeInstanceOf(NotInFlightError)
+      expect((await b.stats('q'))[0]).toMatchObject({inflight: 1, ready: 1}) // the stale one claimed nothing
+      const r2 = await b.ackAndClaim('q', r1.next!.receipt, {leaseMs: 60_000})
+      expect(r2.next?.id).toBe(pushed[2].id)
+      expect(r2.next?.leaseMs).toBe(60_000)
+      if (caps.pause) {
+        await b.push('q', [text('d')])
+        await b.pause('q')
+        expect((await b.ackAndClaim('q', r2.next!.receipt)).next).toBeNull()
+        await b.resume('q')
+        const r3 = (await b.claim('q'))!
+        expect((await b.ackAndClaim('q', r3.receipt)).next).toBeNull()
+      } else expect((await b.ackAndClaim('q', r2.next!.receipt)).next).toBeNull()
+      expect((await b.stats('q'))[0]).toMatchObject({inflight: 0, ready: 0})
+    })
+  })
+
   describe(`${engine.name}: one message, and dropping a queue`, () => {
     it('show finds a message by id in every state it passes through, with its facts; an unknown id is nothing', async () => {
       const {b} = await setup()

@@ -12,6 +12,7 @@ import {parseRedisUrl, type RedisUrl} from './url.js'
 /** The scripts as ioredis defines them on a connection (./scripts.ts). */
 export interface Scripted {
   mqAck(base: string, id: string, tok: string): Promise<string[]>
+  mqAckClaimBuffer(base: string, id: string, tok: string, next: string, lease: string): Promise<[Buffer[], Reply]>
   mqCancel(base: string, ...ids: string[]): Promise<string[]>
   mqDrop(base: string, limit: string): Promise<[number, number]>
   mqFates(base: string, ...ids: string[]): Promise<string[]>

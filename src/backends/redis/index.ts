@@ -27,7 +27,7 @@ import {lazy} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {parseReceipt, pushBodies} from '../common.js'
 import {RedisConnection, type Scripted} from './connection.js'
-import {delivery, info} from './map.js'
+import {delivery, info, type Reply} from './map.js'
 
 export {parseRedisUrl, type RedisUrl} from './url.js'
 
@@ -173,6 +173,23 @@ export class RedisBackend extends RedisConnection implements Driver {
   async tryClaim(queue: string, leaseMs?: number): Promise<ClaimAttempt> {
     const token = lazy.crypto().randomBytes(8).toString('hex')
     const reply = await this.call((r) => r.mqClaimBuffer(this.base(queue), token, leaseMs === undefined ? '' : String(leaseMs)))
+    return this.attempt(queue, reply, token)
+  }
+
+  /**
+   * An ack and the next claim in one round trip (the ack-claim script, as BullMQ's
+   * moveToFinished): the claim is made only when the ack succeeded.
+   */
+  async ackAndClaim(queue: string, receipt: string, leaseMs?: number): Promise<{id: string; next: ClaimAttempt}> {
+    const {id, token: tok} = parseReceipt(queue, receipt)
+    const token = lazy.crypto().randomBytes(8).toString('hex')
+    const [acked, claimed] = await this.call((r) => r.mqAckClaimBuffer(this.base(queue), id, tok, token, leaseMs === undefined ? '' : String(leaseMs)))
+    this.settled(queue, id, acked.map((v) => (typeof v === 'number' ? v : String(v))))
+    return {id, next: this.attempt(queue, claimed, token)}
+  }
+
+  /** A claim script's reply as a ClaimAttempt. */
+  private attempt(queue: string, reply: Reply, token: string): ClaimAttempt {
     const tag = String(reply[0])
     if (tag === 'ok') return {delivery: delivery(queue, reply, token)}
     if (tag === 'paused') return {paused: true}

@@ -53,6 +53,7 @@ function script(name: string): string {
 /** The scripts as ioredis commands (names that cannot collide with Redis's own: see TOOLCHAIN). */
 export const SCRIPTS = {
   mqAck: script('ack'),
+  mqAckClaim: script('ack-claim'),
   mqCancel: script('cancel'),
   mqDrop: script('drop'),
   mqFates: script('fates'),
