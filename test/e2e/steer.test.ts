@@ -2,8 +2,8 @@ import {spawn} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {mqAt} from '../support/chaos.js'
-import {BIN, mq, type RunResult, sleep, tempSpool, userEnv} from '../support/helpers.js'
-import {dropSchemas, freshPrefix, freshSchema, postgresUnavailable, redisServerUnavailable, type RedisServer, startRedis, withPrefix, withSchema} from '../support/servers.js'
+import {BIN, mq, run, type RunResult, sleep, tempSpool, userEnv} from '../support/helpers.js'
+import {dropSchemas, freshPrefix, freshSchema, hasProgram, postgresUnavailable, redisServerUnavailable, type RedisServer, startRedis, withPrefix, withSchema} from '../support/servers.js'
 
 // Seeing and steering through the command line (issue 21): show, wait, cancel, drop and
 // stats --watch, with real processes, on the spool and on each server engine this machine has
@@ -127,6 +127,19 @@ function steering(name: string, unavailable: () => string | undefined, make: () 
     })
   })
 }
+
+describe.skipIf(!hasProgram('script') && process.env.CI !== 'true')('stats --watch on a terminal', () => {
+  it('redraws the table in place (cursor up, clear to the end), on a pseudo-terminal of script(1)', async () => {
+    const spool = tempSpool()
+    await mq(spool, ['push', 'w', 'x'])
+    // script(1) gives mq a terminal; timeout(1) interrupts it as Ctrl-C would.
+    const r = await run('timeout', ['-s', 'INT', '1.5', 'script', '-qfec', `${process.execPath} ${BIN} stats --watch=300ms`, '/dev/null'], {env: {MQ_SPOOL: spool}, timeoutMs: 20_000})
+    const out = r.stdout.toString('utf8')
+    expect(out).toMatch(/QUEUE\s+READY\s+INFLIGHT\s+DELAYED\s+DONE\s+DEAD\s+PUSH\/S\s+ACK\/S\s+OLDEST/)
+    expect(out).toMatch(/\u001B\[3A\r\u001B\[J/) // back over the last drawing (3 lines), then clear
+    expect(out).toMatch(/\(Ctrl-C to stop\)/)
+  })
+})
 
 steering('the spool', () => undefined, async () => {
   const spool = tempSpool()
