@@ -85,8 +85,18 @@ function consumeVsSpool({BIN, cfg, row, say, timed}, engine, url) {
   row(`${engine}: \`mq consume -j 4 --drain --exec /bin/true\` (${n}) vs the same on the spool`, ours, spool, 'msg/s', true, engine === 'redis' ? 'aim >= 1.0x' : 'aim >= 0.9x')
 }
 
-/** Claims and acks n messages of queue c with `width` loops at once in one process (each as claimAckRate's); msg/s. */
-async function claimAckWide(b, n, width) {
+/** Fills queue c of backend b with n small messages. */
+async function fill(b, n) {
+  const body = Buffer.from('x'.repeat(40))
+  for (let i = 0; i < n; i += 1000) await b.push('c', Array.from({length: Math.min(1000, n - i)}, () => ({body})))
+}
+
+/**
+ * Claims and acks n messages of queue c with `width` loops at once in one process, each as a
+ * worker written with the library does: a claim, then ackAndClaim (the ack and the next claim
+ * in one round trip where the engine has it: Redis's ack-claim script); msg/s.
+ */
+async function claimAckRate(b, n, width = 1) {
   let left = n
   const t = performance.now()
   await Promise.all(
@@ -102,22 +112,25 @@ async function claimAckWide(b, n, width) {
   return (n / (performance.now() - t)) * 1000
 }
 
-/** Fills queue c of backend b with n small messages. */
-async function fill(b, n) {
-  const body = Buffer.from('x'.repeat(40))
-  for (let i = 0; i < n; i += 1000) await b.push('c', Array.from({length: Math.min(1000, n - i)}, () => ({body})))
-}
-
-/**
- * Claims and acks n messages of queue c, one at a time, as a worker written with the library
- * does: a claim, then ackAndClaim (the ack and the next claim in one round trip where the
- * engine has it: Redis's ack-claim script); msg/s.
- */
-async function claimAckRate(b, n) {
+/** A BullMQ Worker at `concurrency` processing n no-op jobs of a fresh queue; msg/s. */
+async function bullRate({Queue, Worker}, port, name, n, concurrency) {
+  const connection = {host: '127.0.0.1', maxRetriesPerRequest: null, port}
+  const queue = new Queue(name, {connection})
+  for (let i = 0; i < n; i += 1000)
+    await queue.addBulk(Array.from({length: Math.min(1000, n - i)}, () => ({data: {body: 'x'.repeat(40)}, name: 'j', opts: {removeOnComplete: true}})))
+  let done = 0
   const t = performance.now()
-  let d = await b.claim('c', {leaseMs: 60_000})
-  for (let i = 0; i < n; i++) d = (await b.ackAndClaim('c', d.receipt, {leaseMs: 60_000})).next
-  return (n / (performance.now() - t)) * 1000
+  const rate = await new Promise((resolve) => {
+    const w = new Worker(name, async () => {}, {concurrency, connection})
+    w.on('completed', () => {
+      if (++done === n) {
+        const r = (n / (performance.now() - t)) * 1000
+        w.close().then(() => resolve(r))
+      }
+    })
+  })
+  await queue.close()
+  return rate
 }
 
 async function startRedis() {
@@ -176,68 +189,25 @@ export async function benchRedis(h) {
     }
     row(`redis: \`mq push --batch\` (${cfg.batch}) vs raw ioredis pipeline`, mq, floor, 'msg/s', true, 'budget >= 0.5x')
 
-    // ---- claim + ack vs BullMQ ----
-    say(`redis 3/3 claim + ack in one process: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a BullMQ Worker`)
+    // ---- claim + ack vs BullMQ, one at a time and 16 at once (16 loops in one process on one
+    // pipelined connection, against a Worker with concurrency 16) ----
     const {RedisBackend} = await import(join(ROOT, 'dist', 'backends', 'redis', 'index.js'))
     const {Queue: MqQueue} = await import(join(ROOT, 'dist', 'queue.js'))
-    const {Queue, Worker} = await bullmq(say)
-    const ours = []
-    const bull = []
-    for (let r = 0; r < cfg.repeats; r++) {
-      const b = new MqQueue(new RedisBackend(url()))
-      await fill(b, cfg.claims)
-      ours.push(await claimAckRate(b, cfg.claims))
-      await b.close()
-
-      const connection = {host: '127.0.0.1', maxRetriesPerRequest: null, port: server.port}
-      const name = `bull${r}`
-      const queue = new Queue(name, {connection})
-      for (let i = 0; i < cfg.claims; i += 1000)
-        await queue.addBulk(Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({data: {body: 'x'.repeat(40)}, name: 'j', opts: {removeOnComplete: true}})))
-      let done = 0
-      const t = performance.now()
-      await new Promise((resolve) => {
-        const w = new Worker(name, async () => {}, {concurrency: 1, connection})
-        w.on('completed', () => {
-          if (++done === cfg.claims) {
-            bull.push((cfg.claims / (performance.now() - t)) * 1000)
-            w.close().then(resolve)
-          }
-        })
-      })
-      await queue.close()
+    const bull = await bullmq(say)
+    for (const width of [1, 16]) {
+      say(`redis claim + ack, ${width} at once: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a BullMQ Worker (concurrency ${width})`)
+      const ours = []
+      const theirs = []
+      for (let r = 0; r < cfg.repeats; r++) {
+        const b = new MqQueue(new RedisBackend(url()))
+        await fill(b, cfg.claims)
+        ours.push(await claimAckRate(b, cfg.claims, width))
+        await b.close()
+        theirs.push(await bullRate(bull, server.port, `bull${width}-${r}`, cfg.claims, width))
+      }
+      if (width === 1) row(`redis: claim + ack (${cfg.claims}, one process: ackAndClaim) vs BullMQ Worker, no-op jobs`, ours, theirs, 'msg/s', true, 'aim >= 1.2x')
+      else row(`redis: claim + ack, 16 at once (${cfg.claims}, one process) vs BullMQ Worker concurrency 16`, ours, theirs, 'msg/s', true, 'aim >= 1x')
     }
-    row(`redis: claim + ack (${cfg.claims}, one process: ackAndClaim) vs BullMQ Worker, no-op jobs`, ours, bull, 'msg/s', true, 'aim >= 1.2x')
-
-    // ---- the same at concurrency 16: 16 claim-and-ack loops in one process (one pipelined
-    // connection) vs a BullMQ Worker with concurrency 16 ----
-    say(`redis: claim + ack, 16 at once: ${cfg.claims} messages, ${cfg.repeats} runs each of the library and a BullMQ Worker (concurrency 16)`)
-    const ours16 = []
-    const bull16 = []
-    for (let r = 0; r < cfg.repeats; r++) {
-      const b = new MqQueue(new RedisBackend(url()))
-      await fill(b, cfg.claims)
-      ours16.push(await claimAckWide(b, cfg.claims, 16))
-      await b.close()
-      const connection = {host: '127.0.0.1', maxRetriesPerRequest: null, port: server.port}
-      const name = `bull16-${r}`
-      const queue = new Queue(name, {connection})
-      for (let i = 0; i < cfg.claims; i += 1000)
-        await queue.addBulk(Array.from({length: Math.min(1000, cfg.claims - i)}, () => ({data: {body: 'x'.repeat(40)}, name: 'j', opts: {removeOnComplete: true}})))
-      let done = 0
-      const t = performance.now()
-      await new Promise((resolve) => {
-        const w = new Worker(name, async () => {}, {concurrency: 16, connection})
-        w.on('completed', () => {
-          if (++done === cfg.claims) {
-            bull16.push((cfg.claims / (performance.now() - t)) * 1000)
-            w.close().then(resolve)
-          }
-        })
-      })
-      await queue.close()
-    }
-    row(`redis: claim + ack, 16 at once (${cfg.claims}, one process) vs BullMQ Worker concurrency 16`, ours16, bull16, 'msg/s', true, 'aim >= 1x')
 
     consumeVsSpool(h, 'redis', url)
   } finally {

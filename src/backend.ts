@@ -221,6 +221,22 @@ export interface Cancelled {
  */
 export type Fate = 'dead' | 'done' | 'pending' | 'unknown'
 
+/** The fate a message in this state has had so far (undefined: no such message). */
+export function fateOf(state: MessageState | undefined): Fate {
+  return state === undefined ? 'unknown' : state === 'done' || state === 'dead' ? state : 'pending'
+}
+
+/** A cancel's outcome for each id ('cancelled', 'unknown', or the state that refused it), as Cancelled. */
+export function cancelledFrom(outcomes: Array<[id: string, outcome: string]>): Cancelled {
+  const out: Cancelled = {cancelled: [], refused: [], unknown: []}
+  for (const [id, outcome] of outcomes) {
+    if (outcome === 'cancelled') out.cancelled.push(id)
+    else if (outcome === 'unknown') out.unknown.push(id)
+    else out.refused.push({id, state: outcome as MessageState})
+  }
+  return out
+}
+
 export interface GcOptions {
   /** Remove acked messages kept longer than this. */
   doneOlderThanMs: number

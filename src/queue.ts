@@ -15,6 +15,7 @@ import {
   type PushOptions,
   type QueueConfigPatch,
   type ReleaseOptions,
+  fateOf,
 } from './backend.js'
 import {ConnectionLostError, DataError, NoSuchQueueError, NotInFlightError, NotSupportedError, OutcomeUnknownError, QueueFullError, QueuePausedError, ServerUnavailableError, UsageError} from './errors.js'
 import {randomBytesFast} from './lazy.js'
@@ -198,13 +199,18 @@ export class Queue implements Backend {
       return await settle(false)
     } catch (error) {
       if (!(error instanceof ConnectionLostError)) throw error
-      try {
-        return await settle(true)
-      } catch (again) {
-        if (again instanceof NotInFlightError && !exact) throw new OutcomeUnknownError(what, `${error.message} after it was sent, and the message is no longer in flight under this receipt: the first try most likely took effect`, 'look with mq peek or mq stats; the message is not lost either way')
-        if (again instanceof ServerUnavailableError) throw new OutcomeUnknownError(what, `${error.message} after it was sent, and trying again failed (${again.message})`, 'if it did not take effect, the message is delivered again when its lease ends')
-        throw again
-      }
+      return this.settleAgain(what, exact, error, () => settle(true))
+    }
+  }
+
+  /** The second try of a settle whose first reply was lost (`lost`): see settleOnce. */
+  private async settleAgain<T>(what: string, exact: boolean, lost: ConnectionLostError, again: () => Promise<T>): Promise<T> {
+    try {
+      return await again()
+    } catch (error) {
+      if (error instanceof NotInFlightError && !exact) throw new OutcomeUnknownError(what, `${lost.message} after it was sent, and the message is no longer in flight under this receipt: the first try most likely took effect`, 'look with mq peek or mq stats; the message is not lost either way')
+      if (error instanceof ServerUnavailableError) throw new OutcomeUnknownError(what, `${lost.message} after it was sent, and trying again failed (${error.message})`, 'if it did not take effect, the message is delivered again when its lease ends')
+      throw error
     }
   }
 
@@ -231,7 +237,7 @@ export class Queue implements Backend {
         return {id, next: 'delivery' in next ? next.delivery : null}
       } catch (error) {
         if (!(error instanceof ConnectionLostError)) throw error
-        return {id: await this.settleOnce(`ack in ${queue}`, this.engine.idempotentAck === true, (again) => (again ? this.engine.ack(queue, receipt, {again}) : Promise.reject(error))), next: null}
+        return {id: await this.settleAgain(`ack in ${queue}`, this.engine.idempotentAck === true, error, () => this.engine.ack(queue, receipt, {again: true})), next: null}
       }
     }
     const id = await this.ack(queue, receipt)
@@ -331,12 +337,7 @@ export class Queue implements Backend {
     await this.existing(queue)
     this.checkIds(queue, ids)
     if (this.engine.fates) return this.engine.fates(queue, ids)
-    return Promise.all(
-      ids.map(async (id) => {
-        const m = await this.engine.show(queue, id)
-        return m === undefined ? 'unknown' : m.state === 'done' || m.state === 'dead' ? m.state : 'pending'
-      }),
-    )
+    return Promise.all(ids.map(async (id) => fateOf((await this.engine.show(queue, id))?.state)))
   }
 
   async cancel(queue: string, ids: string[]) {

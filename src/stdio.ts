@@ -139,3 +139,23 @@ export function guardStdio(): void {
   process.stdout.on('error', () => {})
   process.stderr.on('error', () => {})
 }
+
+/**
+ * Resolves on the first SIGINT or SIGTERM, for a command that runs until interrupted (stats
+ * --watch, dashboard) and then exits 0; dispose() removes the handlers. They are `on`, not
+ * `once`: a once-listener is removed before it runs, and signal-exit (which proper-lockfile
+ * loads, for a purge) would then find itself alone and kill the process with the signal.
+ */
+export function untilInterrupted(): {interrupted: Promise<void>; dispose(): void} {
+  let stop = () => {}
+  const interrupted = new Promise<void>((resolve) => (stop = resolve))
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  return {
+    dispose() {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    },
+    interrupted,
+  }
+}

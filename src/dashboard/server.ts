@@ -1,3 +1,4 @@
+import {isUtf8} from 'node:buffer'
 import {createHash, randomBytes, timingSafeEqual} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
@@ -100,9 +101,11 @@ export class Dashboard {
       this.handle(req, res).catch((error: unknown) => this.fail(res, error))
     })
     await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (e: NodeJS.ErrnoException) =>
-        reject(e.code === 'EADDRINUSE' ? new MqError('in_use', EXIT.UNAVAILABLE, `${this.opts.host}:${this.opts.port} is in use`, 'give --port') : new ConfigError(`cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`)),
-      )
+      this.server!.once('error', (e: NodeJS.ErrnoException) => {
+        // The sampler's timer would keep the process alive after saying why.
+        clearInterval(this.timer)
+        reject(e.code === 'EADDRINUSE' ? new MqError('in_use', EXIT.UNAVAILABLE, `${this.opts.host}:${this.opts.port} is in use`, 'give --port') : new ConfigError(`cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`))
+      })
       this.server!.listen(this.opts.port, this.opts.host, () => resolve())
     })
     const {port} = this.server.address() as {port: number}
@@ -331,13 +334,10 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
 /** A message for a page: as show --json gives it, the body cut to PREVIEW_BYTES (text, or base64 when not UTF-8). */
 function preview(m: MessageInfo): Record<string, unknown> {
   const {body, ...rest} = m
-  const cut = body && body.length > PREVIEW_BYTES ? body.subarray(0, PREVIEW_BYTES) : body
-  // A cut can split a UTF-8 character: back off to the last whole one before deciding.
-  let shown = cut
-  if (cut && body && cut.length < body.length) for (let back = 0; back < 4 && shown && !isUtf8Safe(shown); back++) shown = cut.subarray(0, cut.length - back - 1)
-  return {...messageJson(rest), ...(shown ? {...encodeBody(isUtf8Safe(shown) ? shown : cut!), truncated: Boolean(body && shown.length < body.length)} : {})}
-}
-
-function isUtf8Safe(b: Buffer): boolean {
-  return Buffer.from(b.toString('utf8'), 'utf8').equals(b)
+  if (!body) return messageJson(rest)
+  let shown = body.subarray(0, PREVIEW_BYTES)
+  // A cut can split a UTF-8 character: back off to the last whole one (at most 3 bytes), so
+  // that a text body stays text (encodeBody gives base64 for what is not UTF-8).
+  if (shown.length < body.length) for (let back = 1; back <= 3 && !isUtf8(shown); back++) if (isUtf8(body.subarray(0, PREVIEW_BYTES - back))) shown = body.subarray(0, PREVIEW_BYTES - back)
+  return {...messageJson(rest), ...encodeBody(shown), truncated: shown.length < body.length}
 }

@@ -9,7 +9,6 @@ import {
   type Failure,
   type GcOptions,
   type MessageInfo,
-  type MessageState,
   type PeekRequest,
   type PurgeState,
   type Pushed,
@@ -20,6 +19,7 @@ import {
   type ReleaseOptions,
   type Requeued,
   type Wakeup,
+  cancelledFrom,
 } from '../../backend.js'
 import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
 import {lazy} from '../../lazy.js'
@@ -184,13 +184,7 @@ export class PostgresBackend extends PgConnection implements Driver {
 
   async cancel(queue: string, ids: string[]): Promise<Cancelled> {
     const rows = await this.q<{id: string; outcome: string}>(`SELECT * FROM ${this.S}.cancel($1, $2)`, [queue, ids])
-    const out: Cancelled = {cancelled: [], refused: [], unknown: []}
-    for (const {id, outcome} of rows) {
-      if (outcome === 'cancelled') out.cancelled.push(id)
-      else if (outcome === 'unknown') out.unknown.push(id)
-      else out.refused.push({id, state: outcome as MessageState})
-    }
-    return out
+    return cancelledFrom(rows.map((r) => [r.id, r.outcome]))
   }
 
   async drop(queue: string): Promise<number> {

@@ -20,6 +20,7 @@ import {
   type ReleaseOptions,
   type Requeued,
   type Wakeup,
+  cancelledFrom,
 } from '../../backend.js'
 import {formatDuration} from '../../duration.js'
 import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError, ReplicationTimeoutError} from '../../errors.js'
@@ -356,14 +357,7 @@ export class RedisBackend extends RedisConnection implements Driver {
 
   async cancel(queue: string, ids: string[]): Promise<Cancelled> {
     const reply = await this.call((r) => r.mqCancel(this.base(queue), ...ids))
-    const out: Cancelled = {cancelled: [], refused: [], unknown: []}
-    for (let i = 0; i < reply.length; i += 2) {
-      const [id, what] = [reply[i], reply[i + 1]]
-      if (what === 'cancelled') out.cancelled.push(id)
-      else if (what === 'unknown') out.unknown.push(id)
-      else out.refused.push({id, state: what as MessageState})
-    }
-    return out
+    return cancelledFrom(ids.map((id, i) => [reply[2 * i], reply[2 * i + 1]]))
   }
 
   async drop(queue: string): Promise<number> {

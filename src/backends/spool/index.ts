@@ -16,6 +16,7 @@ import {
   type QueueConfigPatch,
   type ReleaseOptions,
   type Wakeup,
+  fateOf,
 } from '../../backend.js'
 import {NotInFlightError} from '../../errors.js'
 import {gcQueue, gcTopicDir, isPaused, pauseQueue, purgeQueue, requeueDead, resumeQueue} from '../../spool/admin.js'
@@ -292,10 +293,7 @@ export class SpoolBackend implements Driver {
   /** What became of each id, in one scan of the queue (not one per id). */
   async fates(queue: string, ids: string[]): Promise<Fate[]> {
     const found = findMessages(this.dirs(queue), ids)
-    return ids.map((id) => {
-      const state = found.get(id)?.state
-      return state === undefined ? 'unknown' : state === 'done' || state === 'dead' ? state : 'pending'
-    })
+    return ids.map((id) => fateOf(found.get(id)?.state))
   }
 
   async cancel(queue: string, ids: string[]) {

@@ -6,7 +6,7 @@ import {NoInputError, UsageError} from '../../errors.js'
 import {palette, startSpinner} from '../../output.js'
 import {reportError} from '../report-error.js'
 import {writeFileAtomically} from '../../atomic-file.js'
-import {writeStderr, writeStdoutSync} from '../../stdio.js'
+import {untilInterrupted, writeStderr, writeStdoutSync} from '../../stdio.js'
 
 /** Rows as aligned columns (the width without colour codes). */
 function table(rows: string[][]): string {
@@ -76,22 +76,20 @@ export async function statsAction(b: Backend, r: {queue?: string; prometheus?: b
   }
   for (const line of warnings) writeStderr(`mq: warning: ${line}\n`)
   const c = await palette()
-  const rows = [['QUEUE', 'READY', 'INFLIGHT', 'DELAYED', 'DONE', 'DEAD', 'BAD', 'OLDEST']]
-  for (const s of all) {
-    rows.push([
-      s.queue + (s.paused ? ' (paused)' : ''),
-      String(s.ready),
-      String(s.inflight),
-      String(s.delayed),
-      String(s.done),
-      s.dead ? c.red(String(s.dead)) : '0',
-      s.bad ? c.yellow(String(s.bad)) : s.bad === undefined ? '-' : '0',
-      s.oldestReadyAgeMs === null ? '-' : formatAge(s.oldestReadyAgeMs),
-    ])
-  }
+  const rows = [[...COUNT_HEADINGS, 'BAD', 'OLDEST']]
+  for (const s of all) rows.push([...countCells(s, c), s.bad ? c.yellow(String(s.bad)) : s.bad === undefined ? '-' : '0', oldestCell(s)])
   writeStdoutSync(table(rows))
   return undefined
 }
+
+/** The stats table's columns that stats and stats --watch share: the queue and its counts. */
+const COUNT_HEADINGS = ['QUEUE', 'READY', 'INFLIGHT', 'DELAYED', 'DONE', 'DEAD']
+
+function countCells(s: QueueStats, c: Awaited<ReturnType<typeof palette>>): string[] {
+  return [s.queue + (s.paused ? ' (paused)' : ''), String(s.ready), String(s.inflight), String(s.delayed), String(s.done), s.dead ? c.red(String(s.dead)) : '0']
+}
+
+const oldestCell = (s: QueueStats) => (s.oldestReadyAgeMs === null ? '-' : formatAge(s.oldestReadyAgeMs))
 
 /** Per-second rates between two samples of one queue, from its counts (null for the first sample). */
 interface Rates {
@@ -120,12 +118,7 @@ export function rates(prev: QueueStats | undefined, cur: QueueStats, seconds: nu
 async function watchStats(b: Backend, r: {queue?: string; json?: boolean; interval: number}): Promise<unknown> {
   const tty = Boolean(process.stdout.isTTY) && !r.json
   const c = await palette()
-  let stop: () => void = () => {}
-  const stopped = new Promise<void>((resolve) => (stop = resolve))
-  const onSignal = () => stop()
-  // on, not once: see dashboardAction (signal-exit must not find itself alone).
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const {dispose, interrupted} = untilInterrupted()
   let prev = new Map<string, QueueStats>()
   let prevAt = 0
   let drawn = 0
@@ -140,30 +133,18 @@ async function watchStats(b: Backend, r: {queue?: string; json?: boolean; interv
       prevAt = at
       if (r.json) writeStdoutSync(JSON.stringify({at: new Date().toISOString(), queues: rows}) + '\n')
       else {
-        const t = [['QUEUE', 'READY', 'INFLIGHT', 'DELAYED', 'DONE', 'DEAD', 'PUSH/S', 'ACK/S', 'OLDEST']]
-        for (const s of rows)
-          t.push([
-            s.queue + (s.paused ? ' (paused)' : ''),
-            String(s.ready),
-            String(s.inflight),
-            String(s.delayed),
-            String(s.done),
-            s.dead ? c.red(String(s.dead)) : '0',
-            fmt(s.pushRate),
-            fmt(s.ackRate),
-            s.oldestReadyAgeMs === null ? '-' : formatAge(s.oldestReadyAgeMs),
-          ])
+        const t = [[...COUNT_HEADINGS, 'PUSH/S', 'ACK/S', 'OLDEST']]
+        for (const s of rows) t.push([...countCells(s, c), fmt(s.pushRate), fmt(s.ackRate), oldestCell(s)])
         const text = `${new Date().toISOString()}  every ${formatDuration(r.interval)}${tty ? ' (Ctrl-C to stop)' : ''}\n${table(t)}`
         // In place: back to where the last drawing began, and clear to the end of the screen.
         writeStdoutSync(tty ? `${drawn > 0 ? `\u001B[${drawn}A\r\u001B[J` : ''}${text}` : `${text}\n`)
         drawn = text.split('\n').length - 1
       }
       const timer = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, r.interval - (performance.now() - at))))
-      if ((await Promise.race([timer.then(() => 'tick'), stopped.then(() => 'stop')])) === 'stop') return undefined
+      if ((await Promise.race([timer.then(() => 'tick'), interrupted.then(() => 'stop')])) === 'stop') return undefined
     }
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    dispose()
   }
 }
 

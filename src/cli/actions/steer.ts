@@ -1,5 +1,5 @@
 import {type Backend, type Fate, type MessageInfo} from '../../backend.js'
-import {messageJson} from '../../body.js'
+import {iso, messageJson} from '../../body.js'
 import {confirmOrForce} from '../../confirm.js'
 import {formatAge, formatDuration} from '../../duration.js'
 import {MqError, NoInputError, UsageError} from '../../errors.js'
@@ -12,8 +12,6 @@ import {reportError} from '../report-error.js'
  * Seeing and steering single messages and whole queues: show, wait, cancel, drop. Each asks
  * the contract (src/backend.ts: show, fates, cancel, drop), so each works on every engine.
  */
-
-const iso = (ms: number) => new Date(ms).toISOString()
 
 /**
  * show: one message. For people, a field per line; --json, the message as peek --json gives

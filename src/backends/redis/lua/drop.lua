@@ -5,15 +5,7 @@
 -- RACE: each call is atomic; a message pushed between calls is deleted by a later one. A push
 -- after the last call makes a new, empty queue.
 local limit = tonumber(ARGV[1])
-local n = 0
-for _, set in ipairs({READY, DELAY, INFL, DEAD}) do
-  if n >= limit then break end
-  for _, id in ipairs(redis.call('ZRANGE', set, 0, limit - n - 1)) do
-    redis.call('ZREM', set, id)
-    redis.call('DEL', mkey(id))
-    n = n + 1
-  end
-end
+local n = delete_messages({READY, DELAY, INFL, DEAD}, limit)
 if n >= limit then return {n, 1} end
 for _, k in ipairs(redis.call('ZRANGE', base .. 'keys', 0, -1)) do redis.call('DEL', base .. 'k:' .. k) end
 redis.call('DEL', READY, DELAY, INFL, DEAD, META, ACKED, base .. 'keys', base .. 'wake')

@@ -10,19 +10,11 @@ elseif state == 'dead' then ids = redis.call('ZRANGE', DEAD, 0, limit - 1)
 end
 local out = {}
 for _, id in ipairs(ids) do
-  local m = {id}
-  local f = redis.call('HGETALL', mkey(id))
-  for i = 1, #f, 2 do
-    if f[i] == 'b' then
-      m[#m + 1] = 'size'
-      m[#m + 1] = tostring(string.len(f[i + 1]))
-      if ARGV[3] == '1' then m[#m + 1] = 'b'; m[#m + 1] = f[i + 1] end
-    else
-      m[#m + 1] = f[i]
-      m[#m + 1] = f[i + 1]
-    end
-  end
+  local f = message_fields(id, ARGV[3] == '1')
   -- An id whose hash was evicted shows nothing (a claim drops and counts it: claim.lua).
-  if #f > 0 then out[#out + 1] = m end
+  if #f > 0 then
+    table.insert(f, 1, id)
+    out[#out + 1] = f
+  end
 end
 return out

@@ -78,6 +78,36 @@ local function kill(id, reason, attempts, now, failure)
   redis.call('HDEL', mkey(id), 'tok', 'l', 'nb')
   redis.call('ZADD', DEAD, 0, id)
 end
+-- Deletes up to limit messages of the sorted sets given, in their order (purge, drop); how many.
+local function delete_messages(sets, limit)
+  local n = 0
+  for _, set in ipairs(sets) do
+    if n >= limit then break end
+    for _, id in ipairs(redis.call('ZRANGE', set, 0, limit - n - 1)) do
+      redis.call('ZREM', set, id)
+      redis.call('DEL', mkey(id))
+      n = n + 1
+    end
+  end
+  return n
+end
+-- A message's hash as {field, value, ...} for peek and show: the body as its size, and itself
+-- too when bodies; empty when the hash is gone (evicted).
+local function message_fields(id, bodies)
+  local f = redis.call('HGETALL', mkey(id))
+  local m = {}
+  for i = 1, #f, 2 do
+    if f[i] == 'b' then
+      m[#m + 1] = 'size'
+      m[#m + 1] = tostring(string.len(f[i + 1]))
+      if bodies then m[#m + 1] = 'b'; m[#m + 1] = f[i + 1] end
+    else
+      m[#m + 1] = f[i]
+      m[#m + 1] = f[i + 1]
+    end
+  end
+  return m
+end
 local function depth()
   return redis.call('ZCARD', INFL) + redis.call('ZCARD', DELAY) + redis.call('ZCARD', READY)
 end

@@ -12,13 +12,4 @@ local sets = {}
 if state == 'ready' then sets = {READY}
 elseif state == 'delayed' then sets = {DELAY}
 elseif state == 'dead' then sets = {DEAD} end
-local n = 0
-for _, set in ipairs(sets) do
-  if n >= limit then break end
-  for _, id in ipairs(redis.call('ZRANGE', set, 0, limit - n - 1)) do
-    redis.call('ZREM', set, id)
-    redis.call('DEL', mkey(id))
-    n = n + 1
-  end
-end
-return n
+return delete_messages(sets, limit)

@@ -14,17 +14,8 @@ else
   if acked then return {'done', id, 'ended', acked} end
   return {}
 end
-local f = redis.call('HGETALL', mkey(id))
+local f = message_fields(id, ARGV[2] == '1')
 if #f == 0 then return {} end
-local m = {state, id}
-for i = 1, #f, 2 do
-  if f[i] == 'b' then
-    m[#m + 1] = 'size'
-    m[#m + 1] = tostring(string.len(f[i + 1]))
-    if ARGV[2] == '1' then m[#m + 1] = 'b'; m[#m + 1] = f[i + 1] end
-  else
-    m[#m + 1] = f[i]
-    m[#m + 1] = f[i + 1]
-  end
-end
-return m
+table.insert(f, 1, id)
+table.insert(f, 1, state)
+return f
