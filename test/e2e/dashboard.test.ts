@@ -4,7 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {mqAt} from '../support/chaos.js'
 import {BIN, mq, tempSpool, userEnv} from '../support/helpers.js'
-import {freshPrefix, IN_CI, redisServerUnavailable, type RedisServer, startRedis, withPrefix} from '../support/servers.js'
+import {freshPrefix, IN_CI, redisServerUnavailable, type RedisServer, serverEnv, startRedis, withPrefix} from '../support/servers.js'
 
 // The dashboard (issue 21) in a real browser: Debian's chromium driven by playwright-core.
 // Under CI=true the browser is required (.ci/run installs it); elsewhere, without it, these
@@ -51,7 +51,9 @@ describe.skipIf(Boolean(noBrowser))('the dashboard in a browser', () => {
   let browser: Browser
   beforeAll(async () => {
     const {chromium} = await import('playwright-core')
-    browser = await chromium.launch({args: ['--no-sandbox'], executablePath: CHROMIUM})
+    // The browser keeps the real clock (as the test servers do): a suite run under faketime, to
+    // see mq hold a year from now, moves mq's clock, not the browser's (whose frames it stalls).
+    browser = await chromium.launch({args: ['--no-sandbox'], env: serverEnv() as Record<string, string>, executablePath: CHROMIUM})
   })
   afterAll(async () => {
     await browser?.close()
@@ -163,6 +165,18 @@ describe.skipIf(Boolean(noBrowser))('the dashboard in a browser', () => {
     expect(refused.stderr).toMatch(/^mq: refusing to listen on 0\.0\.0\.0 without credentials/)
     expect(refused.stderr.trim().split('\n')).toHaveLength(1)
     expect((await mq(spool, ['dashboard', '--auth', 'nopassword', '--port', '0'])).code).toBe(78)
+    // A port in use: one line and 69, and the process ends (its sampler used to keep it alive).
+    const {createServer} = await import('node:net')
+    const taken = createServer()
+    const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as {port: number}).port)))
+    try {
+      const inUse = await mq(spool, ['dashboard', '--port', String(port)], {timeoutMs: 20_000})
+      expect(inUse.timedOut).toBe(false)
+      expect(inUse.code, inUse.stderr).toBe(69)
+      expect(inUse.stderr).toMatch(/is in use/)
+    } finally {
+      taken.close()
+    }
     const d = await dashboard({MQ_DASHBOARD_AUTH: 'ops:s3cret', MQ_SPOOL: spool})
     try {
       expect((await fetch(d.url)).status).toBe(401)

@@ -150,6 +150,10 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
             await clients[3].purge('c', ['done'])
           }
         })(),
+        // Folds racing the transitions and each other (stats folds at 64 rows; claims now and then).
+        (async () => {
+          for (let i = 0; i < 30; i++) await Promise.all([clients[0].stats('c'), clients[3].stats('c')])
+        })(),
       ])
       const {default: pg} = await import('pg')
       const c = new pg.Client({connectionString: base.split('?')[0]})

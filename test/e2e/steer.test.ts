@@ -12,13 +12,13 @@ import {dropSchemas, freshPrefix, freshSchema, hasProgram, postgresUnavailable, 
 type Mq = (args: string[], opts?: {input?: Buffer | string}) => Promise<RunResult>
 
 /** `mq ARGS` running in the background: its result, and a way to signal it. */
-function started(env: NodeJS.ProcessEnv, args: string[]): {done: Promise<{code: number | null; out: string; stderr: string}>; kill: (s: NodeJS.Signals) => void} {
+function started(env: NodeJS.ProcessEnv, args: string[]): {done: Promise<{code: number | null; out: string; stderr: string}>; kill: (s: NodeJS.Signals) => void; out: () => string} {
   const child = spawn(process.execPath, [BIN, ...args], {env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
   let out = ''
   let stderr = ''
   child.stdout.on('data', (c: Buffer) => (out += c))
   child.stderr.on('data', (c: Buffer) => (stderr += c))
-  return {done: new Promise((resolve) => child.on('close', (code) => resolve({code, out, stderr}))), kill: (s) => child.kill(s)}
+  return {done: new Promise((resolve) => child.on('close', (code) => resolve({code, out, stderr}))), kill: (s) => child.kill(s), out: () => out}
 }
 
 function steering(name: string, unavailable: () => string | undefined, make: () => Promise<{env: NodeJS.ProcessEnv; mq: Mq}>): void {
@@ -72,6 +72,14 @@ function steering(name: string, unavailable: () => string | undefined, make: () 
       expect(JSON.parse(ok.out)).toEqual({dead: [], done: [good], pending: [], queue: 'ci', unknown: []})
       const unknown = await m(['wait', 'ci', good, '0000000000000000-0000000000000000', '--timeout', '1m'])
       expect(unknown.code).toBe(66)
+      // One that vanishes unfinished while waited for (cancelled): 66, not "done".
+      const doomed = (await m(['push', 'ci', 'later', '--delay', '1h'])).out.trim()
+      const waitingForIt = started(env, ['wait', 'ci', doomed])
+      await sleep(300)
+      expect((await m(['cancel', 'ci', doomed])).code).toBe(0)
+      const vanished = await waitingForIt.done
+      expect(vanished.code, vanished.stderr).toBe(66)
+      expect(vanished.stderr).toMatch(/went unfinished/)
     })
 
     it('cancel: removes what waits, refuses what is in flight (66, one line), and the consumer never gets a cancelled one', async () => {
@@ -113,9 +121,12 @@ function steering(name: string, unavailable: () => string | undefined, make: () 
       expect(misread.code).toBe(64)
       expect(misread.stderr).toMatch(/--watch=400ms/)
       const watching = started(env, ['stats', 'w', '--watch=400ms', '--json'])
-      await sleep(600)
+      // Samples are counted, not waited for by the clock: a busy machine only makes them later.
+      const samplesSoFar = () => watching.out().split('\n').filter(Boolean).length
+      while (samplesSoFar() < 1) await sleep(50)
       for (let i = 0; i < 4; i++) await m(['push', 'w', `m${i}`])
-      await sleep(1000) // at least one sample after the pushes
+      const after = samplesSoFar()
+      while (samplesSoFar() < Math.max(3, after + 2)) await sleep(50) // the second one after surely began after the pushes
       watching.kill('SIGINT')
       const r = await watching.done
       expect(r.code, r.stderr).toBe(0)
@@ -133,7 +144,7 @@ describe.skipIf(!hasProgram('script') && process.env.CI !== 'true')('stats --wat
     const spool = tempSpool()
     await mq(spool, ['push', 'w', 'x'])
     // script(1) gives mq a terminal; timeout(1) interrupts it as Ctrl-C would.
-    const r = await run('timeout', ['-s', 'INT', '1.5', 'script', '-qfec', `${process.execPath} ${BIN} stats --watch=300ms`, '/dev/null'], {env: {MQ_SPOOL: spool}, timeoutMs: 20_000})
+    const r = await run('timeout', ['-s', 'INT', '4', 'script', '-qfec', `${process.execPath} ${BIN} stats --watch=300ms`, '/dev/null'], {env: {MQ_SPOOL: spool}, timeoutMs: 20_000})
     const out = r.stdout.toString('utf8')
     expect(out).toMatch(/QUEUE\s+READY\s+INFLIGHT\s+DELAYED\s+DONE\s+DEAD\s+PUSH\/S\s+ACK\/S\s+OLDEST/)
     expect(out).toMatch(/\u001B\[3A\r\u001B\[J/) // back over the last drawing (3 lines), then clear

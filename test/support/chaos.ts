@@ -305,6 +305,11 @@ export async function attemptsStoreOnce(driver: Driver): Promise<void> {
     // Another attempt is another push.
     await driver.push('att', [{body: Buffer.from('other')}], {attempt: 'attempt-two'})
     expect((await driver.stats('att'))[0]).toMatchObject({ready: 2501})
+    // RACE: the second try arriving while the first still runs (a reply that timed out): one stores.
+    const racing = await Promise.all([1, 2, 3].map(() => driver.push('att', [{body: Buffer.from('raced')}], {attempt: 'attempt-four'})))
+    expect(racing[1]).toEqual(racing[0])
+    expect(racing[2]).toEqual(racing[0])
+    expect((await driver.stats('att'))[0]).toMatchObject({ready: 2502})
     await driver.subscribe('att-topic', 'att-a')
     await driver.subscribe('att-topic', 'att-b')
     const t1 = await driver.push('att-topic', [{body: Buffer.from('fan')}], {attempt: 'attempt-three'})
