@@ -77,6 +77,7 @@ export class Dashboard {
   private latest: Sample[] = []
   private latestAt = 0
   private warnings: string[] = []
+  private warningsAt = 0
   private lastError?: string
   private timer?: NodeJS.Timeout
   private server?: Server
@@ -139,7 +140,11 @@ export class Dashboard {
       const prev = new Map(this.latest.map((s) => [s.queue, s]))
       this.latest = all.map((s) => ({...s, t, ...rates(prev.get(s.queue), s, seconds)}))
       this.latestAt = t
-      this.warnings = (await this.backend.warnings?.()) ?? []
+      // The engine's setup changes rarely: asked once a minute, not at every sample.
+      if (t - this.warningsAt >= 60_000) {
+        this.warnings = (await this.backend.warnings?.()) ?? []
+        this.warningsAt = t
+      }
       this.lastError = undefined
       for (const s of this.latest) {
         const h = this.history.get(s.queue) ?? []
