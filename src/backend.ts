@@ -175,13 +175,18 @@ export interface PeekRequest {
 export interface QueueStats {
   queue: string
   ready: number
-  inflight: number
-  delayed: number
-  done: number
+  /** null: the engine cannot tell (RabbitMQ: see `unknown`); never a 0 that is not known. */
+  inflight: number | null
+  /** null: the engine cannot tell. */
+  delayed: number | null
+  /** null: the engine cannot tell. */
+  done: number | null
   dead: number
-  /** Age in ms of the oldest ready message (by enqueue time), null when none is ready. */
+  /** Age in ms of the oldest ready message (by enqueue time), null when none is ready (or, listed in `unknown`, when the engine cannot tell). */
   oldestReadyAgeMs: number | null
   paused: boolean
+  /** The fields this engine cannot know (shown as unknown, never as 0); absent when it knows them all. */
+  unknown?: Array<'delayed' | 'done' | 'inflight' | 'oldestReadyAgeMs'>
 }
 
 /** A queue's policy: the same for every producer and consumer of the queue. */
@@ -268,6 +273,13 @@ export interface Capabilities {
   portableReceipts: boolean
   /** Acked messages are kept until gc (peek and purge of state 'done'). */
   keepsDone: boolean
+  /**
+   * Messages can be looked at without disturbing them: peek (of any state but dead, which
+   * every engine shows), show, wait (fates) and cancel. RabbitMQ reaches only a queue's head.
+   */
+  inspect: boolean
+  /** The queues and topics can be listed: stats of every queue, mq queues, mq topics, subscribers, the dashboard. */
+  listing: boolean
   /** A claim with waitMs wakes when another process pushes (not only by polling). */
   blockingWait: boolean
   delays: boolean
@@ -291,7 +303,7 @@ export interface Diagnostics {
  * The queue operations every engine provides. `queue` is a valid queue name (src/queue-name.ts).
  */
 export interface Backend {
-  /** 'spool', 'memory', 'redis', 'postgres'. */
+  /** 'spool', 'memory', 'redis', 'postgres', 'rabbitmq'. */
   readonly kind: string
   readonly capabilities: Capabilities
   /** Engine-specific findings, where an engine has any. */
@@ -365,13 +377,19 @@ export interface Backend {
    */
   drop(queue: string): Promise<number>
 
-  /** From now on, pushes to `topic` reach `queue` too; false when it already did. */
-  subscribe(topic: string, queue: string): Promise<boolean>
+  /** From now on, pushes to `topic` reach `queue` too; false when it already did, undefined when the engine cannot tell. */
+  subscribe(topic: string, queue: string): Promise<boolean | undefined>
   unsubscribe(topic: string, queue: string): Promise<void>
   /** Subscribed queues, or undefined when the name is not a topic. */
   subscribers(topic: string): Promise<string[] | undefined>
   /** The names that are topics. */
   topics(): Promise<string[]>
+
+  /**
+   * How many deliveries this process will handle at once (a worker's -j), for an engine that
+   * pushes messages to its consumers ahead of the claims (RabbitMQ's prefetch). Optional.
+   */
+  hint?(h: {concurrency: number}): void
 
   close(): Promise<void>
 }
@@ -480,7 +498,9 @@ export const ALL_CAPABILITIES: Capabilities = {
   blockingWait: true,
   delays: true,
   expiry: true,
+  inspect: true,
   keepsDone: true,
+  listing: true,
   keys: true,
   maxDepth: true,
   pause: true,

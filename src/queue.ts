@@ -265,10 +265,12 @@ export class Queue implements Backend {
   async peek(queue: string, req: PeekRequest) {
     await this.existing(queue)
     if (req.state === 'done') this.need('keepsDone', 'peek --state done (acked messages are not kept)')
+    if (req.state !== 'dead') this.need('inspect', `peek --state ${req.state} (only a queue's head can be reached, and reaching it counts a delivery; peek --state dead works)`)
     return this.engine.peek(queue, req)
   }
 
   async stats(queue?: string) {
+    if (queue === undefined) this.need('listing', 'stats of every queue (queues cannot be listed: name one, mq stats QUEUE)')
     if (queue !== undefined) await this.existing(queue)
     return this.engine.stats(queue)
   }
@@ -324,6 +326,7 @@ export class Queue implements Backend {
   }
 
   async show(queue: string, id: string, opts?: {body?: boolean}) {
+    this.need('inspect', 'show (a message is reached only at its queue\'s head)')
     await this.existing(queue)
     this.checkIds(queue, [id])
     return this.engine.show(queue, id, opts)
@@ -334,6 +337,7 @@ export class Queue implements Backend {
    * keep acked messages), else each message's state.
    */
   async fates(queue: string, ids: string[]): Promise<Fate[]> {
+    this.need('inspect', 'wait (a message is reached only at its queue\'s head, and acked messages are not kept)')
     await this.existing(queue)
     this.checkIds(queue, ids)
     if (this.engine.fates) return this.engine.fates(queue, ids)
@@ -341,6 +345,7 @@ export class Queue implements Backend {
   }
 
   async cancel(queue: string, ids: string[]) {
+    this.need('inspect', 'cancel (a message is reached only at its queue\'s head)')
     await this.existing(queue)
     this.checkIds(queue, ids)
     return this.engine.cancel(queue, ids)
@@ -377,7 +382,12 @@ export class Queue implements Backend {
   }
 
   async topics() {
+    if (this.engine.capabilities.topics) this.need('listing', 'listing topics (only a named topic can be looked up)')
     return this.engine.capabilities.topics ? this.engine.topics() : []
+  }
+
+  hint(h: {concurrency: number}): void {
+    this.engine.hint?.(h)
   }
 
   close(): Promise<void> {

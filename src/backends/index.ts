@@ -14,6 +14,7 @@ export {type EngineEntry, type OpenOptions, registerEngine} from './registry.js'
  *   memory:  memory:NAME     the in-memory reference engine (one process; NAME shares a store)
  *   redis://host:6379/0      a Redis server (rediss:// for TLS); options in src/backends/redis/
  *   postgres://user@host/db  a PostgreSQL database; options in src/backends/postgres/
+ *   amqp://user:pw@host/vhost  a RabbitMQ broker (amqps:// for TLS); options in src/backends/rabbitmq/
  *
  * Each entry imports its engine when a URL names it, so a command pays only for its own.
  */
@@ -48,6 +49,15 @@ registerEngine({
     return new PostgresBackend(url)
   },
   schemes: ['postgres:', 'postgresql:'],
+})
+
+registerEngine({
+  example: 'amqp://USER:PASSWORD@HOST:5672/VHOST',
+  async open(url) {
+    const {RabbitBackend} = await import('./rabbitmq/index.js')
+    return new RabbitBackend(url)
+  },
+  schemes: ['amqp:', 'amqps:'],
 })
 
 /**

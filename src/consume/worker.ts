@@ -98,6 +98,11 @@ export class Consumer {
   private graceTimer?: NodeJS.Timeout
   private claimed = 0
   private idleSince = Date.now()
+  /**
+   * When the last retry this worker scheduled falls due (ms since epoch): --drain waits for it
+   * even where the engine cannot count delayed messages (RabbitMQ).
+   */
+  private retriesDueBy = 0
   /** The last claim found nothing (so far: none made). */
   private emptyHanded = true
 
@@ -165,9 +170,11 @@ export class Consumer {
 
   /** Whether the queue still has anything ready, delayed or in flight (for --drain). */
   private async queueBusy(): Promise<boolean> {
+    if (Date.now() < this.retriesDueBy + 1000) return true
     if (!(await this.backend.exists(this.opts.queue))) return false
     const [s] = await this.backend.stats(this.opts.queue)
-    return s.ready + s.delayed + s.inflight > 0
+    // An engine that cannot count delayed or in-flight messages (RabbitMQ): drained when nothing is ready.
+    return s.ready + (s.delayed ?? 0) + (s.inflight ?? 0) > 0
   }
 
   /** Graceful stop: claim nothing more; running handlers get graceMs, then are stopped. */
@@ -288,6 +295,7 @@ export class Consumer {
         case 'retry': {
           // The queue's policy decides whether this was the last delivery (then: dead).
           const r = await this.backend.release(opts.queue, receipt, {delayMs: verdict.delayMs, failure: verdict.failure})
+          if (r.state === 'delayed' && r.notBefore !== undefined) this.retriesDueBy = Math.max(this.retriesDueBy, r.notBefore)
           if (r.state === 'dead') return event('dead', {detail: `max_attempts: ${verdict.failure.lastError}`})
           return event('retry', {detail: verdict.failure.lastError, retryInMs: verdict.delayMs})
         }

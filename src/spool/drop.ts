@@ -16,7 +16,7 @@ import {QueueDirs} from './layout.js'
  */
 export function dropQueue(q: QueueDirs): number {
   const s = queueStats(q)
-  const held = s.ready + s.delayed + s.inflight + s.dead + s.done
+  const held = s.ready + s.delayed! + s.inflight! + s.dead + s.done!
   const trash = join(q.spool, `.dropped-${q.name}-${process.pid}-${Date.now()}`)
   try {
     renameSync(q.root, trash)

@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {type Backend, type Capabilities, type ClaimDriver} from '../../src/backend.js'
+import {type Backend, type Capabilities, type ClaimDriver, type QueueStats} from '../../src/backend.js'
 import {claimWithWait, Queue} from '../../src/queue.js'
 import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, UsageError} from '../../src/errors.js'
 import {BIN, FIXTURES, run, sleep} from '../support/helpers.js'
@@ -35,6 +35,22 @@ export interface EngineUnderTest {
   /** A URL the command line opens this engine by, when it has one (the memory engine's, memory:). */
   cliUrl?: string
   capabilities: Capabilities
+  /**
+   * Where an engine keeps a weaker form of a promise than the others, said here, in its
+   * driver's comment and in the README (RabbitMQ), and tested in that form.
+   */
+  quirks?: {
+    /**
+     * A delivery belongs to the client (connection) that claimed it: only that client settles
+     * its receipt, and its lease ends (the message is given back) when the lease runs out or the
+     * client closes, whichever comes first.
+     */
+    clientBound?: boolean
+    /** The depth bound counts ready messages only, not in-flight or delayed ones (the broker's own length limit). */
+    boundCountsReadyOnly?: boolean
+    /** A queue's settings are given when it is made; changing them later is NotSupportedError. */
+    fixedSettings?: boolean
+  }
   /** A fresh, empty store for one test. */
   fresh(): Promise<Store>
 }
@@ -42,9 +58,17 @@ export interface EngineUnderTest {
 type PeerMode = 'ack' | 'ack-one' | 'claim-at' | 'claim-wait' | 'drain' | 'push' | 'push-key-at' | 'renew'
 const PEER = join(FIXTURES, 'peer.mjs')
 
-/** Runs a peer routine in another process (shared engines) or another instance here; its output lines. */
+/**
+ * Runs a peer routine in another process (shared engines) or another instance here; its output
+ * lines. `inProcess`: another instance here even for a shared engine, left open until the test
+ * ends (a client-bound engine gives back a claim when its client closes).
+ */
 async function peer(store: Store, mode: PeerMode, ...args: Array<number | string>): Promise<string[]> {
+  return peerIn(store, false, mode, ...args)
+}
+async function peerIn(store: Store, inProcess: boolean, mode: PeerMode, ...args: Array<number | string>): Promise<string[]> {
   const strings = args.map(String)
+  if (inProcess) return (modes as Record<PeerMode, (b: Backend, args: string[]) => Promise<string[]>>)[mode](await store.open(), strings)
   if (store.url) {
     const r = await run(process.execPath, [PEER, store.url, mode, ...strings], {timeoutMs: 60_000})
     if (r.code !== 0) throw new Error(`peer ${mode} exited ${r.code}: ${r.stderr}`)
@@ -59,6 +83,17 @@ async function peer(store: Store, mode: PeerMode, ...args: Array<number | string
 }
 
 const text = (s: string) => ({body: Buffer.from(s)})
+
+/**
+ * The counts of a queue match, where the engine knows them: a count it cannot know is null and
+ * listed in `unknown` (RabbitMQ's in flight, delayed, done), never a 0 that is not known.
+ */
+async function expectStats(b: Backend, queue: string, expected: Partial<QueueStats>): Promise<void> {
+  const [s] = await b.stats(queue)
+  const unknown: string[] = s.unknown ?? []
+  for (const field of unknown) expect(s[field as keyof QueueStats]).toBeNull()
+  expect(s).toMatchObject(Object.fromEntries(Object.entries(expected).filter(([k]) => !unknown.includes(k))))
+}
 const bodies = (list: Array<{body?: Buffer}>) => list.map((m) => m.body?.toString())
 
 export function behaviourSuite(engine: EngineUnderTest): void {
@@ -87,6 +122,17 @@ export function behaviourSuite(engine: EngineUnderTest): void {
   const setup = async () => {
     const store = await fresh()
     return {b: await store.open(), store}
+  }
+  const quirks = engine.quirks ?? {}
+  /** The bodies of a queue's ready messages in order: peeked, or (an engine that cannot peek them) claimed and acked. */
+  const readyBodies = async (b: Backend, queue: string): Promise<Array<string | undefined>> => {
+    if (caps.inspect) return bodies(await b.peek(queue, {bodies: true, limit: 100, state: 'ready'}))
+    const out: string[] = []
+    for (let d = await b.claim(queue); d; d = await b.claim(queue)) {
+      out.push(d.body.toString())
+      await b.ack(queue, d.receipt)
+    }
+    return out
   }
 
   describe(`${engine.name}: push and claim`, () => {
@@ -156,7 +202,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
     it('carries user headers to the delivery and to peek', async () => {
       const {b} = await setup()
       await b.push('q', [{...text('x'), headers: {'content-type': 'text/plain', trace: 'abc'}}])
-      expect((await b.peek('q', {limit: 1, state: 'ready'}))[0].headers).toEqual({'content-type': 'text/plain', trace: 'abc'})
+      if (caps.inspect) expect((await b.peek('q', {limit: 1, state: 'ready'}))[0].headers).toEqual({'content-type': 'text/plain', trace: 'abc'})
       expect((await b.claim('q'))!.headers).toEqual({'content-type': 'text/plain', trace: 'abc'})
     })
   })
@@ -171,7 +217,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       await expect(b.release('q', d.receipt)).rejects.toBeInstanceOf(NotInFlightError)
       await expect(b.renew('q', d.receipt, 1000)).rejects.toBeInstanceOf(NotInFlightError)
       await expect(b.deadLetter('q', d.receipt)).rejects.toBeInstanceOf(NotInFlightError)
-      expect((await b.stats('q'))[0]).toMatchObject({done: 1, inflight: 0, ready: 0})
+      await expectStats(b, 'q', {done: 1, inflight: 0, ready: 0})
     })
 
     it('refuses what is neither a receipt nor a message id (65)', async () => {
@@ -206,7 +252,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       expect(r.state).toBe('delayed')
       expect(r.notBefore).toBeGreaterThan(Date.now())
       expect(await b.claim('q')).toBeNull()
-      expect((await b.stats('q'))[0]).toMatchObject({delayed: 1, inflight: 0, ready: 0})
+      await expectStats(b, 'q', {delayed: 1, inflight: 0, ready: 0})
       await sleep(600)
       expect((await b.claim('q'))?.id).toBe(d1.id)
     })
@@ -238,14 +284,24 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       expect(await b.ack('q', d2.receipt)).toBe(d1.id)
     })
 
-    it('an ack after the lease ran out, before anyone claimed the message again, is accepted', async () => {
-      const {b} = await setup()
-      await b.push('q', [text('x')])
-      const d = (await b.claim('q', {leaseMs: 100}))!
-      await sleep(250)
-      expect(await b.ack('q', d.receipt)).toBe(d.id)
-      expect(await b.claim('q')).toBeNull()
-    })
+    if (!quirks.clientBound)
+      it('an ack after the lease ran out, before anyone claimed the message again, is accepted', async () => {
+        const {b} = await setup()
+        await b.push('q', [text('x')])
+        const d = (await b.claim('q', {leaseMs: 100}))!
+        await sleep(250)
+        expect(await b.ack('q', d.receipt)).toBe(d.id)
+        expect(await b.claim('q')).toBeNull()
+      })
+    else
+      it('a client-bound lease gives the message back when it runs out: a later ack is "lease lost"', async () => {
+        const {b} = await setup()
+        await b.push('q', [text('x')])
+        const d = (await b.claim('q', {leaseMs: 100}))!
+        await sleep(250)
+        await expect(b.ack('q', d.receipt)).rejects.toThrow(/lease lost/)
+        expect(await b.claim('q')).toMatchObject({attempt: 2, id: d.id})
+      })
 
     it('renewals keep the lease and the receipt: the same receipt settles after many renewals', async () => {
       const {b} = await setup()
@@ -259,14 +315,16 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       expect(await b.ack('q', d.receipt)).toBe(d.id)
     })
 
-    it('a renewal made by another client keeps the receipt valid for this one', async () => {
+    if (!quirks.clientBound) it('a renewal made by another client keeps the receipt valid for this one', async () => {
       const {b, store} = await setup()
       await b.push('q', [text('x')])
       const d = (await b.claim('q', {leaseMs: 60_000}))!
       const [granted] = await peer(store, 'renew', 'q', d.receipt, 120_000)
       expect(Number(granted)).toBe(120_000)
-      const [held] = await b.peek('q', {limit: 1, state: 'inflight'})
-      expect(held.leaseUntil).toBeGreaterThan(Date.now() + 100_000)
+      if (caps.inspect) {
+        const [held] = await b.peek('q', {limit: 1, state: 'inflight'})
+        expect(held.leaseUntil).toBeGreaterThan(Date.now() + 100_000)
+      }
       expect(await b.ack('q', d.receipt)).toBe(d.id)
     })
 
@@ -289,7 +347,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       expect(dead).toMatchObject({id: d.id, reason: {attempts: 1, exitCode: 100, lastError: 'permanent failure (exit status 100)', reason: 'rejected', stderrTail: 'bad input\n'}})
       expect(dead.body?.toString()).toBe('poison')
       expect(dead.reason!.at).toBeGreaterThan(Date.now() - 60_000)
-      expect((await b.stats('q'))[0]).toMatchObject({dead: 1, inflight: 0})
+      await expectStats(b, 'q', {dead: 1, inflight: 0})
     })
   })
 
@@ -316,7 +374,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
         await sleep(150)
       }
       expect(await b.claim('q')).toBeNull()
-      expect((await b.stats('q'))[0]).toMatchObject({dead: 1, inflight: 0, ready: 0})
+      await expectStats(b, 'q', {dead: 1, inflight: 0, ready: 0})
       expect((await b.peek('q', {limit: 1, state: 'dead'}))[0].reason).toMatchObject({attempts: 2, reason: 'max_attempts'})
     })
 
@@ -324,10 +382,10 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const {b, store} = await setup()
       await b.setConfig('q', {maxAttempts: 1})
       await b.push('q', [text('x')])
-      const d = (await b.claim('q'))!
+      // Set through b, applied by another client's release.
       const other = await store.open()
+      const d = (await other.claim('q'))!
       expect((await other.release('q', d.receipt)).state).toBe('dead')
-      await other.close()
     })
 
     it('a claim that names no lease gets the queue’s', async () => {
@@ -350,6 +408,15 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       if (caps.maxDepth) expect(await b.setConfig('q', {maxDepth: 10})).toEqual({leaseMs: 300_000, maxAttempts: 5, maxDepth: 10})
       else expect(await b.setConfig('q', {maxAttempts: 5})).toEqual({leaseMs: 300_000, maxAttempts: 5})
       expect(await b.exists('q')).toBe(true)
+      if (quirks.fixedSettings) {
+        // Given when the queue was made: a change is refused, the same settings again are not.
+        await expect(b.setConfig('q', {leaseMs: 1000, maxAttempts: 9, maxDepth: null})).rejects.toBeInstanceOf(NotSupportedError)
+        expect(await b.setConfig('q', {maxAttempts: 5})).toEqual({leaseMs: 300_000, maxAttempts: 5, maxDepth: 10})
+        expect(await b.getConfig('q')).toEqual({leaseMs: 300_000, maxAttempts: 5, maxDepth: 10})
+        await b.drop('q')
+        expect(await b.setConfig('q', {leaseMs: 1000, maxAttempts: 9})).toEqual({leaseMs: 1000, maxAttempts: 9})
+        return
+      }
       expect(await b.setConfig('q', {leaseMs: 1000, maxAttempts: 9, maxDepth: null})).toEqual({leaseMs: 1000, maxAttempts: 9})
       expect(await b.getConfig('q')).toEqual({leaseMs: 1000, maxAttempts: 9})
     })
@@ -417,7 +484,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
         await b.push('q', [text('x')])
         await b.pause('q')
         expect(await driverOf(b).tryClaim('q')).toEqual({paused: true})
-        expect((await b.stats('q'))[0]).toMatchObject({inflight: 0, ready: 1})
+        await expectStats(b, 'q', {inflight: 0, ready: 1})
       })
     if (caps.delays)
       it('tryClaim with only a delayed message says how long until it is due, as a duration', async () => {
@@ -497,8 +564,8 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           const [p] = await b.push('q', [{...text('later'), notBefore: Date.now() + 400}])
           expect(p.state).toBe('delayed')
           expect(await b.claim('q')).toBeNull()
-          expect((await b.stats('q'))[0]).toMatchObject({delayed: 1, ready: 0})
-          expect((await b.peek('q', {limit: 5, state: 'delayed'}))[0]).toMatchObject({id: p.id, state: 'delayed'})
+          await expectStats(b, 'q', {delayed: 1, ready: 0})
+          if (caps.inspect) expect((await b.peek('q', {limit: 5, state: 'delayed'}))[0]).toMatchObject({id: p.id, state: 'delayed'})
           await sleep(600)
           expect((await b.claim('q'))?.id).toBe(p.id)
         })
@@ -508,7 +575,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           expect(p.state).toBe('ready')
           expect((await b.claim('q'))?.id).toBe(p.id)
         })
-        it('peek lists delayed messages by due time', async () => {
+        if (caps.inspect) it('peek lists delayed messages by due time', async () => {
           const {b} = await setup()
           const now = Date.now()
           await b.push('q', [{...text('b'), notBefore: now + 50_000}])
@@ -626,13 +693,36 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           await expect(b.push('q', [text('4')])).rejects.toMatchObject({exitCode: 75})
           expect((await b.stats('q'))[0].ready).toBe(3)
         })
-        it('messages in flight count toward the bound until they are settled', async () => {
+        if (quirks.boundCountsReadyOnly) {
+          it('the bound counts ready messages only: one in flight leaves room', async () => {
+            const {b} = await setup()
+            await b.setConfig('q', {maxDepth: 2})
+            await b.push('q', ['1', '2'].map(text))
+            await expect(b.push('q', [text('3')])).rejects.toBeInstanceOf(QueueFullError)
+            await expect(b.push('q', ['3', '4'].map(text))).rejects.toBeInstanceOf(QueueFullError)
+            const d1 = (await b.claim('q'))!
+            await b.push('q', [text('3')]) // d1 is in flight: not counted
+            await expect(b.push('q', [text('4')])).rejects.toBeInstanceOf(QueueFullError)
+            await b.ack('q', d1.receipt)
+            expect(await readyBodies(b, 'q')).toEqual(['2', '3'])
+          })
+          it('the bound does not count delayed messages: they join the queue when due, over it if need be', async () => {
+            const {b} = await setup()
+            await b.setConfig('q', {maxDepth: 1})
+            await b.push('q', [{...text('later'), notBefore: Date.now() + 300}])
+            await b.push('q', [text('now')])
+            await expect(b.push('q', [text('more')])).rejects.toBeInstanceOf(QueueFullError)
+            await sleep(800)
+            expect(await readyBodies(b, 'q')).toEqual(['now', 'later'])
+          })
+        }
+        if (!quirks.boundCountsReadyOnly) it('messages in flight count toward the bound until they are settled', async () => {
           const {b} = await setup()
           await b.setConfig('q', {maxDepth: 2})
           await b.push('q', ['1', '2'].map(text))
           const d1 = (await b.claim('q'))!
           const d2 = (await b.claim('q'))!
-          expect((await b.stats('q'))[0]).toMatchObject({inflight: 2, ready: 0})
+          await expectStats(b, 'q', {inflight: 2, ready: 0})
           await expect(b.push('q', [text('3')])).rejects.toBeInstanceOf(QueueFullError)
           await b.release('q', d2.receipt)
           await expect(b.push('q', [text('3')])).rejects.toBeInstanceOf(QueueFullError) // back to ready: still counted
@@ -640,7 +730,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           await b.push('q', [text('3')])
           await expect(b.push('q', [text('4')])).rejects.toBeInstanceOf(QueueFullError)
         })
-        it('the bound counts delayed and in-flight messages; a push can wait for room', async () => {
+        if (!quirks.boundCountsReadyOnly) it('the bound counts delayed and in-flight messages; a push can wait for room', async () => {
           const {b, store} = await setup()
           await b.setConfig('q', {maxDepth: 2})
           await b.push('q', [text('1'), {...text('later'), notBefore: Date.now() + 60_000}])
@@ -655,7 +745,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           expect(await peer(store, 'ack-one', 'q')).toEqual([expect.stringMatching(/^acked /)])
           const [p] = await pushing
           expect(p.state).toBe('ready')
-          expect((await b.peek('q', {bodies: true, limit: 5, state: 'ready'})).find((m) => m.id === p.id)?.body?.toString()).toBe('streamed body')
+          expect(await readyBodies(b, 'q')).toContain('streamed body')
           await b.setConfig('q', {maxDepth: null})
           await b.push('q', ['3', '4', '5'].map(text))
         })
@@ -705,9 +795,11 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       () => {
         it('a push to a topic reaches every subscriber, where each copy lives on its own', async () => {
           const {b} = await setup()
-          expect(await b.subscribe('orders', 'billing')).toBe(true)
-          expect(await b.subscribe('orders', 'shipping')).toBe(true)
-          expect(await b.subscribe('orders', 'shipping')).toBe(false)
+          // An engine that cannot list bindings cannot tell whether one was there (undefined).
+          const said = (v: boolean) => (caps.listing ? v : undefined)
+          expect(await b.subscribe('orders', 'billing')).toBe(said(true))
+          expect(await b.subscribe('orders', 'shipping')).toBe(said(true))
+          expect(await b.subscribe('orders', 'shipping')).toBe(said(false))
           const [p] = await b.push('orders', [text('order 1')])
           const bill = (await b.claim('billing'))!
           const ship = (await b.claim('shipping'))!
@@ -715,11 +807,16 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           expect(ship).toMatchObject({id: p.id, topic: 'orders'})
           await b.ack('billing', bill.receipt)
           await b.release('shipping', ship.receipt)
-          expect((await b.stats('billing'))[0]).toMatchObject({done: 1, inflight: 0})
-          expect((await b.stats('shipping'))[0]).toMatchObject({inflight: 0, ready: 1})
-          expect(await b.subscribers('orders')).toEqual(['billing', 'shipping'])
+          await expectStats(b, 'billing', {done: 1, inflight: 0})
+          await expectStats(b, 'shipping', {inflight: 0, ready: 1})
           expect(await b.subscribers('billing')).toBeUndefined()
-          expect(await b.topics()).toEqual(['orders'])
+          if (caps.listing) {
+            expect(await b.subscribers('orders')).toEqual(['billing', 'shipping'])
+            expect(await b.topics()).toEqual(['orders'])
+          } else {
+            await expect(b.subscribers('orders')).rejects.toBeInstanceOf(NotSupportedError)
+            await expect(b.topics()).rejects.toBeInstanceOf(NotSupportedError)
+          }
         })
         it('a queue subscribed later gets only later messages; one unsubscribed no more', async () => {
           const {b} = await setup()
@@ -729,16 +826,20 @@ export function behaviourSuite(engine: EngineUnderTest): void {
           await b.push('t', [text('2')])
           await b.unsubscribe('t', 'a')
           await b.push('t', [text('3')])
-          expect(bodies(await b.peek('a', {bodies: true, limit: 10, state: 'ready'}))).toEqual(['1', '2'])
-          expect(bodies(await b.peek('b', {bodies: true, limit: 10, state: 'ready'}))).toEqual(['2', '3'])
+          expect(await readyBodies(b, 'a')).toEqual(['1', '2'])
+          expect(await readyBodies(b, 'b')).toEqual(['2', '3'])
         })
         it('a topic whose last subscriber left refuses pushes, writing nothing', async () => {
           const {b} = await setup()
           await b.subscribe('t', 'a')
           await b.unsubscribe('t', 'a')
           await expect(b.push('t', [text('x')])).rejects.toBeInstanceOf(NoSubscribersError)
-          expect((await b.stats()).map((s) => s.queue)).toEqual(['a'])
-          await expect(b.unsubscribe('t', 'a')).rejects.toBeInstanceOf(NotSubscribedError)
+          expect((await b.stats('a'))[0].ready).toBe(0)
+          expect(await b.exists('t')).toBe(false)
+          if (caps.listing) {
+            expect((await b.stats()).map((s) => s.queue)).toEqual(['a'])
+            await expect(b.unsubscribe('t', 'a')).rejects.toBeInstanceOf(NotSubscribedError)
+          }
         })
         it('a keyed push to a topic makes one message for every subscriber', async () => {
           const {b} = await setup()
@@ -788,7 +889,26 @@ export function behaviourSuite(engine: EngineUnderTest): void {
   })
 
   describe(`${engine.name}: inspection`, () => {
-    it('peeks in delivery order without claiming, and counts every state', async () => {
+    capability('inspect', () => {}, async () => {
+      const {b} = await setup()
+      const [p] = await b.push('q', [text('x')])
+      for (const state of ['ready', 'inflight', 'delayed'] as const) await expect(b.peek('q', {limit: 1, state})).rejects.toBeInstanceOf(NotSupportedError)
+      await expect(b.show('q', p.id)).rejects.toBeInstanceOf(NotSupportedError)
+      await expect(b.fates('q', [p.id])).rejects.toBeInstanceOf(NotSupportedError)
+      await expect(b.cancel('q', [p.id])).rejects.toBeInstanceOf(NotSupportedError)
+      expect(await b.peek('q', {limit: 1, state: 'dead'})).toEqual([]) // dead letters, every engine shows
+      expect((await b.claim('q'))?.id).toBe(p.id) // nothing disturbed
+    })
+
+    capability('listing', () => {}, async () => {
+      const {b} = await setup()
+      await b.push('q', [text('x')])
+      await expect(b.stats()).rejects.toBeInstanceOf(NotSupportedError)
+      if (caps.topics) await expect(b.topics()).rejects.toBeInstanceOf(NotSupportedError)
+      expect((await b.stats('q'))[0].ready).toBe(1)
+    })
+
+    if (caps.inspect) it('peeks in delivery order without claiming, and counts every state', async () => {
       const {b} = await setup()
       await b.push('q', ['a', 'b', 'c'].map(text))
       if (caps.delays) await b.push('q', [{...text('later'), notBefore: Date.now() + 60_000}])
@@ -818,7 +938,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       await b.push('real', [text('x')])
       for (const op of [
         () => b.stats('nosuch'),
-        () => b.peek('nosuch', {limit: 1, state: 'ready'}),
+        () => b.peek('nosuch', {limit: 1, state: caps.inspect ? 'ready' : 'dead'}),
         () => b.purge('nosuch', ['ready']),
         () => b.requeue('nosuch'),
         () => b.gc('nosuch', {doneOlderThanMs: 0, tmpOlderThanMs: 0}),
@@ -829,7 +949,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
         await expect(op()).rejects.toBeInstanceOf(NoSuchQueueError)
       }
       expect(await b.exists('nosuch')).toBe(false)
-      expect((await b.stats()).map((s) => s.queue)).toEqual(['real'])
+      if (caps.listing) expect((await b.stats()).map((s) => s.queue)).toEqual(['real'])
     })
   })
 
@@ -843,9 +963,12 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const d2 = (await b.claim('q'))!
       await b.ack('q', d2.receipt)
       await b.claim('q') // stays in flight
-      const counts = await b.purge('q', ['ready', 'delayed', 'dead', 'done'])
-      expect(counts).toEqual({dead: 1, delayed: caps.delays ? 1 : 0, done: caps.keepsDone ? 1 : counts.done, ready: 1})
-      expect((await b.stats('q'))[0]).toMatchObject({dead: 0, delayed: 0, done: 0, inflight: 1, ready: 0})
+      // Delayed messages an engine cannot reach (RabbitMQ's delay queues) are refused by name, before anything goes.
+      const reachable = (await b.stats('q'))[0].delayed !== null
+      if (!reachable) await expect(b.purge('q', ['ready', 'delayed', 'dead', 'done'])).rejects.toBeInstanceOf(NotSupportedError)
+      const counts = await b.purge('q', reachable ? ['ready', 'delayed', 'dead', 'done'] : ['ready', 'dead', 'done'])
+      expect(counts).toEqual({dead: 1, delayed: caps.delays && reachable ? 1 : 0, done: caps.keepsDone ? 1 : counts.done, ready: 1})
+      await expectStats(b, 'q', {dead: 0, delayed: 0, done: 0, inflight: 1, ready: 0})
     })
 
     it('requeue moves dead letters back to ready, their count reset, all or by id', async () => {
@@ -881,7 +1004,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       expect(r1.next).toMatchObject({attempt: 1, id: pushed[1].id})
       expect(r1.next!.body.toString()).toBe('b')
       await expect(b.ackAndClaim('q', d1.receipt)).rejects.toBeInstanceOf(NotInFlightError)
-      expect((await b.stats('q'))[0]).toMatchObject({inflight: 1, ready: 1}) // the stale one claimed nothing
+      await expectStats(b, 'q', {inflight: 1, ready: 1}) // the stale one claimed nothing
       const r2 = await b.ackAndClaim('q', r1.next!.receipt, {leaseMs: 60_000})
       expect(r2.next?.id).toBe(pushed[2].id)
       expect(r2.next?.leaseMs).toBe(60_000)
@@ -893,12 +1016,12 @@ export function behaviourSuite(engine: EngineUnderTest): void {
         const r3 = (await b.claim('q'))!
         expect((await b.ackAndClaim('q', r3.receipt)).next).toBeNull()
       } else expect((await b.ackAndClaim('q', r2.next!.receipt)).next).toBeNull()
-      expect((await b.stats('q'))[0]).toMatchObject({inflight: 0, ready: 0})
+      await expectStats(b, 'q', {inflight: 0, ready: 0})
     })
   })
 
   describe(`${engine.name}: one message, and dropping a queue`, () => {
-    it('show finds a message by id in every state it passes through, with its facts; an unknown id is nothing', async () => {
+    if (caps.inspect) it('show finds a message by id in every state it passes through, with its facts; an unknown id is nothing', async () => {
       const {b} = await setup()
       const [p] = await b.push('q', [{...text('hello'), headers: {who: 'me'}}])
       expect(await b.show('q', p.id)).toMatchObject({attempt: 0, headers: {who: 'me'}, id: p.id, size: 5, state: 'ready'})
@@ -935,7 +1058,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       await expect(b.show('nosuch', p.id)).rejects.toBeInstanceOf(NoSuchQueueError)
     })
 
-    it('cancel removes what is ready or delayed, refuses what is in flight, dead or done, and says which ids it does not know', async () => {
+    if (caps.inspect) it('cancel removes what is ready or delayed, refuses what is in flight, dead or done, and says which ids it does not know', async () => {
       const {b} = await setup()
       const [a, c, dead] = await b.push('q', ['a', 'c', 'dead'].map(text))
       const later = caps.delays ? (await b.push('q', [{...text('later'), notBefore: Date.now() + 60_000}]))[0] : undefined
@@ -949,11 +1072,11 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const unknown = '0000000000000000-0000000000000000'
       const r = await b.cancel('q', [a.id, dead.id, unknown, ...(later ? [later.id] : [])])
       expect(r).toEqual({cancelled: later ? [later.id] : [], refused: [{id: a.id, state: 'inflight'}, {id: dead.id, state: 'dead'}], unknown: [unknown]})
-      expect((await b.stats('q'))[0]).toMatchObject({delayed: 0, dead: 1, inflight: 1, ready: 0})
+      await expectStats(b, 'q', {delayed: 0, dead: 1, inflight: 1, ready: 0})
       expect(await b.claim('q')).toBeNull()
     })
 
-    it('a cancel racing with claims: every message is either delivered or cancelled, once', async () => {
+    if (caps.inspect) it('a cancel racing with claims: every message is either delivered or cancelled, once', async () => {
       const {b, store} = await setup()
       const ids = (await b.push('q', Array.from({length: 200}, (_, i) => text(`m${i}`)))).map((p) => p.id)
       const consumer = peer(store, 'drain', 'q', 800)
@@ -977,14 +1100,14 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       // What was in flight went too: its consumer's ack finds nothing (66).
       await expect(b.ack('q', held.receipt)).rejects.toBeInstanceOf(NotInFlightError)
       expect(await b.exists('q')).toBe(false)
-      expect((await b.stats()).map((s) => s.queue)).toEqual(['other'])
+      if (caps.listing) expect((await b.stats()).map((s) => s.queue)).toEqual(['other'])
       await expect(b.drop('q')).rejects.toBeInstanceOf(NoSuchQueueError)
       if (caps.topics) {
-        expect(await b.subscribers('t')).toEqual([])
+        if (caps.listing) expect(await b.subscribers('t')).toEqual([])
         await expect(b.push('t', [text('x')])).rejects.toBeInstanceOf(NoSubscribersError)
       }
       await b.push('q', [text('new')])
-      expect((await b.stats('q'))[0]).toMatchObject({dead: 0, delayed: 0, inflight: 0, ready: 1})
+      await expectStats(b, 'q', {dead: 0, delayed: 0, inflight: 0, ready: 1})
       expect((await b.claim('q'))?.body.toString()).toBe('new')
     })
   })
@@ -994,7 +1117,8 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const {b, store} = await setup()
       const [p] = await b.push('race', [text('only one')])
       const at = Date.now() + (store.url ? 1500 : 100)
-      const outs = (await Promise.all(Array.from({length: 6}, () => peer(store, 'claim-at', 'race', at)))).flat()
+      // A client-bound engine's claim ends with its client: the racers stay open until the test ends.
+      const outs = (await Promise.all(Array.from({length: 6}, () => peerIn(store, Boolean(quirks.clientBound), 'claim-at', 'race', at)))).flat()
       expect(outs.filter((o) => o === `won ${p.id}`)).toHaveLength(1)
       expect(outs.filter((o) => o === 'lost')).toHaveLength(5)
     })
@@ -1007,7 +1131,7 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const got = drained.map((l) => l.split(' ')[0])
       expect(new Set(got).size).toBe(got.length)
       expect([...got].sort()).toEqual([...ids].sort())
-      expect((await b.stats('q'))[0]).toMatchObject({inflight: 0, ready: 0})
+      await expectStats(b, 'q', {inflight: 0, ready: 0})
     })
 
     it('purge racing with consumers: every message is either delivered or purged, once', async () => {
@@ -1025,6 +1149,12 @@ export function behaviourSuite(engine: EngineUnderTest): void {
       const {b, store} = await setup()
       await b.push('q', [text('x')])
       const d = (await b.claim('q'))!
+      if (quirks.clientBound) {
+        // Refused, and the delivery is still this client's to settle.
+        expect(await peer(store, 'ack', 'q', d.receipt)).toEqual(['error not_in_flight'])
+        expect(await b.ack('q', d.receipt)).toBe(d.id)
+        return
+      }
       expect(await peer(store, 'ack', 'q', d.receipt)).toEqual([`acked ${d.id}`])
       expect(await peer(store, 'ack', 'q', d.receipt)).toEqual(['error not_in_flight'])
     })

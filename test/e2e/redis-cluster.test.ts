@@ -149,10 +149,10 @@ describeWithServer('redis cluster failover', redisClusterUnavailable(), () => {
         await b.close()
       }
     })()
-    async function stats(b: {stats(q: string): Promise<Array<{ready: number; inflight: number; delayed: number}>>}): Promise<number> {
+    async function stats(b: {stats(q: string): Promise<Array<{ready: number; inflight: number | null; delayed: number | null}>>}): Promise<number> {
       try {
         const [s] = await b.stats(queue)
-        return s.ready + s.inflight + s.delayed
+        return s.ready + s.inflight! + s.delayed!
       } catch {
         return 1
       }

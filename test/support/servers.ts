@@ -368,3 +368,42 @@ export async function startPostgres(opts: {ssl?: TlsFiles} = {}): Promise<Postgr
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
   }
 }
+
+/**
+ * The RabbitMQ broker the tests use: the machine's (127.0.0.1:5672, or MQ_TEST_RABBITMQ_HOST),
+ * driven with rabbitmqctl (as root, or a user that has the Erlang cookie). Each test file gets a
+ * vhost of its own (startRabbitVhost), deleted with everything in it when the file ends.
+ */
+export function rabbitUnavailable(): string | undefined {
+  if (!hasProgram('rabbitmqctl')) return 'rabbitmqctl is not installed (apt-get install rabbitmq-server)'
+  const r = spawnSync('rabbitmqctl', ['-q', 'list_vhosts'], {encoding: 'utf8', timeout: 30_000})
+  if (r.status !== 0) return `rabbitmqctl cannot reach the broker: ${(r.stderr || r.stdout || '').trim().split('\n')[0]}`
+  return undefined
+}
+
+export interface RabbitVhost {
+  name: string
+  /** amqp://guest:guest@HOST:5672/NAME */
+  url: string
+  destroy(): Promise<void>
+}
+
+async function rabbitmqctl(...args: string[]): Promise<void> {
+  const {execFile} = await import('node:child_process')
+  await new Promise<void>((resolve, reject) =>
+    execFile('rabbitmqctl', ['-q', ...args], {timeout: 60_000}, (error, _out, stderr) => (error ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${stderr || error.message}`)) : resolve())),
+  )
+}
+
+/** A vhost of this test file's own on the broker, guest allowed everything in it. */
+export async function startRabbitVhost(): Promise<RabbitVhost> {
+  const name = `mq-test-${process.pid}-${Date.now().toString(36)}`
+  await rabbitmqctl('add_vhost', name)
+  await rabbitmqctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*')
+  const host = process.env.MQ_TEST_RABBITMQ_HOST ?? '127.0.0.1:5672'
+  return {
+    destroy: () => rabbitmqctl('delete_vhost', name),
+    name,
+    url: `amqp://guest:guest@${host}/${encodeURIComponent(name)}`,
+  }
+}

@@ -86,10 +86,13 @@ export async function statsAction(b: Backend, r: {queue?: string; prometheus?: b
 const COUNT_HEADINGS = ['QUEUE', 'READY', 'INFLIGHT', 'DELAYED', 'DONE', 'DEAD']
 
 function countCells(s: QueueStats, c: Awaited<ReturnType<typeof palette>>): string[] {
-  return [s.queue + (s.paused ? ' (paused)' : ''), String(s.ready), String(s.inflight), String(s.delayed), String(s.done), s.dead ? c.red(String(s.dead)) : '0']
+  return [s.queue + (s.paused ? ' (paused)' : ''), String(s.ready), countCell(s.inflight), countCell(s.delayed), countCell(s.done), s.dead ? c.red(String(s.dead)) : '0']
 }
 
-const oldestCell = (s: QueueStats) => (s.oldestReadyAgeMs === null ? '-' : formatAge(s.oldestReadyAgeMs))
+/** A count, or "?" where the engine cannot tell (RabbitMQ's in-flight and delayed messages): never a 0 that is not known. */
+export const countCell = (n: number | null) => (n === null ? '?' : String(n))
+
+const oldestCell = (s: QueueStats) => (s.unknown?.includes('oldestReadyAgeMs') ? '?' : s.oldestReadyAgeMs === null ? '-' : formatAge(s.oldestReadyAgeMs))
 
 /** Per-second rates between two samples of one queue, from its counts (null for the first sample). */
 interface Rates {
@@ -105,8 +108,10 @@ interface Rates {
  */
 export function rates(prev: QueueStats | undefined, cur: QueueStats, seconds: number): Rates {
   if (!prev || seconds <= 0) return {ackRate: null, pushRate: null}
-  const total = (s: QueueStats) => s.ready + s.inflight + s.delayed + s.dead + s.done
-  return {ackRate: Math.max(0, cur.done - prev.done) / seconds, pushRate: Math.max(0, total(cur) - total(prev)) / seconds}
+  // An engine that cannot count some states (RabbitMQ) has no rates: unknown, not 0.
+  if (cur.unknown?.length) return {ackRate: null, pushRate: null}
+  const total = (s: QueueStats) => s.ready + (s.inflight ?? 0) + (s.delayed ?? 0) + s.dead + (s.done ?? 0)
+  return {ackRate: Math.max(0, (cur.done ?? 0) - (prev.done ?? 0)) / seconds, pushRate: Math.max(0, total(cur) - total(prev)) / seconds}
 }
 
 /**
@@ -211,8 +216,8 @@ export async function subscribeAction(b: Backend, r: {topic: string; queue: stri
 export async function purgeAction(b: Backend, r: {queue: string; state: Array<PurgeState | 'all'>; force?: boolean; json?: boolean}): Promise<unknown> {
   const states: PurgeState[] = r.state.includes('all') ? ['ready', 'delayed', 'dead', 'done'] : [...new Set(r.state as PurgeState[])]
   const [s] = await b.stats(r.queue)
-  const total = states.reduce((n, st) => n + s[st], 0)
-  const what = states.map((st) => `${s[st]} ${st}`).join(', ')
+  const total = states.reduce((n, st) => n + (s[st] ?? 0), 0)
+  const what = states.map((st) => `${countCell(s[st])} ${st}`).join(', ')
   if (!(await confirmOrForce(`Delete ${total} message${total === 1 ? '' : 's'} (${what}) of ${r.queue}?`, Boolean(r.force)))) throw new UsageError('not confirmed; nothing deleted')
   const spinner = r.json ? undefined : await startSpinner(`purging ${r.queue}: 0 of ${total} deleted`)
   try {
@@ -247,7 +252,7 @@ export async function requeueAction(b: Backend, r: {queue: string; id?: string[]
 
 export async function gcAction(b: Backend, r: {queue?: string; doneOlderThan: number; tmpOlderThan: number; force?: boolean; json?: boolean}): Promise<unknown> {
   const all = await b.stats(r.queue)
-  const done = all.reduce((n, s) => n + s.done, 0)
+  const done = all.reduce((n, s) => n + (s.done ?? 0), 0)
   const what = `Remove acked messages kept over ${formatDuration(r.doneOlderThan)} (of ${done} kept) and partial writes older than ${formatDuration(r.tmpOlderThan)} in ${r.queue ?? `${all.length} queue${all.length === 1 ? '' : 's'}`}?`
   if (!(await confirmOrForce(what, Boolean(r.force)))) throw new UsageError('not confirmed; nothing removed')
   const spinner = r.json ? undefined : await startSpinner('gc')

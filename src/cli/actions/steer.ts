@@ -157,9 +157,10 @@ export async function cancelAction(b: Backend, r: {queue: string; id: string[]; 
  */
 export async function dropAction(b: Backend, r: {queue: string; force?: boolean; json?: boolean}): Promise<unknown> {
   const [s] = await b.stats(r.queue)
-  const total = s.ready + s.delayed + s.inflight + s.dead + s.done
-  const inflight = s.inflight > 0 ? `, ${s.inflight} of them in flight` : ''
-  if (!(await confirmOrForce(`Drop queue ${r.queue} and its ${total} message${total === 1 ? '' : 's'}${inflight}?`, Boolean(r.force)))) throw new UsageError('not confirmed; nothing dropped')
+  // Counts an engine cannot tell (RabbitMQ's in flight and delayed) are said to be unknown.
+  const total = `${s.ready + (s.delayed ?? 0) + (s.inflight ?? 0) + s.dead + (s.done ?? 0)}${s.unknown?.length ? ` (and any ${s.unknown.filter((f) => f !== 'oldestReadyAgeMs').join(' or ')}, which the engine cannot count)` : ''}`
+  const inflight = s.inflight ? `, ${s.inflight} of them in flight` : ''
+  if (!(await confirmOrForce(`Drop queue ${r.queue} and its ${total} message${total === '1' ? '' : 's'}${inflight}?`, Boolean(r.force)))) throw new UsageError('not confirmed; nothing dropped')
   const removed = await b.drop(r.queue)
   if (!r.json) writeStderr(`mq: ${r.queue}: dropped, with ${removed} message${removed === 1 ? '' : 's'}\n`)
   return {dropped: true, messages: removed, queue: r.queue}
