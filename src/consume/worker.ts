@@ -114,6 +114,8 @@ export class Consumer {
     private readonly opts: ConsumeOptions,
   ) {
     this.baseEnv = {...opts.env}
+    // An engine that sends messages ahead of claims (RabbitMQ's prefetch) sends at most -j.
+    backend.hint?.({concurrency: opts.concurrency})
   }
 
   get inflight(): number {

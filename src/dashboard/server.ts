@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 
 import {type Backend, type MessageInfo, type MessageState, type PurgeState, type QueueStats} from '../backend.js'
 import {encodeBody, messageJson} from '../body.js'
-import {ConfigError, MqError, NoSuchQueueError} from '../errors.js'
+import {ConfigError, MqError, NoSuchQueueError, NotSupportedError} from '../errors.js'
 import {EXIT} from '../exit-codes.js'
 import {rates} from '../cli/actions/admin.js'
 
@@ -89,6 +89,8 @@ export class Dashboard {
     private readonly backend: Backend,
     private readonly opts: DashboardOptions,
   ) {
+    // The dashboard shows every queue: an engine that cannot list them (RabbitMQ) is refused (78).
+    if (!backend.capabilities.listing) throw new NotSupportedError(backend.kind, 'the dashboard (it lists every queue, which this engine cannot: use mq stats QUEUE)')
     if (opts.auth !== undefined && !/^[^:]+:.+$/.test(opts.auth)) throw new ConfigError('--auth takes USER:PASSWORD')
     if (!LOOPBACK(opts.host) && opts.auth === undefined)
       throw new ConfigError(`refusing to listen on ${opts.host} without credentials: anyone who can reach it could read and change the queues (give --auth USER:PASSWORD, or MQ_DASHBOARD_AUTH; or listen on 127.0.0.1)`)

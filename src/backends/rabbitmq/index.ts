@@ -204,6 +204,9 @@ export class RabbitBackend implements Driver {
     const why = error.message.replace(/^Handshake terminated by server: /, '')
     if (/ACCESS[-_]REFUSED|403/.test(why)) return new ServerRefusedError(this.cfg.display, 'the user name or password was refused (ACCESS_REFUSED)', EXIT.NO_PERM)
     if (/vhost .* not found/i.test(why)) return new ServerRefusedError(this.cfg.display, `there is no vhost ${JSON.stringify(this.cfg.connect.vhost)} (rabbitmqctl add_vhost)`, EXIT.CONFIG)
+    // 3.10 closes the connection at connection.open without saying why: no such vhost, or no access to it.
+    if (/Expected ConnectionOpenOk; got <ConnectionClose/.test(why))
+      return new ServerRefusedError(this.cfg.display, `the broker refused vhost ${JSON.stringify(this.cfg.connect.vhost)}: it does not exist, or ${this.cfg.connect.username} may not use it (rabbitmqctl add_vhost, set_permissions)`, EXIT.CONFIG)
     if (/NOT[-_]ALLOWED|530/.test(why)) return new ServerRefusedError(this.cfg.display, `access to vhost ${JSON.stringify(this.cfg.connect.vhost)} was refused (rabbitmqctl set_permissions)`, EXIT.NO_PERM)
     return new ServerUnavailableError(this.cfg.display, `cannot connect: ${error.code ?? why}`)
   }
