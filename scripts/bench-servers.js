@@ -64,25 +64,25 @@ function coldPush({BIN, cfg, row, say, timed}, engine, url) {
  * The worker on a server engine against the same worker on the spool: `mq consume -j 4
  * --drain --exec /bin/true` over n messages pushed first (msg/s of the consume alone), alternating.
  */
-function consumeVsSpool({BIN, cfg, row, say, timed}, engine, url) {
+function consumeVsSpool({BIN, cfg, row, say, timed}, engine, url, j = 4, aim = engine === 'redis' ? 'aim >= 1.0x' : 'aim >= 0.9x') {
   const n = cfg.consume
-  say(`${engine} worker: mq consume -j 4 --drain --exec /bin/true over ${n} messages, ${cfg.repeats} runs each on ${engine} and on the spool`)
+  say(`${engine} worker: mq consume -j ${j} --drain --exec /bin/true over ${n} messages, ${cfg.repeats} runs each on ${engine} and on the spool`)
   const input = Array.from({length: n}, (_, i) => `m${i}`).join('\n')
   const ours = []
   const spool = []
   for (let r = 0; r < cfg.repeats; r++) {
     const u = url()
     timed(process.execPath, [BIN, 'push', 'w', '--batch'], {env: {MQ_URL: u}, input})
-    ours.push((n / timed(process.execPath, [BIN, 'consume', 'w', '-j', '4', '--drain', '--exec', '/bin/true'], {env: {MQ_URL: u}}).ms) * 1000)
+    ours.push((n / timed(process.execPath, [BIN, 'consume', 'w', '-j', String(j), '--drain', '--exec', '/bin/true'], {env: {MQ_URL: u}}).ms) * 1000)
     const dir = mkdtempSync(join(tmpdir(), 'mq-bench-consume-'))
     try {
       timed(process.execPath, [BIN, 'push', 'w', '--batch'], {env: {MQ_SPOOL: dir}, input})
-      spool.push((n / timed(process.execPath, [BIN, 'consume', 'w', '-j', '4', '--drain', '--exec', '/bin/true'], {env: {MQ_SPOOL: dir}}).ms) * 1000)
+      spool.push((n / timed(process.execPath, [BIN, 'consume', 'w', '-j', String(j), '--drain', '--exec', '/bin/true'], {env: {MQ_SPOOL: dir}}).ms) * 1000)
     } finally {
       rmSync(dir, {force: true, recursive: true})
     }
   }
-  row(`${engine}: \`mq consume -j 4 --drain --exec /bin/true\` (${n}) vs the same on the spool`, ours, spool, 'msg/s', true, engine === 'redis' ? 'aim >= 1.0x' : 'aim >= 0.9x')
+  row(`${engine}: \`mq consume -j ${j} --drain --exec /bin/true\` (${n}) vs the same on the spool`, ours, spool, 'msg/s', true, aim)
 }
 
 /** Fills queue c of backend b with n small messages. */
@@ -331,6 +331,59 @@ export async function benchPostgres(h) {
   } finally {
     for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
     await admin.end()
+  }
+  return true
+}
+
+/**
+ * RabbitMQ rows, against the broker MQ_BENCH_RABBITMQ_URL names (else the machine's, in a vhost
+ * of the benchmark's own made with rabbitmqctl and deleted after):
+ *   - cold `mq push --url amqp://...` vs `node -e 0`
+ *   - `mq push --batch` vs a raw amqplib publisher with confirms (persistent messages into a
+ *     quorum queue, as mq's)
+ *   - `mq consume -j 8` of /bin/true vs the same worker on the spool
+ */
+export async function benchRabbit(h) {
+  const {BIN, ROOT, cfg, row, say, timed} = h
+  let base = process.env.MQ_BENCH_RABBITMQ_URL
+  let vhost
+  if (!base) {
+    if (spawnSync('rabbitmqctl', ['-q', 'list_vhosts'], {stdio: 'ignore'}).status !== 0) {
+      say('rabbitmq: skipped (no broker that rabbitmqctl reaches, and MQ_BENCH_RABBITMQ_URL is not set)')
+      return false
+    }
+    vhost = `mq-bench-${process.pid}`
+    spawnSync('rabbitmqctl', ['-q', 'add_vhost', vhost])
+    spawnSync('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*'])
+    base = `amqp://guest:guest@127.0.0.1:5672/${vhost}`
+  }
+  let n = 0
+  const url = () => `${base}?prefix=b${n++}`
+  try {
+    coldPush(h, 'rabbitmq', url())
+    say(`rabbitmq 2/3 batch push: ${cfg.batch} messages, ${cfg.repeats} runs each of mq push --batch and a raw amqplib publisher with confirms`)
+    const input = Array.from({length: cfg.batch}, (_, i) => `message number ${i} with a little payload`).join('\n')
+    const floorScript = `
+      const amqp = require(${JSON.stringify(join(ROOT, 'node_modules', 'amqplib'))})
+      ;(async () => {
+        const c = await amqp.connect(process.argv[1], {noDelay: true})
+        const ch = await c.createConfirmChannel()
+        const q = process.argv[3]
+        await ch.assertQueue(q, {durable: true, arguments: {'x-queue-type': 'quorum'}})
+        for (let i = 0; i < +process.argv[2]; i++) ch.sendToQueue(q, Buffer.from('message number ' + i + ' with a little payload'), {persistent: true, messageId: String(i)})
+        await ch.waitForConfirms()
+        await c.close()
+      })()`
+    const mq = []
+    const floor = []
+    for (let r = 0; r < cfg.repeats; r++) {
+      floor.push((cfg.batch / timed(process.execPath, ['-e', floorScript, base, String(cfg.batch), `floor${r}-${Date.now()}`]).ms) * 1000)
+      mq.push((cfg.batch / timed(process.execPath, [BIN, 'push', 'b', '--batch'], {env: {MQ_URL: url()}, input}).ms) * 1000)
+    }
+    row(`rabbitmq: \`mq push --batch\` (${cfg.batch}) vs raw amqplib publisher with confirms`, mq, floor, 'msg/s', true, 'budget >= 0.5x')
+    consumeVsSpool(h, 'rabbitmq', url, 8, 'reported')
+  } finally {
+    if (vhost) spawnSync('rabbitmqctl', ['-q', 'delete_vhost', vhost])
   }
   return true
 }

@@ -3,7 +3,7 @@
 //
 //   npm run bench              full run (1M-message backlog; ~3-4 minutes on a 2-core VM)
 //   npm run bench -- --quick   smoke run (100k backlog, fewer repeats; ~40 s)
-//   npm run bench -- --only spool|redis|postgres   one engine's rows
+//   npm run bench -- --only spool|redis|postgres|rabbitmq   one engine's rows
 //   (postgres: against MQ_BENCH_POSTGRES_URL or MQ_TEST_POSTGRES_URL, in a schema of its own)
 //
 // Floors: `node -e 0` for start-up; plain Node loops doing the same filesystem work (durable
@@ -309,6 +309,10 @@ function fill(spool, queue, n) {
 if (only === undefined || only === 'redis') {
   const {benchRedis} = await import('./bench-servers.js')
   await benchRedis({BIN, ROOT, cfg, row, say, timed})
+}
+if (only === undefined || only === 'rabbitmq') {
+  const {benchRabbit} = await import('./bench-servers.js')
+  await benchRabbit({BIN, ROOT, cfg, row, say, timed})
 }
 if (only === undefined || only === 'postgres') {
   const {benchPostgres} = await import('./bench-servers.js')

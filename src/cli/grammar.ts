@@ -73,7 +73,7 @@ export interface VerbSpec {
 export const COMMON_FLAGS = {
   json: {description: 'print machine-readable JSON on stdout (errors as JSON on stderr)', type: 'boolean'},
   spool: {description: 'spool directory [default: $MQ_SPOOL, else $XDG_STATE_HOME/mq, else ~/.local/state/mq]', helpValue: 'DIR', type: 'string'},
-  url: {description: 'engine URL: file:///var/spool/mq, redis://HOST:6379/0, postgres://USER@HOST/DB [default: $MQ_URL]', helpValue: 'URL', type: 'string'},
+  url: {description: 'engine URL: file:///var/spool/mq, redis://HOST:6379/0, postgres://USER@HOST/DB, amqp://USER:PASSWORD@HOST/VHOST [default: $MQ_URL]', helpValue: 'URL', type: 'string'},
 } as const satisfies Record<string, FlagSpec>
 
 /**

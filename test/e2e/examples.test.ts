@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN, HEAVY_MS, mq, ROOT, run, userEnv} from '../support/helpers.js'
-import {describeWithServer, hasProgram, makeTlsFiles, type PostgresServer, privatePostgresUnavailable, type RedisServer, redisServerUnavailable, startPostgres, startRedis, type TlsFiles} from '../support/servers.js'
+import {describeWithServer, hasProgram, makeTlsFiles, type PostgresServer, privatePostgresUnavailable, rabbitUnavailable, type RabbitVhost, type RedisServer, redisServerUnavailable, startPostgres, startRabbitVhost, startRedis, type TlsFiles} from '../support/servers.js'
 
 /**
  * Every example in the README, in man/mq.1 and mq-spool.5, and in `--help` runs as written
@@ -144,7 +144,7 @@ function readmeExamples(): Example[] {
   return out
 }
 
-const SERVER_URL = /\b(rediss?|postgres(ql)?):\/\//
+const SERVER_URL = /\b(rediss?|postgres(ql)?|amqps?):\/\//
 
 /** Paths of a deployment, mapped into the sandbox. */
 function mapPaths(script: string, box: string): string {
@@ -365,15 +365,17 @@ describe('every example runs as written', () => {
  * host names are mapped to them, nothing else is changed. cache.internal:6379 is a Redis with
  * the example's password; queue.example.com:6380 a Redis that speaks only TLS (its certificate,
  * made for 127.0.0.1, trusted through NODE_EXTRA_CA_CERTS as a user would); db.internal a
- * PostgreSQL cluster with TLS on, a role "app" (password "secret") and a database "ops".
+ * PostgreSQL cluster with TLS on, a role "app" (password "secret") and a database "ops";
+ * 127.0.0.1:5672/ops the machine's RabbitMQ, in a vhost of this file's own.
  * Each must exit 0 (a worker stopped with SIGTERM too) and print nothing but mq's own words.
  */
-describeWithServer('every server example of the README runs as written', redisServerUnavailable() ?? privatePostgresUnavailable() ?? (hasProgram('openssl') ? undefined : 'no openssl'), () => {
+describeWithServer('every server example of the README runs as written', redisServerUnavailable() ?? privatePostgresUnavailable() ?? rabbitUnavailable() ?? (hasProgram('openssl') ? undefined : 'no openssl'), () => {
   let certs: string
   let tls: TlsFiles
   let cache: RedisServer
   let queue: RedisServer
   let db: PostgresServer
+  let rabbit: RabbitVhost
   let hosts: Array<[RegExp, string]>
   beforeAll(async () => {
     certs = mkdtempSync(join(tmpdir(), 'mq-certs-'))
@@ -382,6 +384,7 @@ describeWithServer('every server example of the README runs as written', redisSe
     cache = await startRedis(['--requirepass', 'secret'])
     queue = await startRedis([], {tls})
     db = await startPostgres({ssl: tls})
+    rabbit = await startRabbitVhost()
     const pg = (await import('pg')).default
     const c = new pg.Client({connectionString: db.url})
     await c.connect()
@@ -396,12 +399,14 @@ describeWithServer('every server example of the README runs as written', redisSe
       [/cache\.internal:6379/g, `127.0.0.1:${cache.port}`],
       [/queue\.example\.com:6380/g, `127.0.0.1:${queue.port}`],
       [/db\.internal(:5432)?\//g, `127.0.0.1:${pgPort}/`],
+      [/127\.0\.0\.1:5672\/ops\b/g, `127.0.0.1:5672/${encodeURIComponent(rabbit.name)}`],
     ]
   }, HEAVY_MS)
   afterAll(async () => {
     await cache?.destroy()
     await queue?.destroy()
     db?.destroy()
+    await rabbit?.destroy()
     if (certs) rmSync(certs, {force: true, recursive: true})
   })
 

@@ -21,7 +21,7 @@ describe('engines register themselves by URL scheme', () => {
   })
 
   it('an unknown scheme is 78 naming every registered one; a bad scheme cannot be registered', async () => {
-    await expect(open('nosuch://x')).rejects.toMatchObject({exitCode: 78, message: expect.stringMatching(/unsupported backend URL scheme nosuch: \(supported: file:, memory:, redis:, rediss:, postgres:, postgresql:/)})
+    await expect(open('nosuch://x')).rejects.toMatchObject({exitCode: 78, message: expect.stringMatching(/unsupported backend URL scheme nosuch: \(supported: file:, memory:, redis:, rediss:, postgres:, postgresql:, amqp:, amqps:/)})
     expect(() => registerEngine({example: 'x', open: async () => new MemoryBackend(), schemes: ['nocolon']})).toThrow(/not a URL scheme/)
   })
 })

@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {formatSize, UrlOptions} from '../../src/backends/common.js'
 import {parsePostgresUrl} from '../../src/backends/postgres/url.js'
 import {parseRedisUrl} from '../../src/backends/redis/url.js'
+import {delayStep, parseAmqpUrl} from '../../src/backends/rabbitmq/index.js'
 import {ConfigError} from '../../src/errors.js'
 
 describe('server URL options: sizes, max_body=, eviction=', () => {
@@ -40,5 +41,33 @@ describe('server URL options: sizes, max_body=, eviction=', () => {
     expect(() => parseRedisUrl('redis://127.0.0.1:7000/2?cluster=1')).toThrow(/database 0 only/)
     expect(() => parseRedisUrl('redis://127.0.0.1:7000/0?cluster=1&replicas=1')).toThrow(/replicas= is not supported with cluster=1/)
     expect(() => parseRedisUrl('redis://127.0.0.1:7000/0?cluster=yes')).toThrow(/cluster= takes 1/)
+  })
+})
+
+describe('amqp:// URLs (the RabbitMQ engine)', () => {
+  it('reads the vhost from the path (URL-encoded; "/" when empty), the user and password, and the port', () => {
+    expect(parseAmqpUrl('amqp://u:p%40ss@h:5673/my%2Fvhost').connect).toMatchObject({hostname: 'h', password: 'p@ss', port: 5673, protocol: 'amqp', username: 'u', vhost: 'my/vhost'})
+    expect(parseAmqpUrl('amqp://h').connect).toMatchObject({password: 'guest', port: 5672, username: 'guest', vhost: '/'})
+    expect(parseAmqpUrl('amqps://h/v').connect).toMatchObject({port: 5671, protocol: 'amqps', vhost: 'v'})
+    expect(parseAmqpUrl('amqp://u:secret@h/v').display).not.toContain('secret')
+  })
+
+  it('takes prefix=, max_body= (at most 128MiB, the broker\'s default limit), connect_timeout=, heartbeat=, and refuses anything else (78)', () => {
+    const u = parseAmqpUrl('amqp://h/v?prefix=a.b&max_body=1MiB&connect_timeout=500ms&heartbeat=10s')
+    expect(u).toMatchObject({connectTimeoutMs: 500, maxBodyBytes: 1024 ** 2, prefix: 'a.b'})
+    expect(u.connect.heartbeat).toBe(10)
+    expect(parseAmqpUrl('amqp://h/v').maxBodyBytes).toBe(32 * 1024 ** 2)
+    expect(() => parseAmqpUrl('amqp://h/v?max_body=200MiB')).toThrow(/max_body= takes a size from 1 byte to 128MiB/)
+    expect(() => parseAmqpUrl('amqp://h/v?frameMax=1')).toThrow(ConfigError)
+    expect(() => parseAmqpUrl('amqp://h/v?prefix=a/b')).toThrow(/prefix= takes/)
+    expect(() => parseAmqpUrl('amqp://h/a/b')).toThrow(/one vhost/)
+  })
+
+  it('rounds delays up to a step, so that a delay queue serves many delays (never early)', () => {
+    expect(delayStep(1)).toBe(100)
+    expect(delayStep(1234)).toBe(1300)
+    expect(delayStep(59_500)).toBe(60_000)
+    expect(delayStep(601_000)).toBe(660_000)
+    for (const ms of [1, 99, 100, 101, 9999, 10_001, 3_600_001]) expect(delayStep(ms)).toBeGreaterThanOrEqual(ms)
   })
 })

@@ -769,6 +769,7 @@ export class RabbitBackend implements Driver {
   /** Counts the broker can give: ready (basic queue.declare counts ready messages only) and dead; the rest are unknown. */
   async stats(queue?: string): Promise<QueueStats[]> {
     if (queue === undefined) throw new NotSupportedError(this.kind, 'stats of every queue')
+    await this.readSettings(queue) // for warnings(): a lease longer than the broker's consumer_timeout
     const [main, dead, paused] = [
       await this.probe((ch) => ch.checkQueue(this.name(queue))),
       await this.probe((ch) => ch.checkQueue(this.internal('dead', queue))),
