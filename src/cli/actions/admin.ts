@@ -158,9 +158,10 @@ export function toPrometheus(all: Stats[], warnings: string[] = []): string {
   const lines = ['# HELP mq_messages Messages in a queue, by state.', '# TYPE mq_messages gauge']
   for (const s of all)
     for (const state of ['ready', 'inflight', 'delayed', 'done', 'dead', 'bad'] as const)
-      if (s[state] !== undefined) lines.push(`mq_messages{queue="${s.queue}",state="${state}"} ${s[state]}`)
+      // A count the engine cannot know (RabbitMQ's in flight, delayed, done) has no sample: absent, not 0.
+      if (s[state] !== undefined && s[state] !== null) lines.push(`mq_messages{queue="${s.queue}",state="${state}"} ${s[state]}`)
   lines.push('# HELP mq_oldest_ready_age_seconds Age of the oldest ready message (0 when none is ready).', '# TYPE mq_oldest_ready_age_seconds gauge')
-  for (const s of all) lines.push(`mq_oldest_ready_age_seconds{queue="${s.queue}"} ${(s.oldestReadyAgeMs ?? 0) / 1000}`)
+  for (const s of all) if (!s.unknown?.includes('oldestReadyAgeMs')) lines.push(`mq_oldest_ready_age_seconds{queue="${s.queue}"} ${(s.oldestReadyAgeMs ?? 0) / 1000}`)
   lines.push('# HELP mq_paused 1 when the queue is paused.', '# TYPE mq_paused gauge')
   for (const s of all) lines.push(`mq_paused{queue="${s.queue}"} ${s.paused ? 1 : 0}`)
   // The engine's durability warnings (as `mq stats` prints them for people): alert on count > 0.
