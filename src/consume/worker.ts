@@ -99,10 +99,11 @@ export class Consumer {
   private claimed = 0
   private idleSince = Date.now()
   /**
-   * When the last retry this worker scheduled falls due (ms since epoch): --drain waits for it
-   * even where the engine cannot count delayed messages (RabbitMQ).
+   * The retries this worker scheduled and has not claimed again (id to due time, ms since
+   * epoch): --drain waits for them even where the engine cannot count delayed messages
+   * (RabbitMQ), up to 30 s past their time (another worker may have taken one).
    */
-  private retriesDueBy = 0
+  private readonly retries = new Map<string, number>()
   /** The last claim found nothing (so far: none made). */
   private emptyHanded = true
 
@@ -157,6 +158,7 @@ export class Consumer {
         })
       this.emptyHanded = !d
       if (d) {
+        this.retries.delete(d.id)
         this.claimed++
         this.start(d)
         continue
@@ -172,7 +174,8 @@ export class Consumer {
 
   /** Whether the queue still has anything ready, delayed or in flight (for --drain). */
   private async queueBusy(): Promise<boolean> {
-    if (Date.now() < this.retriesDueBy + 1000) return true
+    for (const [id, due] of this.retries) if (Date.now() > due + 30_000) this.retries.delete(id)
+    if (this.retries.size > 0) return true
     if (!(await this.backend.exists(this.opts.queue))) return false
     const [s] = await this.backend.stats(this.opts.queue)
     // An engine that cannot count delayed or in-flight messages (RabbitMQ): drained when nothing is ready.
@@ -297,7 +300,7 @@ export class Consumer {
         case 'retry': {
           // The queue's policy decides whether this was the last delivery (then: dead).
           const r = await this.backend.release(opts.queue, receipt, {delayMs: verdict.delayMs, failure: verdict.failure})
-          if (r.state === 'delayed' && r.notBefore !== undefined) this.retriesDueBy = Math.max(this.retriesDueBy, r.notBefore)
+          if (opts.drain && r.state === 'delayed' && r.notBefore !== undefined) this.retries.set(r.id, r.notBefore)
           if (r.state === 'dead') return event('dead', {detail: `max_attempts: ${verdict.failure.lastError}`})
           return event('retry', {detail: verdict.failure.lastError, retryInMs: verdict.delayMs})
         }
