@@ -1,5 +1,5 @@
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {createConnection, createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {connect as tlsConnect} from 'node:tls'
@@ -405,5 +405,101 @@ export async function startRabbitVhost(): Promise<RabbitVhost> {
     destroy: () => rabbitmqctl('delete_vhost', name),
     name,
     url: `amqp://guest:guest@${host}/${encodeURIComponent(name)}`,
+  }
+}
+
+const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
+
+/** Why a private RabbitMQ node cannot be started here (Debian's rabbitmq-server is needed). */
+export function privateRabbitUnavailable(): string | undefined {
+  if (!hasProgram(RABBITMQ_SERVER)) return `${RABBITMQ_SERVER} is not installed (apt-get install rabbitmq-server)`
+  return undefined
+}
+
+export interface PrivateRabbit {
+  /** amqp://guest:guest@127.0.0.1:PORT/ (the default vhost) */
+  url: string
+  /** Stops the node (gracefully, SIGTERM, or as a crash, SIGKILL) and starts it again on the same data. */
+  restart(how: 'graceful' | 'kill'): Promise<void>
+  destroy(): Promise<void>
+}
+
+/**
+ * A RabbitMQ node of the test's own: its own node name, ports (loopback only) and data
+ * directory, so that it can be stopped and killed without touching the machine's broker or the
+ * other tests. Ready when an AMQP connection opens (5-10 s here).
+ */
+export async function startPrivateRabbit(): Promise<PrivateRabbit> {
+  const dir = mkdtempSync(join(tmpdir(), 'mq-rabbit-'))
+  const [port, dist] = [await freePort(), await freePort()]
+  const node = `mqt${process.pid}x${n++}@localhost`
+  const env = {
+    ...process.env,
+    RABBITMQ_CONFIG_FILE: join(dir, 'none'),
+    RABBITMQ_DIST_PORT: String(dist),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'plugins'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_PID_FILE: join(dir, 'pid'),
+  }
+  const url = `amqp://guest:guest@127.0.0.1:${port}/`
+  let child: ChildProcess | undefined
+  const start = async () => {
+    child = spawn(RABBITMQ_SERVER, [], {detached: true, env, stdio: 'ignore'})
+    const amqp = await import('amqplib')
+    for (let i = 0; i < 240; i++) {
+      try {
+        const c = await amqp.connect(url, {timeout: 1000})
+        await c.close()
+        return
+      } catch {
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+    throw new Error(`the private RabbitMQ node ${node} did not start (logs in ${dir}/log)`)
+  }
+  const beam = () => {
+    try {
+      return Number(readFileSync(join(dir, 'pid'), 'utf8').trim())
+    } catch {
+      return undefined
+    }
+  }
+  const stop = async (signal: NodeJS.Signals) => {
+    const pid = beam()
+    if (pid) {
+      try {
+        process.kill(pid, signal)
+      } catch {}
+      for (let i = 0; i < 240; i++) {
+        try {
+          process.kill(pid, 0)
+        } catch {
+          break
+        }
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+    // The wrapper script and anything it left (epmd is shared, and stays).
+    if (child?.pid) {
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {}
+    }
+  }
+  await start()
+  return {
+    async destroy() {
+      await stop('SIGKILL')
+      rmSync(dir, {force: true, recursive: true})
+    },
+    async restart(how) {
+      await stop(how === 'kill' ? 'SIGKILL' : 'SIGTERM')
+      await start()
+    },
+    url,
   }
 }
