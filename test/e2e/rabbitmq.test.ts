@@ -173,6 +173,30 @@ describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
     expect(JSON.parse(r.out.trim())).toMatchObject({attempt: 2, id, result: 'ack'})
   })
 
+  it('the worker consumes with a prefetch of -j (the broker sends it at most -j unsettled)', async () => {
+    const u = fresh()
+    await mqAt(u, ['push', 'q', '--batch'], {input: Array.from({length: 20}, (_, i) => `m${i}`).join('\n')})
+    const child = spawn(process.execPath, [BIN, 'consume', 'q', '-j', '5', '--exec', H('sleep')], {env: userEnv({MQ_URL: u, OUT: out, SLEEP: '30'}), stdio: 'ignore'})
+    try {
+      const {execFile} = await import('node:child_process')
+      const consumers = () =>
+        new Promise<string>((r) => execFile('rabbitmqctl', ['-q', 'list_consumers', '-p', vhost.name, 'queue_name', 'prefetch_count'], (_e, stdout) => r(String(stdout))))
+      let listed = ''
+      for (let i = 0; i < 100 && !/\t5$/m.test(listed); i++) {
+        listed = await consumers()
+        await sleep(100)
+      }
+      expect(listed).toMatch(new RegExp(`^${new URL(u).searchParams.get('prefix')}/q\t5$`, 'm'))
+      // Five handlers hold five messages; the broker sent no more: 15 still ready.
+      for (let i = 0; i < 100 && (await stats(u, 'q')).ready !== 15; i++) await sleep(100)
+      await sleep(300)
+      expect((await stats(u, 'q')).ready).toBe(15)
+    } finally {
+      child.kill('SIGKILL')
+      rmSync(out, {force: true, recursive: true})
+    }
+  })
+
   it('an unreachable or mute broker is one line and 69; a wrong vhost or password says so', async () => {
     const down = await mqAt('amqp://guest:guest@127.0.0.1:1/', ['push', 'q', 'x'], {timeoutMs: 20_000})
     expect(down.code).toBe(69)

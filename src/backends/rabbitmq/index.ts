@@ -141,6 +141,8 @@ export class RabbitBackend implements Driver {
   private readonly lapsed = new Map<string, string>()
   private readonly consumers = new Map<string, Consumer>()
   private concurrency = 1
+  /** A worker said how many it runs at once (hint): its claims come from a consumer. */
+  private hinted = false
   private serverVersion = ''
 
   constructor(url: string) {
@@ -153,6 +155,7 @@ export class RabbitBackend implements Driver {
 
   hint(h: {concurrency: number}): void {
     this.concurrency = Math.max(1, Math.floor(h.concurrency))
+    this.hinted = true
   }
 
   // ---- names --------------------------------------------------------------------------------
@@ -482,7 +485,9 @@ export class RabbitBackend implements Driver {
 
   /**
    * The next deliverable message: one a consumer of this process already received, else
-   * basic.get. A copy from a dropped queue's past (another generation) is dropped; one past its
+   * basic.get. A worker (hint) starts its consumer at its first claim, so that the broker sends
+   * it up to -j messages ahead (prefetch) and most claims cost no round trip; basic.get serves a
+   * claim that finds none received yet. A copy from a dropped queue's past (another generation) is dropped; one past its
    * expiry, or delivered max-attempts times, is dead-lettered instead (and the next looked at).
    */
   async tryClaim(queue: string, leaseMs?: number): Promise<ClaimAttempt> {
@@ -490,13 +495,19 @@ export class RabbitBackend implements Driver {
     if (!paused) return {empty: true}
     if (paused.messageCount > 0) return {paused: true}
     const s = await this.settings(queue)
+    if (this.hinted) await this.consumer(queue)
     for (;;) {
       const c = this.consumers.get(queue)
-      const fromBuffer = c?.buffer.shift()
-      const channel = fromBuffer ? c!.channel : await this.workChannel()
+      const channel = c ? c.channel : await this.workChannel()
       let msg: Message | false
       try {
-        msg = fromBuffer ?? (await channel.get(this.name(queue), {noAck: false}))
+        // RACE: what the broker has sent the consumer may still be on its way (just after the
+        // consumer started, or an ack made room). A request on the consumer's channel is
+        // answered after whatever the broker sent it before (a channel's frames keep their
+        // order): what was sent is here by then. Only then basic.get, which the prefetch does
+        // not bound.
+        if (c && c.buffer.length === 0) await channel.checkQueue(this.name(queue))
+        msg = c?.buffer.shift() ?? (await channel.get(this.name(queue), {noAck: false}))
       } catch (error) {
         if ((error as {code?: number}).code === 404) return {empty: true}
         throw this.failure(error)
