@@ -250,6 +250,11 @@ describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
     const table = await mqAt(u, ['stats', 'q'])
     expect(table.code).toBe(0)
     expect(table.out).toMatch(/^q\s+1\s+\?\s+\?\s+\?\s+0\s/m)
+    // A lease past RabbitMQ's default consumer_timeout: said to people, beside the table.
+    expect((await mqAt(u, ['config', 'long', '--lease', '45m'])).code).toBe(0)
+    const warned = await mqAt(u, ['stats', 'long'])
+    expect(warned.code).toBe(0)
+    expect(warned.stderr).toMatch(/^mq: warning: long: its lease is longer than 30 minutes, RabbitMQ's default consumer_timeout/m)
     for (const args of [['stats'], ['queues'], ['dashboard'], ['peek', 'q'], ['show', 'q', '0000000000000000-0000000000000000'], ['cancel', 'q', '0000000000000000-0000000000000000']]) {
       const r = await mqAt(u, args)
       expect(r.code, args.join(' ')).toBe(78)
