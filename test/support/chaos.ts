@@ -110,7 +110,8 @@ export async function consumeLosesServer(u: string, stop: () => Promise<void> | 
   try {
     await mqAt(u, ['push', 'q', 'first'])
     const handler = join(FIXTURES, 'handlers', 'sleep.sh')
-    const child = spawn(process.execPath, [BIN, 'consume', 'q', '--lease', '2s', '--exec', handler], {env: userEnv({MQ_URL: u, OUT: out, SLEEP: '1'}), stdio: ['ignore', 'pipe', 'pipe']})
+    // The handler runs long enough (5 s) for the loop below to see it in flight on a loaded machine.
+    const child = spawn(process.execPath, [BIN, 'consume', 'q', '--lease', '2s', '--exec', handler], {env: userEnv({MQ_URL: u, OUT: out, SLEEP: '5'}), stdio: ['ignore', 'pipe', 'pipe']})
     let err = ''
     child.stderr.on('data', (c: Buffer) => (err += c))
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))

@@ -501,13 +501,16 @@ export class RabbitBackend implements Driver {
       const channel = c ? c.channel : await this.workChannel()
       let msg: Message | false
       try {
-        // RACE: what the broker has sent the consumer may still be on its way (just after the
-        // consumer started, or an ack made room). A request on the consumer's channel is
-        // answered after whatever the broker sent it before (a channel's frames keep their
-        // order): what was sent is here by then. Only then basic.get, which the prefetch does
-        // not bound.
-        if (c && c.buffer.length === 0) await channel.checkQueue(this.name(queue))
-        msg = c?.buffer.shift() ?? (await channel.get(this.name(queue), {noAck: false}))
+        msg = c?.buffer.shift() ?? false
+        if (!msg && c && this.hinted) {
+          // A worker takes only what its consumer is sent: basic.get would pass the prefetch,
+          // and a message it took could overtake one on its way to the consumer (FIFO lost).
+          // RACE: what the broker sends may still be on its way (the consumer just started, or
+          // the last ack is making room): when the queue has ready messages, wait for the
+          // next delivery (a few round trips; at most 2 s, if another consumer takes them).
+          const {messageCount} = await channel.checkQueue(this.name(queue))
+          msg = c.buffer.shift() ?? (messageCount > 0 ? await this.nextDelivery(c, 2000) : false)
+        } else if (!msg) msg = await channel.get(this.name(queue), {noAck: false})
       } catch (error) {
         if ((error as {code?: number}).code === 404) return {empty: true}
         throw this.failure(error)
@@ -611,6 +614,20 @@ export class RabbitBackend implements Driver {
       if (c.buffer.length > 0) fire()
       c.listeners.add(fire)
       return () => c.listeners.delete(fire)
+    })
+  }
+
+  /** The next delivery a consumer receives, or false after ms. */
+  private nextDelivery(c: Consumer, ms: number): Promise<Message | false> {
+    if (c.buffer.length > 0) return Promise.resolve(c.buffer.shift()!)
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        c.listeners.delete(done)
+        resolve(c.buffer.shift() ?? false)
+      }
+      const timer = setTimeout(done, ms)
+      c.listeners.add(done)
     })
   }
 
