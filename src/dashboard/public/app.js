@@ -127,14 +127,23 @@
     )
   }
 
+  // The list shown is the one loaded for the queue and state selected now: refreshes overlap
+  // (the sampler's and a click's), and a load that a newer selection overtook is dropped.
   let list = null
+  let listKey = ''
+  const currentKey = () => `${selected}\n${state}`
   async function loadList() {
     if (!selected) return
+    const key = currentKey()
+    let got
     try {
-      list = await get(`/api/messages?queue=${encodeURIComponent(selected)}&state=${state}`)
+      got = await get(`/api/messages?queue=${encodeURIComponent(selected)}&state=${state}`)
     } catch (error) {
-      list = {error: error.message, messages: []}
+      got = {error: error.message, messages: []}
     }
+    if (key !== currentKey()) return
+    list = got
+    listKey = key
     listAt = Date.now()
   }
 
@@ -149,6 +158,7 @@
       overview.readOnly || state === 'inflight' ? null : el('button', {class: 'danger', 'data-action': 'purge', onclick: () => act({action: 'purge', queue: selected, state}, `Delete every ${state} message of ${selected} (${s[state]})?`)}, `purge ${state}`),
       !overview.readOnly && state === 'dead' && s.dead > 0 ? el('button', {'data-action': 'requeue-all', onclick: () => act({action: 'requeue-all', queue: selected})}, 'requeue all') : null,
     )
+    if (listKey !== currentKey()) list = null
     const rows = list ? list.messages.map(messageRow) : []
     return el(
       'section',
@@ -158,7 +168,7 @@
       tabs,
       list && list.error ? el('p', {class: 'error'}, list.error) : null,
       list && list.note ? el('p', {class: 'dim'}, list.note) : null,
-      rows.length ? el('table', {id: 'messages'}, el('tbody', {}, rows)) : el('p', {class: 'dim'}, `No ${state} messages.`),
+      rows.length ? el('table', {id: 'messages'}, el('tbody', {}, rows)) : el('p', {class: 'dim'}, list ? `No ${state} messages.` : 'Loading…'),
       list && list.messages.length >= list.limit ? el('p', {class: 'dim'}, `The first ${list.limit} shown.`) : null,
     )
   }
@@ -201,7 +211,7 @@
       app.replaceChildren(el('p', {class: 'error'}, `mq dashboard: ${error.message}`))
       return
     }
-    if (selected && Date.now() - listAt > 5 * overview.intervalMs) await loadList()
+    if (selected && (listKey !== currentKey() || Date.now() - listAt > 5 * overview.intervalMs)) await loadList()
     const section = selected ? detail() : null
     app.replaceChildren(header(), el('main', {}, queuesTable(), section))
     if (section) await drawChart(document.getElementById('chart'))
