@@ -163,11 +163,11 @@ export class RabbitBackend implements Driver {
   private name(queue: string): string {
     return this.cfg.prefix ? `${this.cfg.prefix}/${queue}` : queue
   }
-  private internal(what: 'dead' | 'paused' | 'settings' | 'topic', queue: string): string {
+  private internal(what: 'dead' | 'delay' | 'paused' | 'settings' | 'topic', queue: string): string {
     return `${this.cfg.prefix ? this.cfg.prefix + '/' : ''}mq/${what}/${queue}`
   }
   private delayName(queue: string, ms: number): string {
-    return `${this.internal('topic', queue).replace(/mq\/topic\//, 'mq/delay/')}/${ms}`
+    return `${this.internal('delay', queue)}/${ms}`
   }
 
   // ---- the connection and its channels -----------------------------------------------------
@@ -388,7 +388,7 @@ export class RabbitBackend implements Driver {
       this.kindOf.set(name, {at: Date.now(), kind: 'topic'})
       return 'topic'
     }
-    if (!(await this.probe((ch) => ch.checkQueue(this.name(name))))) await this.ensureQueue(name)
+    if (!(await this.exists(name))) await this.ensureQueue(name)
     this.kindOf.set(name, {at: Date.now(), kind: 'queue'})
     return 'queue'
   }
@@ -739,7 +739,7 @@ export class RabbitBackend implements Driver {
    * they are missing from this peek.
    */
   async peek(queue: string, req: PeekRequest): Promise<MessageInfo[]> {
-    if (req.state !== 'dead') throw new NotSupportedError(this.kind, `peek --state ${req.state}`)
+    // Only state 'dead' arrives here: the queue layer refuses the others (capability inspect).
     return this.withDead(queue, req.limit, (msgs) => msgs.map((m) => this.deadInfo(m, Boolean(req.bodies))))
   }
 
@@ -796,7 +796,8 @@ export class RabbitBackend implements Driver {
 
   /** Counts the broker can give: ready (basic queue.declare counts ready messages only) and dead; the rest are unknown. */
   async stats(queue?: string): Promise<QueueStats[]> {
-    if (queue === undefined) throw new NotSupportedError(this.kind, 'stats of every queue')
+    // A queue is always named here: the queue layer refuses stats of every queue (capability listing).
+    queue = queue!
     await this.readSettings(queue) // for warnings(): a lease longer than the broker's consumer_timeout
     const [main, dead, paused] = [
       await this.probe((ch) => ch.checkQueue(this.name(queue))),
