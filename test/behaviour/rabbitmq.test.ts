@@ -1,8 +1,7 @@
 import {Queue} from '../../src/queue.js'
-import {afterAll, beforeAll} from 'vitest'
 
 import {RABBITMQ_CAPABILITIES, RabbitBackend} from '../../src/backends/rabbitmq/index.js'
-import {describeWithServer, freshPrefix, rabbitUnavailable, type RabbitVhost, startRabbitVhost, withPrefix} from '../support/servers.js'
+import {describeWithServer, freshPrefix, rabbitUnavailable, rabbitVhostOfFile, withPrefix} from '../support/servers.js'
 import {behaviourSuite} from './suite.js'
 
 // The whole behaviour suite against RabbitMQ: the machine's broker, a vhost of this file's own
@@ -10,17 +9,11 @@ import {behaviourSuite} from './suite.js'
 // engine does not declare (src/backends/rabbitmq/: inspect, listing, priorities, keys, portable
 // receipts) is checked to be refused (78).
 describeWithServer('rabbitmq', rabbitUnavailable(), () => {
-  let vhost: RabbitVhost | undefined
-  beforeAll(async () => {
-    vhost = await startRabbitVhost()
-  }, 60_000)
-  afterAll(async () => {
-    await vhost?.destroy()
-  }, 60_000)
+  const vhost = rabbitVhostOfFile()
   behaviourSuite({
     capabilities: RABBITMQ_CAPABILITIES,
     async fresh() {
-      const url = withPrefix(vhost!.url, freshPrefix())
+      const url = withPrefix(vhost().url, freshPrefix())
       return {open: async () => new Queue(new RabbitBackend(url)), url}
     },
     name: 'rabbitmq',

@@ -4,7 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {type Backend, type Capabilities, type ClaimDriver, type QueueStats} from '../../src/backend.js'
 import {claimWithWait, Queue} from '../../src/queue.js'
 import {DataError, NoInputError, NoSubscribersError, NoSuchQueueError, NotInFlightError, NotSubscribedError, NotSupportedError, QueueFullError, QueuePausedError, UsageError} from '../../src/errors.js'
-import {BIN, FIXTURES, run, sleep} from '../support/helpers.js'
+import {BIN, eventually, FIXTURES, run, sleep} from '../support/helpers.js'
 // @ts-expect-error: a plain JavaScript module shared with test/fixtures/peer.mjs
 import {modes} from '../fixtures/peer-modes.mjs'
 
@@ -83,20 +83,6 @@ async function peerIn(store: Store, inProcess: boolean, mode: PeerMode, ...args:
 }
 
 const text = (s: string) => ({body: Buffer.from(s)})
-
-/**
- * What a broker does on its own time (RabbitMQ dead-letters an expired message, or moves a due
- * one, asynchronously): look again until `done`, for up to 10 s. Engines that do it within the
- * call pass on the first look.
- */
-async function eventually<T>(look: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  let v = await look()
-  for (let i = 0; i < 100 && !done(v); i++) {
-    await sleep(100)
-    v = await look()
-  }
-  return v
-}
 
 /**
  * The counts of a queue match, where the engine knows them: a count it cannot know is null and

@@ -2,11 +2,11 @@ import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, expect, it} from 'vitest'
+import {expect, it} from 'vitest'
 
 import {mqAt} from '../support/chaos.js'
-import {BIN, FIXTURES, HEAVY_MS, run, sleep, userEnv} from '../support/helpers.js'
-import {describeWithServer, freshPrefix, rabbitUnavailable, type RabbitVhost, startRabbitVhost, withMuteServer, withPrefix} from '../support/servers.js'
+import {BIN, eventually, FIXTURES, HEAVY_MS, run, sleep, userEnv} from '../support/helpers.js'
+import {describeWithServer, freshPrefix, rabbitUnavailable, rabbitVhostOfFile, withMuteServer, withPrefix} from '../support/servers.js'
 
 // The command line on RabbitMQ, with real processes and the machine's broker, in a vhost of
 // this file's own (deleted after): bodies byte for byte, fan-out, the bound, dead letters,
@@ -15,26 +15,23 @@ import {describeWithServer, freshPrefix, rabbitUnavailable, type RabbitVhost, st
 const H = (name: string) => join(FIXTURES, 'handlers', `${name}.sh`)
 const PEER = join(FIXTURES, 'peer.mjs')
 
+/** A log's lines (none while it does not exist yet). */
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean)
+  } catch {
+    return []
+  }
+}
+
 describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
-  let vhost: RabbitVhost
+  const vhostOfFile = rabbitVhostOfFile()
   let out: string
-  beforeAll(async () => {
-    vhost = await startRabbitVhost()
-  }, 60_000)
-  afterAll(async () => {
-    await vhost?.destroy()
-  }, 60_000)
   const fresh = () => {
     out = mkdtempSync(join(tmpdir(), 'mq-rmq-'))
-    return withPrefix(vhost.url, freshPrefix())
+    return withPrefix(vhostOfFile().url, freshPrefix())
   }
-  const processed = () => {
-    try {
-      return readFileSync(join(out, 'processed.log'), 'utf8').trim().split('\n').filter(Boolean)
-    } catch {
-      return []
-    }
-  }
+  const processed = () => readLines(join(out, 'processed.log'))
   const stats = async (u: string, q: string) => JSON.parse((await mqAt(u, ['stats', q, '--json'])).out)
 
   it('a body round-trips byte for byte through push and consume; pop, ack and nack say 78 naming mq consume', async () => {
@@ -140,14 +137,7 @@ describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
     const u = fresh()
     const ids = (await mqAt(u, ['push', 'q', '--batch'], {input: Array.from({length: 10}, (_, i) => `m${i}`).join('\n')})).out.trim().split('\n')
     const child = spawn(process.execPath, [BIN, 'consume', 'q', '-j', '2', '--exec', H('sleep')], {detached: true, env: userEnv({MQ_URL: u, OUT: out, SLEEP: '30'}), stdio: 'ignore'})
-    for (let i = 0; i < 400; i++) {
-      let started: string[] = []
-      try {
-        started = readFileSync(join(out, 'sleep.log'), 'utf8').trim().split('\n')
-      } catch {}
-      if (started.length >= 2) break
-      await sleep(50)
-    }
+    await eventually(() => readLines(join(out, 'sleep.log')), (started) => started.length >= 2, {every: 50})
     process.kill(-child.pid!, 'SIGKILL') // the worker and its handlers, as a crash takes them
     const r = await run(process.execPath, [BIN, 'consume', 'q', '--idle-exit', '2s', '--json', '--exec', H('copy')], {env: userEnv({MQ_URL: u, OUT: out}), timeoutMs: 60_000})
     expect(r.code, r.stderr).toBe(0)
@@ -164,7 +154,7 @@ describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
     const child = spawn(process.execPath, [PEER, u, 'claim-hold', 'q', '10000'], {stdio: ['ignore', 'pipe', 'inherit']})
     let said = ''
     child.stdout.on('data', (c: Buffer) => (said += c))
-    for (let i = 0; i < 400 && !said.includes('\n'); i++) await sleep(25)
+    await eventually(() => said, (s) => s.includes('\n'), {every: 25})
     expect(said).toBe(`got ${id} 1\n`)
     child.kill('SIGKILL')
     await new Promise((r) => child.on('close', r))
@@ -176,23 +166,19 @@ describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
   it('the worker consumes with a prefetch of -j (the broker sends it at most -j unsettled)', async () => {
     const u = fresh()
     await mqAt(u, ['push', 'q', '--batch'], {input: Array.from({length: 20}, (_, i) => `m${i}`).join('\n')})
-    const child = spawn(process.execPath, [BIN, 'consume', 'q', '-j', '5', '--exec', H('sleep')], {env: userEnv({MQ_URL: u, OUT: out, SLEEP: '30'}), stdio: 'ignore'})
+    const child = spawn(process.execPath, [BIN, 'consume', 'q', '-j', '5', '--exec', H('sleep')], {detached: true, env: userEnv({MQ_URL: u, OUT: out, SLEEP: '30'}), stdio: 'ignore'})
     try {
       const {execFile} = await import('node:child_process')
       const consumers = () =>
-        new Promise<string>((r) => execFile('rabbitmqctl', ['-q', 'list_consumers', '-p', vhost.name, 'queue_name', 'prefetch_count'], (_e, stdout) => r(String(stdout))))
-      let listed = ''
-      for (let i = 0; i < 100 && !/\t5$/m.test(listed); i++) {
-        listed = await consumers()
-        await sleep(100)
-      }
+        new Promise<string>((r) => execFile('rabbitmqctl', ['-q', 'list_consumers', '-p', vhostOfFile().name, 'queue_name', 'prefetch_count'], (_e, stdout) => r(String(stdout))))
+      const listed = await eventually(consumers, (l) => /\t5$/m.test(l))
       expect(listed).toMatch(new RegExp(`^${new URL(u).searchParams.get('prefix')}/q\t5$`, 'm'))
       // Five handlers hold five messages; the broker sent no more: 15 still ready.
-      for (let i = 0; i < 100 && (await stats(u, 'q')).ready !== 15; i++) await sleep(100)
+      await eventually(async () => (await stats(u, 'q')).ready, (n) => n === 15)
       await sleep(300)
       expect((await stats(u, 'q')).ready).toBe(15)
     } finally {
-      child.kill('SIGKILL')
+      process.kill(-child.pid!, 'SIGKILL') // the worker and its handlers
       rmSync(out, {force: true, recursive: true})
     }
   })
@@ -206,13 +192,13 @@ describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
       expect(mute.code).toBe(69)
       expect(mute.stderr.trim().split('\n')).toHaveLength(1)
     })
-    const u = new URL(vhost.url)
+    const u = new URL(vhostOfFile().url)
     const vh = await mqAt(`amqp://guest:guest@${u.host}/no-such-vhost-here`, ['push', 'q', 'x'])
     expect(vh.code).toBe(78)
     expect(vh.stderr).toMatch(/vhost "no-such-vhost-here"/)
     const pw = await mqAt(`amqp://guest:wrong@${u.host}/${u.pathname.slice(1)}`, ['push', 'q', 'x'])
     expect(pw.code).toBe(77)
-    const opt = await mqAt(`${vhost.url}?speed=fast`, ['push', 'q', 'x'])
+    const opt = await mqAt(`${vhostOfFile().url}?speed=fast`, ['push', 'q', 'x'])
     expect(opt.code).toBe(78)
     expect(opt.stderr).toMatch(/unknown option speed=/)
   })
@@ -226,9 +212,9 @@ describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
     child.stderr.on('data', (c: Buffer) => (err += c))
     child.stdout.on('data', (c: Buffer) => (events += c))
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
-    for (let i = 0; i < 400 && events.split('\n').length < 4; i++) await sleep(25)
+    await eventually(() => events, (e) => e.split('\n').length >= 4, {every: 25})
     const {execFile} = await import('node:child_process')
-    await new Promise((r) => execFile('rabbitmqctl', ['-q', 'close_all_connections', '-p', vhost.name, 'test: the broker goes away'], r))
+    await new Promise((r) => execFile('rabbitmqctl', ['-q', 'close_all_connections', '-p', vhostOfFile().name, 'test: the broker goes away'], r))
     const code = await Promise.race([exited, sleep(30_000).then(() => 'hung')])
     expect(code, err).toBe(69)
     // With --json the error is one JSON line on stderr (the handlers' settles that failed are notices).

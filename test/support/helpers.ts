@@ -81,6 +81,22 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
+/**
+ * Looks again every `every` ms until `done` holds or `ms` have passed (a deadline, not a count of
+ * looks: a loaded machine makes each look slower); the last value either way, for the test's
+ * own assertion. For what happens on another party's time: a broker moving a due message, a
+ * worker starting its handlers.
+ */
+export async function eventually<T>(look: () => Promise<T> | T, done: (v: T) => boolean, {every = 100, ms = 20_000} = {}): Promise<T> {
+  const until = Date.now() + ms
+  let v = await look()
+  while (!done(v) && Date.now() < until) {
+    await sleep(every)
+    v = await look()
+  }
+  return v
+}
+
 /** Names of the regular files anywhere under dir (cur/'s buckets, new/'s...), sorted. */
 export function filesUnder(dir: string): string[] {
   const out: string[] = []

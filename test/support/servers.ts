@@ -4,7 +4,7 @@ import {createConnection, createServer, type Server, type Socket} from 'node:net
 import {tmpdir} from 'node:os'
 import {connect as tlsConnect} from 'node:tls'
 import {join} from 'node:path'
-import {beforeAll, describe} from 'vitest'
+import {afterAll, beforeAll, describe} from 'vitest'
 
 /**
  * Private servers for the tests of the server engines. Tests never share state with other
@@ -393,6 +393,21 @@ async function rabbitmqctl(...args: string[]): Promise<void> {
   await new Promise<void>((resolve, reject) =>
     execFile('rabbitmqctl', ['-q', ...args], {timeout: 60_000}, (error, _out, stderr) => (error ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${stderr || error.message}`)) : resolve())),
   )
+}
+
+/**
+ * A vhost of the calling test file's own, made before its tests and deleted after them (call it
+ * in the file's describe block); the getter gives it to the tests.
+ */
+export function rabbitVhostOfFile(): () => RabbitVhost {
+  let vhost: RabbitVhost | undefined
+  beforeAll(async () => {
+    vhost = await startRabbitVhost()
+  }, 60_000)
+  afterAll(async () => {
+    await vhost?.destroy()
+  }, 60_000)
+  return () => vhost!
 }
 
 /** A vhost of this test file's own on the broker, guest allowed everything in it. */
