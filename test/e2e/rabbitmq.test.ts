@@ -88,6 +88,19 @@ describeWithServer('rabbitmq command line', rabbitUnavailable(), () => {
     expect(JSON.parse((await mqAt(u, ['config', 'q', '--json'])).out)).toMatchObject({maxAttempts: 5, maxDepth: 2})
   })
 
+  it('two processes making one queue with other settings at once: the first settings stand, the other is refused (78)', async () => {
+    const u = fresh()
+    for (const q of ['r1', 'r2', 'r3', 'r4']) {
+      const [a, b] = await Promise.all([mqAt(u, ['config', q, '--max-depth', '3']), mqAt(u, ['config', q, '--max-depth', '5'])])
+      expect([a.code, b.code].sort(), a.stderr + b.stderr).toEqual([0, 78])
+      const won = a.code === 0 ? 3 : 5
+      expect(JSON.parse((await mqAt(u, ['config', q, '--json'])).out)).toMatchObject({maxDepth: won})
+      expect((await mqAt(u, ['push', q, '--batch'], {input: 'a\nb\nc\nd\ne\nf'})).code).toBe(75)
+      expect((await mqAt(u, ['push', q, '--batch'], {input: Array.from({length: won}, (_, i) => `m${i}`).join('\n')})).code).toBe(0)
+      expect((await stats(u, q)).ready).toBe(won)
+    }
+  })
+
   it('retries with backoff, then dead-letters with the reason; requeue brings it back', async () => {
     const u = fresh()
     expect((await mqAt(u, ['config', 'q', '--max-attempts', '3'])).code).toBe(0)
