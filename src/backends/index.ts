@@ -36,17 +36,17 @@ registerEngine({
 })
 registerEngine({
   example: 'redis://HOST:6379/0',
-  async open(url) {
+  async open(url, _parsed, opts) {
     const {RedisBackend} = await import('./redis/index.js')
-    return new RedisBackend(url)
+    return new RedisBackend(url, {oneShot: opts.oneShot})
   },
   schemes: ['redis:', 'rediss:'],
 })
 registerEngine({
   example: 'postgres://USER@HOST/DB',
-  async open(url) {
+  async open(url, _parsed, opts) {
     const {PostgresBackend} = await import('./postgres/index.js')
-    return new PostgresBackend(url)
+    return new PostgresBackend(url, {oneShot: opts.oneShot})
   },
   schemes: ['postgres:', 'postgresql:'],
 })

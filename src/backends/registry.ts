@@ -7,6 +7,12 @@ export interface OpenOptions {
   spool?: string
   /** Lines for people from the engine (a quarantined file, a server that went away...). */
   onNotice?: (line: string) => void
+  /**
+   * The caller sends a few commands and exits (the command line's push, pop, ack and nack): an
+   * engine may connect through something lighter to load than its client for long-running
+   * processes (Redis: src/backends/redis/lean.ts). Behaviour is the same either way.
+   */
+  oneShot?: boolean
 }
 
 /**

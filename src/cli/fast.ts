@@ -1,4 +1,5 @@
 export {hoistGlobalOptions} from './grammar.js'
+import {FastPathDeclined} from './decline.js'
 import {reportError} from './report-error.js'
 import {isVerb, runCommand} from './run-command.js'
 
@@ -16,6 +17,7 @@ export async function runFast(argv: string[]): Promise<boolean> {
   try {
     await runCommand(verb, rest)
   } catch (error) {
+    if (error instanceof FastPathDeclined) return false
     reportError(error as Error, rest.includes('--json'))
   }
   return true

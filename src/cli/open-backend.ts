@@ -9,6 +9,9 @@ import {writeStderr} from '../stdio.js'
  */
 const RECEIPT_VERBS = new Set(['ack', 'nack', 'pop'])
 
+/** The verbs that send a few commands and exit: an engine may open a lighter connection (OpenOptions.oneShot). */
+const ONE_SHOT_VERBS = new Set(['ack', 'nack', 'pop', 'push'])
+
 /**
  * The engine for a command line (oclif or the fast path): --url, else --spool, else $MQ_URL,
  * else the default spool. Notices (a quarantined file...) go to stderr. Every command is a
@@ -18,7 +21,7 @@ const RECEIPT_VERBS = new Set(['ack', 'nack', 'pop'])
  */
 export async function openCliBackend(flags: {spool?: string; url?: string}, verb: string, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
   const url = flags.url ?? (flags.spool ? undefined : env.MQ_URL || undefined)
-  const backend = await openBackend(url, {onNotice: (line) => writeStderr(line + '\n'), spool: flags.spool}, env)
+  const backend = await openBackend(url, {onNotice: (line) => writeStderr(line + '\n'), oneShot: ONE_SHOT_VERBS.has(verb), spool: flags.spool}, env)
   const {portableReceipts, sharedMessages} = backend.capabilities
   if (!sharedMessages || (RECEIPT_VERBS.has(verb) && !portableReceipts)) {
     await backend.close()

@@ -31,9 +31,13 @@ export abstract class PgConnection {
   protected waiters = new Set<(queue: string) => void>()
   protected lastError?: Error
 
-  constructor(url: string) {
+  /** {oneShot}: connect through ./lean.ts, not pg's Client, unless the URL asks for TLS (see there). */
+  protected readonly oneShot: boolean
+
+  constructor(url: string, opts: {oneShot?: boolean} = {}) {
     this.cfg = parsePostgresUrl(url)
     this.S = `"${this.cfg.schema}"`
+    this.oneShot = Boolean(opts.oneShot)
   }
 
   // ---- connection -------------------------------------------------------------------------
@@ -47,9 +51,9 @@ export abstract class PgConnection {
     return this.connecting
   }
 
-  protected async connect(): Promise<PgClient> {
-    const pg = (await import('pg')).default
-    const client = new pg.Client({
+  /** A client as pg's Client, or the one-shot connection (./lean.ts) where it will do. */
+  private async newClient(): Promise<PgClient> {
+    const config = {
       connectionString: this.cfg.connectionString,
       connectionTimeoutMillis: this.cfg.connectTimeoutMs,
       query_timeout: this.cfg.commandTimeoutMs,
@@ -57,6 +61,14 @@ export abstract class PgConnection {
       // statement given up on is never committed later (one waiting behind a lock, say): the
       // client then hears the cancellation (57014, 75: nothing of it was stored), not silence.
       statement_timeout: statementTimeout(this.cfg.commandTimeoutMs),
+    }
+    if (this.oneShot) {
+      const {LeanPg, wantsTls} = await import('./lean.js')
+      if (!wantsTls(config.connectionString)) return new LeanPg(config) as unknown as PgClient
+    }
+    const pg = (await import('pg')).default
+    return new pg.Client({
+      ...config,
       // Statements of concurrent callers (consume -j N on one connection) go out together, each
       // its own extended-protocol exchange ending in its own Sync (an error stays with its own
       // statement), instead of queueing in the client one round trip at a time; node-postgres
@@ -64,6 +76,10 @@ export abstract class PgConnection {
       // others use the connection (migrate runs before anyone else has it).
       pipeline: true,
     } as ConstructorParameters<typeof pg.Client>[0])
+  }
+
+  protected async connect(): Promise<PgClient> {
+    const client = await this.newClient()
     client.on('error', (error: Error) => {
       this.lastError = error
     })

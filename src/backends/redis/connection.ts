@@ -5,6 +5,7 @@ import {ConfigError, ConnectionLostError, MqError, ServerRefusedError, ServerUna
 import {EXIT} from '../../exit-codes.js'
 import {randomBytesFast} from '../../lazy.js'
 import {MAX_BLOCK_MS} from '../../queue.js'
+import {type LeanOptions} from './lean.js'
 import {type Reply} from './map.js'
 import {SCRIPTS} from './scripts.js'
 import {parseRedisUrl, type RedisUrl} from './url.js'
@@ -45,8 +46,12 @@ export abstract class RedisConnection {
   protected lastError?: Error
   protected closed = false
 
-  constructor(url: string) {
+  /** {oneShot}: connect through ./lean.ts, not ioredis, unless the URL names a cluster (see there). */
+  protected readonly oneShot: boolean
+
+  constructor(url: string, opts: {oneShot?: boolean} = {}) {
     this.cfg = parseRedisUrl(url)
+    this.oneShot = Boolean(opts.oneShot) && !this.cfg.cluster
   }
 
   // ---- connection -------------------------------------------------------------------------
@@ -75,8 +80,17 @@ export abstract class RedisConnection {
    * topic's fan-out) is one command per slot, never one script or MULTI across slots.
    */
   private async newClient(): Promise<RedisClient & Scripted> {
+    if (this.oneShot) {
+      const {LeanRedis} = await import('./lean.js')
+      return new LeanRedis(this.cfg.options as LeanOptions) as unknown as RedisClient & Scripted
+    }
     const ioredis = await import('ioredis')
-    if (!this.cfg.cluster) return new ioredis.Redis(this.cfg.options) as RedisClient & Scripted
+    const client = this.cfg.cluster ? this.newCluster(ioredis) : new ioredis.Redis(this.cfg.options)
+    for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, {lua, numberOfKeys: 1})
+    return client as unknown as RedisClient & Scripted
+  }
+
+  private newCluster(ioredis: {Cluster: typeof import('ioredis').Cluster}): import('ioredis').Cluster {
     const {host, port, db: _db, retryStrategy: _retry, lazyConnect: _lazy, ...redisOptions} = this.cfg.options
     return new ioredis.Cluster([{host: host!, port: port!}], {
       // As for one server: fail instead of waiting for a cluster that is not there.
@@ -85,7 +99,7 @@ export abstract class RedisConnection {
       lazyConnect: false,
       redisOptions,
       slotsRefreshTimeout: this.cfg.options.connectTimeout,
-    }) as unknown as RedisClient & Scripted
+    })
   }
 
   protected async connect(): Promise<RedisClient & Scripted> {
@@ -93,7 +107,6 @@ export abstract class RedisConnection {
     client.on('error', (error: Error) => {
       this.lastError = error
     })
-    for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, {lua, numberOfKeys: 1})
     this.client = client
     // Two questions in one round trip, answered before anything is written:
     // - a database the server does not have: ioredis reports its SELECT's failure only as an

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Bundles the fast path (src/cli/fast.ts: the hot verbs without oclif) once per engine family:
+//
+//   dist/fast.cjs            the spool (no URL, file:)
+//   dist/fast-redis.cjs      redis:, rediss:
+//   dist/fast-postgres.cjs   postgres:, postgresql:
+//   dist/fast-rabbitmq.cjs   amqp:, amqps:
+//
+// bin/run.cjs picks one from the command line's URL before loading anything. Why several: a
+// one-shot command's start-up is dominated by V8 parsing what it loads (README, Performance), and
+// one bundle of every engine's client is 1.2 MB, about 30 ms of parsing on a loaded machine for a
+// spool push that uses a fifth of it. Each bundle holds one engine: the others, and what only
+// the non-hot verbs use (the dashboard), are stubs that decline (src/cli/decline.ts), so a wrong
+// pick costs time, never a wrong answer: the fast path declines and oclif runs the command line
+// over the full modules in dist/.
+import {build} from 'esbuild'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const decline = join(root, 'src', 'cli', 'decline.ts')
+
+/** Each engine module the registry imports, by directory, and the class it exports. */
+const ENGINES = {memory: 'MemoryBackend', postgres: 'PostgresBackend', rabbitmq: 'RabbitBackend', redis: 'RedisBackend', spool: 'SpoolBackend'}
+const BUNDLES = {fast: ['spool'], 'fast-postgres': ['postgres'], 'fast-rabbitmq': ['rabbitmq'], 'fast-redis': ['redis']}
+
+/** Stubs every engine but `keep`, and the dashboard: importing one is fine, using one declines. */
+const stubs = (keep) => ({
+  name: 'mq-fast-stubs',
+  setup(b) {
+    b.onResolve({filter: /^\.\/(memory|postgres|rabbitmq|redis|spool)\/index\.js$/}, (args) => {
+      const engine = /^\.\/(\w+)\//.exec(args.path)[1]
+      if (keep.includes(engine) || !args.importer.endsWith(join('src', 'backends', 'index.ts'))) return undefined
+      return {namespace: 'mq-stub', path: engine}
+    })
+    // The long-lived clients, for the worker and clusters, in bundles of their own: a one-shot
+    // command connects without them (OpenOptions.oneShot) and does not parse them.
+    // (A require, not an external import(): Node's import() of a bundle finds no named exports.)
+    b.onResolve({filter: /^(ioredis|pg)$/}, (args) => ({namespace: 'mq-vendor', path: args.path}))
+    b.onLoad({filter: /.*/, namespace: 'mq-vendor'}, (args) => ({contents: `module.exports = require('./vendor-${args.path}.cjs')`, loader: 'js'}))
+    b.onResolve({filter: /^\.\/vendor-/}, (args) => ({external: true, path: args.path}))
+    b.onResolve({filter: /^\.\/actions\/dashboard\.js$/}, () => ({namespace: 'mq-stub', path: 'dashboard'}))
+    b.onLoad({filter: /.*/, namespace: 'mq-stub'}, (args) => ({
+      contents:
+        args.path === 'dashboard'
+          ? `import {declined} from ${JSON.stringify(decline)}\nexport function dashboardAction() { throw declined('the dashboard') }\n`
+          : `import {declined} from ${JSON.stringify(decline)}\nexport class ${ENGINES[args.path]} { constructor() { throw declined(${JSON.stringify(args.path)}) } }\n`,
+      loader: 'ts',
+      resolveDir: root,
+    }))
+  },
+})
+
+const common = {bundle: true, format: 'cjs', logLevel: 'warning', minifySyntax: !process.env.MQ_NO_MINIFY, minifyWhitespace: !process.env.MQ_NO_MINIFY, platform: 'node', target: 'node20'}
+await Promise.all([
+  ...['ioredis', 'pg'].map((pkg) => build({...common, entryPoints: [pkg], external: ['pg-native'], outfile: join(root, 'dist', `vendor-${pkg}.cjs`)})),
+  ...Object.entries(BUNDLES).map(([name, keep]) =>
+    build({
+      bundle: true,
+      entryPoints: [join(root, 'src', 'cli', 'fast.ts')],
+      external: ['proper-lockfile', 'chalk', 'ora'],
+      format: 'cjs',
+      logLevel: 'warning',
+      // Less to parse at every start. Identifiers are not minified: a name read in a profile or
+      // a debugger should still mean something.
+      minifySyntax: !process.env.MQ_NO_MINIFY,
+      minifyWhitespace: !process.env.MQ_NO_MINIFY,
+      outfile: join(root, 'dist', `${name}.cjs`),
+      platform: 'node',
+      plugins: [stubs(keep)],
+      target: 'node20',
+    }),
+  ),
+])
