@@ -33,8 +33,8 @@ const stubs = (keep) => ({
       if (keep.includes(engine) || !args.importer.endsWith(join('src', 'backends', 'index.ts'))) return undefined
       return {namespace: 'mq-stub', path: engine}
     })
-    // The long-lived clients, for the worker and clusters, in bundles of their own: a one-shot
-    // command connects without them (OpenOptions.oneShot) and does not parse them.
+    // The full clients, for clusters and TLS, in bundles of their own: a hot verb
+    // connects through the lean ones (OpenOptions.lean) and does not parse them.
     // (A require, not an external import(): Node's import() of a bundle finds no named exports.)
     b.onResolve({filter: /^(ioredis|pg)$/}, (args) => ({namespace: 'mq-vendor', path: args.path}))
     b.onLoad({filter: /.*/, namespace: 'mq-vendor'}, (args) => ({contents: `module.exports = require('./vendor-${args.path}.cjs')`, loader: 'js'}))

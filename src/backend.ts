@@ -331,6 +331,11 @@ export interface Backend {
    * loop of a worker in a program. When the ack fails, nothing is claimed.
    */
   ackAndClaim(queue: string, receipt: string, req?: {leaseMs?: number}): Promise<{id: string; next: Delivery | null}>
+  /**
+   * Whether ackAndClaim is one transition of the engine (one round trip), not an ack and then
+   * a claim: a worker then takes its next message with the last one's ack (mq consume).
+   */
+  readonly ackClaimsInOne?: boolean
   /** Give a delivery back (see ReleaseOptions, and Released.state 'dead'). */
   release(queue: string, receipt: string, opts?: ReleaseOptions): Promise<Released>
   /**

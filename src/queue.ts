@@ -386,6 +386,10 @@ export class Queue implements Backend {
     return this.engine.capabilities.topics ? this.engine.topics() : []
   }
 
+  get ackClaimsInOne(): boolean {
+    return this.engine.ackAndClaim !== undefined
+  }
+
   hint(h: {concurrency: number}): void {
     this.engine.hint?.(h)
   }

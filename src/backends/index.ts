@@ -38,7 +38,7 @@ registerEngine({
   example: 'redis://HOST:6379/0',
   async open(url, _parsed, opts) {
     const {RedisBackend} = await import('./redis/index.js')
-    return new RedisBackend(url, {oneShot: opts.oneShot})
+    return new RedisBackend(url, {lean: opts.lean})
   },
   schemes: ['redis:', 'rediss:'],
 })
@@ -46,7 +46,7 @@ registerEngine({
   example: 'postgres://USER@HOST/DB',
   async open(url, _parsed, opts) {
     const {PostgresBackend} = await import('./postgres/index.js')
-    return new PostgresBackend(url, {oneShot: opts.oneShot})
+    return new PostgresBackend(url, {lean: opts.lean})
   },
   schemes: ['postgres:', 'postgresql:'],
 })

@@ -8,11 +8,11 @@ export interface OpenOptions {
   /** Lines for people from the engine (a quarantined file, a server that went away...). */
   onNotice?: (line: string) => void
   /**
-   * The caller sends a few commands and exits (the command line's push, pop, ack and nack): an
-   * engine may connect through something lighter to load than its client for long-running
-   * processes (Redis: src/backends/redis/lean.ts). Behaviour is the same either way.
+   * A command line's hot verb (push, pop, ack, nack, consume): an engine may connect through
+   * something lighter to load and to run than its full client (Redis and PostgreSQL: lean.ts
+   * in their directories). Behaviour is the same either way; the behaviour suite runs on both.
    */
-  oneShot?: boolean
+  lean?: boolean
 }
 
 /**

@@ -9,8 +9,8 @@ import {writeStderr} from '../stdio.js'
  */
 const RECEIPT_VERBS = new Set(['ack', 'nack', 'pop'])
 
-/** The verbs that send a few commands and exit: an engine may open a lighter connection (OpenOptions.oneShot). */
-const ONE_SHOT_VERBS = new Set(['ack', 'nack', 'pop', 'push'])
+/** The hot verbs (the fast path's): an engine may open its lean connection (OpenOptions.lean). */
+const LEAN_VERBS = new Set(['ack', 'consume', 'nack', 'pop', 'push'])
 
 /**
  * The engine for a command line (oclif or the fast path): --url, else --spool, else $MQ_URL,
@@ -21,7 +21,7 @@ const ONE_SHOT_VERBS = new Set(['ack', 'nack', 'pop', 'push'])
  */
 export async function openCliBackend(flags: {spool?: string; url?: string}, verb: string, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
   const url = flags.url ?? (flags.spool ? undefined : env.MQ_URL || undefined)
-  const backend = await openBackend(url, {onNotice: (line) => writeStderr(line + '\n'), oneShot: ONE_SHOT_VERBS.has(verb), spool: flags.spool}, env)
+  const backend = await openBackend(url, {onNotice: (line) => writeStderr(line + '\n'), lean: LEAN_VERBS.has(verb), spool: flags.spool}, env)
   const {portableReceipts, sharedMessages} = backend.capabilities
   if (!sharedMessages || (RECEIPT_VERBS.has(verb) && !portableReceipts)) {
     await backend.close()

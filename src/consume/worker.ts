@@ -97,6 +97,8 @@ export class Consumer {
   private wake = new AbortController()
   private graceTimer?: NodeJS.Timeout
   private claimed = 0
+  /** Claims on their way (the loop's, and ack-and-claims): counted against --max-messages before they answer. */
+  private claiming = 0
   private idleSince = Date.now()
   /**
    * The retries this worker scheduled and has not claimed again (id to due time, ms since
@@ -126,7 +128,7 @@ export class Consumer {
   async run(): Promise<ConsumeSummary> {
     this.idleSince = Date.now()
     while (!this.stopping) {
-      if (this.opts.maxMessages !== undefined && this.claimed >= this.opts.maxMessages) break
+      if (this.opts.maxMessages !== undefined && this.claimed + this.claiming >= this.opts.maxMessages) break
       // A slot is free once its handler has ended: the next claim goes out while the last
       // outcome's ack is still on its way (on a server engine, two round trips overlap).
       const running = [...this.jobs].filter((j) => !j.settling)
@@ -149,18 +151,21 @@ export class Consumer {
       const drainIdle = this.opts.drain && this.jobs.size === 0
       if (drainIdle && this.emptyHanded && !(await this.queueBusy())) break
       const wait = drainIdle ? (this.emptyHanded ? Math.min(waitMs, 1000) : 0) : waitMs
-      const d = await this.backend
-        .claim(this.opts.queue, {leaseMs: this.opts.leaseMs, signal: this.wake.signal, waitMs: wait})
-        .catch((error: unknown) => {
+      // (claiming goes down in the same step as claimed goes up: no moment counts neither.)
+      this.claiming++
+      let d: Delivery | null
+      try {
+        d = await this.backend.claim(this.opts.queue, {leaseMs: this.opts.leaseMs, signal: this.wake.signal, waitMs: wait}).catch((error: unknown) => {
           // Paused, and not waiting (--once): nothing is claimable now, which --once treats as done.
           if (error instanceof QueuePausedError) return null
           throw error
         })
+      } finally {
+        this.claiming--
+      }
       this.emptyHanded = !d
       if (d) {
-        this.retries.delete(d.id)
-        this.claimed++
-        this.start(d)
+        this.adopt(d)
         continue
       }
       if (this.stopping || this.jobs.size > 0 || this.opts.drain) continue
@@ -207,6 +212,19 @@ export class Consumer {
       j.shutdown = true
       j.handler?.kill()
     }
+  }
+
+  /** A delivery this worker claimed, handed to a handler. */
+  private adopt(d: Delivery): void {
+    this.retries.delete(d.id)
+    this.claimed++
+    this.start(d)
+  }
+
+  /** Whether a finished handler's ack may claim the next message too (see process). */
+  private mayChain(): boolean {
+    const {maxMessages, once} = this.opts
+    return this.backend.ackClaimsInOne === true && !this.stopping && !once && (maxMessages === undefined || this.claimed + this.claiming < maxMessages)
   }
 
   private start(d: Delivery): void {
@@ -266,7 +284,12 @@ export class Consumer {
     const outcome = await job.handler.done
     clearInterval(heartbeat)
     await renewing
-    job.markHandled()
+    const verdict = decide(outcome, d.attempt, opts)
+    // A success on an engine whose ack can bring the next message (Backend.ackClaimsInOne):
+    // this slot stays taken until that ack-and-claim answers, and passes its message on.
+    const chain = !lost && !job.shutdown && verdict.action === 'ack' && this.mayChain()
+    if (chain) this.claiming++
+    else job.markHandled()
 
     const event = (result: ConsumeResult, extra: Partial<ConsumeEvent> = {}) => {
       this.summary.processed++
@@ -291,9 +314,21 @@ export class Consumer {
         await this.backend.release(opts.queue, receipt, {uncount: true})
         return event('released', {detail: 'consumer stopping'})
       }
-      const verdict = decide(outcome, d.attempt, opts)
       switch (verdict.action) {
         case 'ack': {
+          if (chain) {
+            let next: Delivery | null
+            try {
+              next = (await this.backend.ackAndClaim(opts.queue, receipt, {leaseMs: opts.leaseMs})).next
+            } finally {
+              this.claiming--
+            }
+            event('ack')
+            // Claimed as the worker began to stop: given back at once, not counted as a delivery.
+            if (next && this.stopping) await this.backend.release(opts.queue, next.receipt, {uncount: true}).catch(() => {})
+            else if (next) this.adopt(next)
+            return
+          }
           await this.backend.ack(opts.queue, receipt)
           return event('ack')
         }

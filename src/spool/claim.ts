@@ -2,7 +2,7 @@ import {closeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {isErrno} from '../errors.js'
-import {randomBytesFast} from '../lazy.js'
+import {randomHex} from '../lazy.js'
 import {AGING_MS, isExhausted, priorityRank} from '../policy.js'
 import {deadLetter} from './dead-letter.js'
 import {firstEntry, kindOf, listEntries, moveFile, NotRegularFileError, openRegular} from './fs.js'
@@ -49,15 +49,8 @@ export interface Claim {
 export const DEFAULT_AGING_MS = AGING_MS
 
 /** Delivery tokens: 8 hex digits of randomness, drawn from a pool. */
-let pool: Buffer = Buffer.alloc(0)
-let poolAt = 0
 export function newToken(): string {
-  if (poolAt + 4 > pool.length) {
-    pool = randomBytesFast(4096)
-    poolAt = 0
-  }
-  poolAt += 4
-  return pool.toString('hex', poolAt - 4, poolAt)
+  return randomHex(4)
 }
 
 /** A long-running process sweeps expired leases and due delays at least this often (see ClaimCursor). */

@@ -1,5 +1,9 @@
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
+
+import {Consumer} from '../../src/consume/worker.js'
 
 import {type Backend, type Capabilities, type ClaimDriver, type QueueStats} from '../../src/backend.js'
 import {claimWithWait, Queue} from '../../src/queue.js'
@@ -1019,6 +1023,39 @@ export function behaviourSuite(engine: EngineUnderTest): void {
         expect((await b.ackAndClaim('q', r3.receipt)).next).toBeNull()
       } else expect((await b.ackAndClaim('q', r2.next!.receipt)).next).toBeNull()
       await expectStats(b, 'q', {inflight: 0, ready: 0})
+    })
+  })
+
+  describe(`${engine.name}: the worker (mq consume's loop)`, () => {
+    // Where the engine's ack brings the next message (ackClaimsInOne: Redis, PostgreSQL), a
+    // finished handler's slot passes its next message on: the bound on handlers at once and
+    // --max-messages must hold as on the others, and every message is handled once.
+    it('-j 3: every message handled once, never more than 3 handlers at once; --max-messages 5 takes 5', async () => {
+      const {b} = await setup()
+      const dir = mkdtempSync(join(tmpdir(), 'mq-worker-'))
+      try {
+        const log = join(dir, 'log')
+        const script = 'echo "s $MQ_ID" >> "$LOG"; sleep 0.1; echo "e $MQ_ID" >> "$LOG"'
+        const opts = {argv: ['sh', '-c', script], backoffMs: 100, concurrency: 3, drain: true, env: {...process.env, LOG: log}, graceMs: 1000, killAfterMs: 1000, maxBackoffMs: 100, output: 'stderr' as const, queue: 'q'}
+        const pushed = await b.push('q', Array.from({length: 14}, (_, i) => text(`m${i}`)))
+        const first = await new Consumer(b, {...opts, drain: false, maxMessages: 5}).run()
+        expect(first).toMatchObject({acked: 5, processed: 5})
+        const rest = await new Consumer(b, opts).run()
+        expect(rest).toMatchObject({acked: 9, failed: 0, processed: 9})
+        const lines = readFileSync(log, 'utf8').trim().split('\n')
+        let running = 0
+        let most = 0
+        for (const l of lines) {
+          running += l.startsWith('s ') ? 1 : -1
+          most = Math.max(most, running)
+        }
+        expect(most).toBeLessThanOrEqual(3)
+        const started = lines.filter((l) => l.startsWith('s ')).map((l) => l.slice(2))
+        expect(started.sort()).toEqual(pushed.map((p) => p.id).sort())
+        await expectStats(b, 'q', {inflight: 0, ready: 0})
+      } finally {
+        rmSync(dir, {force: true, recursive: true})
+      }
     })
   })
 

@@ -1,6 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
-import {mq, tempSpool} from '../support/helpers.js'
+import {execFileSync} from 'node:child_process'
+import {join} from 'node:path'
+
+import {mq, ROOT, tempSpool} from '../support/helpers.js'
 
 /** Runs the same command line through the fast path and through oclif (MQ_NO_FAST=1). */
 async function both(spool: string, args: string[], input?: string) {
@@ -68,5 +71,31 @@ describe('the fast path and oclif answer alike', () => {
       expect(batch.code).toBe(0)
       expect(batch.out.trim().split('\n')).toHaveLength(2)
     }
+  })
+})
+
+describe('the fast path, one bundle per engine (scripts/build-fast.js)', () => {
+  // Each bundle holds one engine; given another's URL it declines (resolves false) having
+  // printed nothing and connected to nothing, and bin/run.cjs hands the command line to oclif.
+  it.each([
+    ['fast', 'redis://127.0.0.1:9/0'],
+    ['fast', 'memory:'],
+    ['fast-redis', 'postgres://nobody@127.0.0.1:9/db'],
+    ['fast-postgres', 'amqp://127.0.0.1:9/'],
+    ['fast-rabbitmq', 'redis://127.0.0.1:9/0'],
+    ['fast-redis', 'file:///nonexistent/spool'],
+  ])('dist/%s.cjs declines %s', (bundle, url) => {
+    const script = `require(${JSON.stringify(join(ROOT, 'dist', `${bundle}.cjs`))}).runFast(['push', 'q', 'x', '--url', ${JSON.stringify(url)}]).then((done) => process.stdout.write('done=' + done))`
+    const out = execFileSync(process.execPath, ['-e', script], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+    expect(out).toBe('done=false')
+  })
+
+  it('a bundle picked for the wrong engine still answers right: oclif takes the command line', async () => {
+    // --url=memory: names an engine no bundle holds: the spool's bundle is picked and declines.
+    const r = await mq(tempSpool(), ['push', '--url=memory:', 'q', 'x'])
+    const slow = await mq(tempSpool(), ['push', '--url=memory:', 'q', 'x'], {env: {MQ_NO_FAST: '1'}})
+    expect(r.code).toBe(78)
+    expect(r.stderr).toBe(slow.stderr)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
   })
 })

@@ -31,13 +31,13 @@ export abstract class PgConnection {
   protected waiters = new Set<(queue: string) => void>()
   protected lastError?: Error
 
-  /** {oneShot}: connect through ./lean.ts, not pg's Client, unless the URL asks for TLS (see there). */
-  protected readonly oneShot: boolean
+  /** {lean}: connect through ./lean.ts, not pg's Client, unless the URL asks for TLS (see there). */
+  protected readonly lean: boolean
 
-  constructor(url: string, opts: {oneShot?: boolean} = {}) {
+  constructor(url: string, opts: {lean?: boolean} = {}) {
     this.cfg = parsePostgresUrl(url)
     this.S = `"${this.cfg.schema}"`
-    this.oneShot = Boolean(opts.oneShot)
+    this.lean = Boolean(opts.lean)
   }
 
   // ---- connection -------------------------------------------------------------------------
@@ -51,7 +51,7 @@ export abstract class PgConnection {
     return this.connecting
   }
 
-  /** A client as pg's Client, or the one-shot connection (./lean.ts) where it will do. */
+  /** A client as pg's Client, or the lean connection (./lean.ts) where it will do. */
   private async newClient(): Promise<PgClient> {
     const config = {
       connectionString: this.cfg.connectionString,
@@ -62,7 +62,7 @@ export abstract class PgConnection {
       // client then hears the cancellation (57014, 75: nothing of it was stored), not silence.
       statement_timeout: statementTimeout(this.cfg.commandTimeoutMs),
     }
-    if (this.oneShot) {
+    if (this.lean) {
       const {LeanPg, wantsTls} = await import('./lean.js')
       if (!wantsTls(config.connectionString)) return new LeanPg(config) as unknown as PgClient
     }

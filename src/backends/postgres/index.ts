@@ -22,7 +22,7 @@ import {
   cancelledFrom,
 } from '../../backend.js'
 import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError} from '../../errors.js'
-import {lazy} from '../../lazy.js'
+import {randomHex} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {parseReceipt, pushBodies, wakeupFrom} from '../common.js'
 import {PgConnection} from './connection.js'
@@ -97,7 +97,7 @@ export class PostgresBackend extends PgConnection implements Driver {
     // The lease granted crosses back as a duration (time is the server's), by the claim's own rule.
     const rows = await this.q<Row & {lease_ms: string}>(
       `SELECT c.*, ${this.S}.lease_for($1, $3) AS lease_ms FROM ${this.S}.claim($1, $2, $3) c`,
-      [queue, lazy.crypto().randomBytes(8).toString('hex'), leaseMs ?? null],
+      [queue, randomHex(8), leaseMs ?? null],
     )
     if (rows[0]) return {delivery: delivery(queue, rows[0])}
     const [look] = await this.q<{paused: boolean | null; due_in: null | string}>(`SELECT * FROM ${this.S}.claim_look($1)`, [queue])
@@ -132,6 +132,21 @@ export class PostgresBackend extends PgConnection implements Driver {
     if (r.status === 'gone') throw NotInFlightError.gone(queue, id)
     if (r.status.startsWith('lost:')) throw NotInFlightError.claimedAgain(queue, id, r.status.slice(5))
     return {...r, id}
+  }
+
+  /**
+   * The ack, then (only when it took effect) the next claim, in one statement: one round trip
+   * and one commit (S.claim_after in ./sql/3-settle.sql has the contract and the race notes).
+   */
+  async ackAndClaim(queue: string, receipt: string, leaseMs?: number): Promise<{id: string; next: ClaimAttempt}> {
+    const {id, token} = parseReceipt(queue, receipt)
+    const [r] = await this.q<Row & {ack_status: string; lease_ms: string}>(
+      `SELECT a.status AS ack_status, c.*, ${this.S}.lease_for($1, $5) AS lease_ms FROM ${this.S}.ack($1, $2, $3, false) a LEFT JOIN LATERAL ${this.S}.claim_after(a.status, $1, $4, $5) c ON true`,
+      [queue, id, token, randomHex(8), leaseMs ?? null],
+    )
+    if (r.ack_status === 'gone') throw NotInFlightError.gone(queue, id)
+    if (r.ack_status.startsWith('lost:')) throw NotInFlightError.claimedAgain(queue, id, r.ack_status.slice(5))
+    return {id, next: r.id === null ? {empty: true} : {delivery: delivery(queue, r)}}
   }
 
   async ack(queue: string, receipt: string, opts: {again?: boolean} = {}): Promise<string> {

@@ -5,8 +5,8 @@ import {type DatabaseError, parse, serialize} from 'pg-protocol'
 import pgTypes from 'pg-types'
 
 /**
- * The one-shot connection: what a command line that runs a handful of statements and exits
- * (push, pop, ack, nack) talks to PostgreSQL through, in place of node-postgres's Client. Why:
+ * The lean connection: what the command line's hot verbs (push, pop, ack, nack, consume) talk
+ * to PostgreSQL through, in place of node-postgres's Client. Why:
  * evaluating `pg` costs a cold `mq push` about 50 ms (its pool, native bindings, TLS and crypto
  * set-up), against well under 1 ms for the statements themselves (README, Performance). It is
  * made of node-postgres's own parts, so that what it sends and what it returns are the Client's:
@@ -25,8 +25,8 @@ import pgTypes from 'pg-types'
  * statement goes unanswered (the connection is then ended: a late answer cannot be taken for
  * the next statement's).
  *
- * Not for: TLS (sslmode=...; the Client keeps that), and long-running processes (the worker,
- * the dashboard, the library), which keep the Client.
+ * Not for: TLS (sslmode=...; the Client keeps that). The library, the dashboard and the other
+ * commands keep the Client unless opened with {lean: true}.
  */
 export interface LeanPgConfig {
   connectionString: string

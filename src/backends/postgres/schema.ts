@@ -32,8 +32,9 @@ import {SQL} from './sql.generated.js'
  * 5: push takes an attempt name and records its reply (S.attempts); a done row keeps its
  *    delivery's token (an ack sent again answers as the first did); show, cancel and drop;
  *    counts kept by statement triggers (./sql/5-counts.sql): stats and the bound read them.
+ * 6: claim_after, for a worker's ack and next claim in one statement (./sql/3-settle.sql).
  */
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 6
 
 /** The LISTEN/NOTIFY channel on which pushes, releases and resumes wake waiting claims (payload: the queue). */
 export const wakeChannel = (schema: string) => `${schema}_wake`

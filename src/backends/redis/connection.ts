@@ -46,12 +46,12 @@ export abstract class RedisConnection {
   protected lastError?: Error
   protected closed = false
 
-  /** {oneShot}: connect through ./lean.ts, not ioredis, unless the URL names a cluster (see there). */
-  protected readonly oneShot: boolean
+  /** {lean}: connect through ./lean.ts, not ioredis, unless the URL names a cluster (see there). */
+  protected readonly lean: boolean
 
-  constructor(url: string, opts: {oneShot?: boolean} = {}) {
+  constructor(url: string, opts: {lean?: boolean} = {}) {
     this.cfg = parseRedisUrl(url)
-    this.oneShot = Boolean(opts.oneShot) && !this.cfg.cluster
+    this.lean = Boolean(opts.lean) && !this.cfg.cluster
   }
 
   // ---- connection -------------------------------------------------------------------------
@@ -80,7 +80,7 @@ export abstract class RedisConnection {
    * topic's fan-out) is one command per slot, never one script or MULTI across slots.
    */
   private async newClient(): Promise<RedisClient & Scripted> {
-    if (this.oneShot) {
+    if (this.lean) {
       const {LeanRedis} = await import('./lean.js')
       return new LeanRedis(this.cfg.options as LeanOptions) as unknown as RedisClient & Scripted
     }

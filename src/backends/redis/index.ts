@@ -24,7 +24,7 @@ import {
 } from '../../backend.js'
 import {formatDuration} from '../../duration.js'
 import {NoSubscribersError, NotInFlightError, NotSubscribedError, QueueFullError, ReplicationTimeoutError} from '../../errors.js'
-import {lazy} from '../../lazy.js'
+import {randomHex} from '../../lazy.js'
 import {DEFAULT_KEY_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS} from '../../policy.js'
 import {parseReceipt, pushBodies} from '../common.js'
 import {RedisConnection, type Scripted} from './connection.js'
@@ -172,7 +172,7 @@ export class RedisBackend extends RedisConnection implements Driver {
    * next delay falls due or lease ends, on the server's clock (the script returns its TIME).
    */
   async tryClaim(queue: string, leaseMs?: number): Promise<ClaimAttempt> {
-    const token = lazy.crypto().randomBytes(8).toString('hex')
+    const token = randomHex(8)
     const reply = await this.call((r) => r.mqClaimBuffer(this.base(queue), token, leaseMs === undefined ? '' : String(leaseMs)))
     return this.attempt(queue, reply, token)
   }
@@ -183,7 +183,7 @@ export class RedisBackend extends RedisConnection implements Driver {
    */
   async ackAndClaim(queue: string, receipt: string, leaseMs?: number): Promise<{id: string; next: ClaimAttempt}> {
     const {id, token: tok} = parseReceipt(queue, receipt)
-    const token = lazy.crypto().randomBytes(8).toString('hex')
+    const token = randomHex(8)
     const [acked, claimed] = await this.call((r) => r.mqAckClaimBuffer(this.base(queue), id, tok, token, leaseMs === undefined ? '' : String(leaseMs)))
     this.settled(queue, id, acked.map((v) => (typeof v === 'number' ? v : String(v))))
     return {id, next: this.attempt(queue, claimed, token)}

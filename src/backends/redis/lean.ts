@@ -4,11 +4,11 @@ import RedisParser from 'redis-parser'
 import {SCRIPTS} from './scripts.js'
 
 /**
- * The one-shot connection: what a command line that sends a handful of commands and exits
- * (push, pop, ack, nack) talks to Redis through, in place of ioredis. Why: ioredis is made for a
- * long life (reconnection, offline queues, clusters, sentinels, 240 generated command methods)
- * and evaluating it costs a cold `mq push` about 70 ms, against well under 1 ms for the round
- * trips themselves (README, Performance). This is a socket, the RESP encoding of a command, and
+ * The lean connection: what the command line's hot verbs (push, pop, ack, nack, consume) talk
+ * to Redis through, in place of ioredis. Why: ioredis is made for more (reconnection, offline
+ * queues, clusters, sentinels, 240 generated command methods); evaluating it costs a cold
+ * `mq push` about 70 ms, against well under 1 ms for the round trips themselves, and a worker
+ * pays its per-command work on every message (README, Performance). This is a socket, the RESP encoding of a command, and
  * the parser ioredis itself uses (redis-parser), behind the part of ioredis's interface the
  * engine calls: a method per command (`smembers(key)`, `infoBuffer(...)` for raw replies), a
  * method per transition script (`mqPush(base, ...args)`: EVAL of the script, the text sent
@@ -22,8 +22,8 @@ import {SCRIPTS} from './scripts.js'
  * connection (a reply arriving later cannot be matched to the wrong command). It never
  * reconnects and never queues for a later connection: RedisConnection makes a new one.
  *
- * Not for: a Redis Cluster (MOVED and ASK are ioredis's), and long-running processes (the
- * worker, the dashboard, the library): those keep ioredis.
+ * Not for: a Redis Cluster (MOVED and ASK are ioredis's). The library, the dashboard and the
+ * other commands keep ioredis unless opened with {lean: true}.
  */
 export interface LeanOptions {
   commandTimeout?: number

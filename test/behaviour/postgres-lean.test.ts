@@ -5,13 +5,13 @@ import {POSTGRES_CAPABILITIES, PostgresBackend} from '../../src/backends/postgre
 import {describeWithServer, dropSchemas, freshSchema, postgresUnavailable, withSchema} from '../support/servers.js'
 import {behaviourSuite} from './suite.js'
 
-// The whole behaviour suite again, over the one-shot connection (src/backends/postgres/lean.ts)
-// that the command line's push, pop, ack and nack use in place of pg's Client. As
+// The whole behaviour suite again, over the lean connection (src/backends/postgres/lean.ts)
+// that the command line's hot verbs (push, pop, ack, nack, consume) use in place of pg's Client. As
 // ./postgres.test.ts: the server MQ_TEST_POSTGRES_URL names, a fresh
 // schema per test (dropped when the file ends), made empty before the test as a deployment's
 // would be (a schema named in a URL that does not exist at all is refused by inspection: that is
 // test/e2e/postgres.test.ts's). Peers are other processes opening the URL.
-describeWithServer('postgres, one-shot connection', postgresUnavailable(), () => {
+describeWithServer('postgres, lean connection', postgresUnavailable(), () => {
   const base = process.env.MQ_TEST_POSTGRES_URL ?? ''
   const made: string[] = []
   afterAll(async () => {
@@ -30,8 +30,8 @@ describeWithServer('postgres, one-shot connection', postgresUnavailable(), () =>
         await c.end()
       }
       const url = withSchema(base, schema)
-      return {open: async () => new Queue(new PostgresBackend(url, {oneShot: true})), url}
+      return {open: async () => new Queue(new PostgresBackend(url, {lean: true})), url}
     },
-    name: 'postgres-oneshot',
+    name: 'postgres-lean',
   })
 })

@@ -5,10 +5,10 @@ import {REDIS_CAPABILITIES, RedisBackend} from '../../src/backends/redis/index.j
 import {describeWithServer, freshPrefix, redisUnavailable, type RedisServer, startRedis, withPrefix} from '../support/servers.js'
 import {behaviourSuite} from './suite.js'
 
-// The whole behaviour suite again, over the one-shot connection (src/backends/redis/lean.ts)
-// that the command line's push, pop, ack and nack use in place of ioredis: every promise holds
+// The whole behaviour suite again, over the lean connection (src/backends/redis/lean.ts)
+// that the command line's hot verbs (push, pop, ack, nack, consume) use in place of ioredis: every promise holds
 // on it as on ioredis (blocking waits, pipelines, scripts, a lost connection made again).
-describeWithServer('redis, one-shot connection', redisUnavailable(), () => {
+describeWithServer('redis, lean connection', redisUnavailable(), () => {
   let server: RedisServer | undefined
   let base = process.env.MQ_TEST_REDIS_URL ?? ''
   beforeAll(async () => {
@@ -24,8 +24,8 @@ describeWithServer('redis, one-shot connection', redisUnavailable(), () => {
     capabilities: REDIS_CAPABILITIES,
     async fresh() {
       const url = withPrefix(base, freshPrefix())
-      return {open: async () => new Queue(new RedisBackend(url, {oneShot: true})), url}
+      return {open: async () => new Queue(new RedisBackend(url, {lean: true})), url}
     },
-    name: 'redis-oneshot',
+    name: 'redis-lean',
   })
 })
