@@ -333,7 +333,7 @@ function pgBin(name: string): string | undefined {
  * in that directory), for tests that crash the server. As root, it runs as the postgres user
  * (initdb refuses root).
  */
-export async function startPostgres(opts: {ssl?: TlsFiles} = {}): Promise<PostgresServer> {
+export async function startPostgres(opts: {passwords?: boolean; ssl?: TlsFiles} = {}): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mq-pg-'))
   const data = join(dir, 'data')
   const asPg = process.getuid?.() === 0
@@ -353,7 +353,16 @@ export async function startPostgres(opts: {ssl?: TlsFiles} = {}): Promise<Postgr
   }
   const start = () => sh(`${pgBin('pg_ctl')} -D ${data} -l ${join(dir, 'log')} -w -t 60 -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on${ssl}" start >/dev/null`)
   const stop = (mode: 'fast' | 'immediate' = 'fast') => sh(`${pgBin('pg_ctl')} -D ${data} -m ${mode} -w stop >/dev/null`)
+  // With passwords: over TCP, role md5user (password md5pw) signs in with MD5, every other
+  // role with SCRAM-SHA-256 (scramuser, password scram pw with a space); the socket stays trust.
+  if (opts.passwords) {
+    sh(`printf '%s\\n' 'local all all trust' 'host all md5user 127.0.0.1/32 md5' 'host all all 127.0.0.1/32 scram-sha-256' > ${data}/pg_hba.conf`)
+  }
   start()
+  if (opts.passwords) {
+    const sql = "SET password_encryption = 'md5'; CREATE ROLE md5user LOGIN PASSWORD 'md5pw'; SET password_encryption = 'scram-sha-256'; CREATE ROLE scramuser LOGIN PASSWORD 'scram pw'; GRANT CREATE ON DATABASE postgres TO md5user, scramuser;"
+    sh(`psql -q -h ${dir} -p ${port} -U postgres -d postgres -c "${sql}" >/dev/null`)
+  }
   return {
     destroy() {
       try {

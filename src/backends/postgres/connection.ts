@@ -154,6 +154,9 @@ export abstract class PgConnection {
     if (e?.code === '57014')
       return new ServerRefusedError(this.cfg.display, `${e.message}: it ran past command_timeout (${formatDuration(this.cfg.commandTimeoutMs)}) and the server cancelled it; nothing of it was stored`, EXIT.TEMP_FAIL)
     if (e?.severity) return new ServerRefusedError(this.cfg.display, e.message, refusalStatus(e.code))
+    // pg's Client, asked for a password it was not given, says so in its SASL code's words;
+    // said as the lean connection says it (./lean.ts), and a refusal (77), not a lost server.
+    if (/client password must be a string/.test(e?.message ?? '')) return new ServerRefusedError(this.cfg.display, NO_PASSWORD, EXIT.NO_PERM)
     // 'sent': the statement went out on a connection that was up; what became of it is unknown.
     const Lost = phase === 'sent' ? ConnectionLostError : ServerUnavailableError
     if (/timeout/i.test(e?.message ?? '')) {
@@ -198,6 +201,9 @@ export abstract class PgConnection {
     if (c) await c.end().catch(() => {})
   }
 }
+
+/** What both connections say when the server asks for a password that nothing gave. */
+export const NO_PASSWORD = 'the server asks for a password and none is given (in the URL, or a password file: PGPASSFILE, ~/.pgpass)'
 
 /**
  * The exit status of a PostgreSQL error, by its SQLSTATE class: authentication and privileges

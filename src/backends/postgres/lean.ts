@@ -4,6 +4,8 @@ import {prepareValue} from 'pg/lib/utils.js'
 import {type DatabaseError, parse, serialize} from 'pg-protocol'
 import pgTypes from 'pg-types'
 
+import {NO_PASSWORD} from './connection.js'
+
 /**
  * The lean connection: what the command line's hot verbs (push, pop, ack, nack, consume) talk
  * to PostgreSQL through, in place of node-postgres's Client. Why:
@@ -245,7 +247,8 @@ export class LeanPg {
     if (typeof this.params.password === 'string') return this.params.password
     const {default: pgPass} = await import('pgpass')
     const found = await new Promise<string | undefined>((resolve) => pgPass(this.params, resolve))
-    if (found === undefined) throw new Error('a password is asked for and none is given (in the URL or ~/.pgpass)')
+    // As the server's own refusals read (a SQLSTATE of class 28: 77), not as a lost connection.
+    if (found === undefined) throw Object.assign(new Error(NO_PASSWORD), {code: '28000', severity: 'FATAL'})
     this.params.password = found
     return found
   }
