@@ -44,6 +44,9 @@ interface Result {
 
 interface Pending {
   error?: Error
+  /** The statement this exchange prepares, until the server says it parsed (ParseComplete). */
+  parsing?: string
+  text: string
   parsers?: Array<{name: string; parse: (text: string) => unknown}>
   reject: (error: Error) => void
   resolve: (result: Result) => void
@@ -71,6 +74,7 @@ export class LeanPg {
   private ended = false
   private ready?: {reject: (error: Error) => void; resolve: () => void}
   private sasl?: {session: unknown}
+  private readonly prepared = new Map<string, string>()
 
   constructor(private readonly config: LeanPgConfig) {
     this.params = new ConnectionParameters(config)
@@ -109,7 +113,7 @@ export class LeanPg {
   query(text: string, values: unknown[] = []): Promise<Result> {
     return new Promise((resolve, reject) => {
       if (this.ended || !this.socket) return reject(new Error('Client was closed and is not queryable'))
-      const p: Pending = {reject, resolve, result: {rowCount: null, rows: []}}
+      const p: Pending = {reject, resolve, result: {rowCount: null, rows: []}, text}
       const timeout = this.config.query_timeout
       if (timeout) {
         p.timer = setTimeout(() => {
@@ -122,9 +126,17 @@ export class LeanPg {
         this.socket.write(serialize.query(text))
         return
       }
+      // A statement sent before is bound to the prepared statement of the first time: no parse
+      // and plan again per message (a worker sends the same few thousands of times).
+      let name = this.prepared.get(text)
       this.socket.cork()
-      this.socket.write(serialize.parse({text, types: []}))
-      this.socket.write(serialize.bind({values: values.map((v) => prepareValue(v))}))
+      if (name === undefined) {
+        name = `mq${this.prepared.size}`
+        this.prepared.set(text, name)
+        p.parsing = text
+        this.socket.write(serialize.parse({name, text, types: []}))
+      }
+      this.socket.write(serialize.bind({statement: name, values: values.map((v) => prepareValue(v))}))
       this.socket.write(serialize.describe({type: 'P'}))
       this.socket.write(serialize.execute())
       this.socket.write(serialize.sync())
@@ -198,6 +210,9 @@ export class LeanPg {
           .then((sasl) => sasl.finalizeSession(this.sasl!.session, msg.data as string))
           .catch((error: Error) => this.fail(error))
         return
+      case 'parseComplete':
+        if (p) p.parsing = undefined
+        return
       case 'notification':
         this.emit('notification', msg)
         return
@@ -223,6 +238,10 @@ export class LeanPg {
       }
       case 'error':
         if (this.ready) return this.fail(msg as unknown as DatabaseError)
+        // A statement that did not parse was not prepared, and one whose plan the server can no
+        // longer use (0A000: a function it calls was replaced with another result type, by an
+        // upgrade) is prepared anew: either way, the next time it is sent whole again.
+        if (p?.parsing !== undefined || (p && (msg as {code?: string}).code === '0A000')) this.prepared.delete(p.text)
         if (p) p.error ??= msg as unknown as DatabaseError
         else this.emit('error', msg)
         return

@@ -50,25 +50,35 @@ function script(name: string): string {
   })
 }
 
-/** The scripts as ioredis commands (names that cannot collide with Redis's own: see TOOLCHAIN). */
-export const SCRIPTS = {
-  mqAck: script('ack'),
-  mqAckClaim: script('ack-claim'),
-  mqCancel: script('cancel'),
-  mqDrop: script('drop'),
-  mqFates: script('fates'),
-  mqShow: script('show'),
-  mqClaim: script('claim'),
-  mqDead: script('dead-letter'),
-  mqGc: script('gc'),
-  mqLook: script('look'),
-  mqMint: script('mint'),
-  mqPeek: script('peek'),
-  mqPurge: script('purge'),
-  mqPush: script('push'),
-  mqRelease: script('release'),
-  mqRenew: script('renew'),
-  mqRequeue: script('requeue'),
-  mqResume: script('resume'),
-  mqRoom: script('room'),
+/** The scripts' names as commands (names that cannot collide with Redis's own: see TOOLCHAIN), by file. */
+const FILES = {
+  mqAck: 'ack',
+  mqAckClaim: 'ack-claim',
+  mqCancel: 'cancel',
+  mqDrop: 'drop',
+  mqFates: 'fates',
+  mqShow: 'show',
+  mqClaim: 'claim',
+  mqDead: 'dead-letter',
+  mqGc: 'gc',
+  mqLook: 'look',
+  mqMint: 'mint',
+  mqPeek: 'peek',
+  mqPurge: 'purge',
+  mqPush: 'push',
+  mqRelease: 'release',
+  mqRenew: 'renew',
+  mqRequeue: 'requeue',
+  mqResume: 'resume',
+  mqRoom: 'room',
 } as const
+
+/**
+ * The scripts as commands, each made (its constants put in) when first read: a cold `mq push`
+ * sends one or two of the nineteen (./lean.ts), ioredis defines them all (Object.entries).
+ */
+export const SCRIPTS = {} as {readonly [K in keyof typeof FILES]: string}
+for (const [name, file] of Object.entries(FILES)) {
+  let text: string | undefined
+  Object.defineProperty(SCRIPTS, name, {enumerable: true, get: () => (text ??= script(file))})
+}
