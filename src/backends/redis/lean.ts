@@ -28,6 +28,8 @@ import {SCRIPTS} from './scripts.js'
 export interface LeanOptions {
   commandTimeout?: number
   connectTimeout?: number
+  /** The database, selected first on every connection (duplicate()'s too), as ioredis does. */
+  db?: number
   host?: string
   password?: string
   port?: number
@@ -115,6 +117,13 @@ export class LeanRedis {
       const auth = this.send([['AUTH', opts.username === undefined ? [opts.password] : [opts.username, opts.password], false]])[0]
       this.pending.at(-1)!.fatal = (error) => !/no password is set|without any password configured|wrong number of arguments for 'auth'/.test(error.message)
       auth.catch(() => {})
+    }
+    // The database, sent with the commands that follow it too; one that the server does not
+    // have ends the connection with the server's reply ("DB index is out of range").
+    if (opts.db) {
+      const select = this.send([['SELECT', [opts.db], false]])[0]
+      this.pending.at(-1)!.fatal = () => true
+      select.catch(() => {})
     }
     // Any other property is a command, or a transition script, of that name.
     return new Proxy(this, {
