@@ -52,6 +52,18 @@ describeWithServer('redis lean connection', redisServerUnavailable(), () => {
     expect(refused[0]).toMatchObject({message: expect.stringMatching(/^WRONGTYPE/), name: 'ReplyError'})
   })
 
+  it('a script goes by its SHA-1 once the server has it, and by its text again after SCRIPT FLUSH (NOSCRIPT: nothing ran)', async () => {
+    const c = client()
+    const before = Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await c.info('commandstats')))?.[1] ?? 0)
+    await c.mqRoom('mq:{s}:') // EVAL, with SCRIPT LOAD behind it
+    await c.mqRoom('mq:{s}:') // EVALSHA
+    const after = Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await c.info('commandstats')))?.[1] ?? 0)
+    expect(after - before).toBe(1)
+    await client().script('FLUSH')
+    expect(await c.mqRoom('mq:{s}:')).toEqual([0, -1]) // NOSCRIPT, then EVAL
+    expect(await c.mqRoom('mq:{s}:')).toEqual([0, -1])
+  })
+
   it('a transaction refused as a whole (EXECABORT) names the command that caused it, as ioredis does', async () => {
     const m = client().multi() as Record<string, (...a: unknown[]) => unknown>
     m.set('only-a-key')

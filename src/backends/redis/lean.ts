@@ -8,12 +8,12 @@ import {SCRIPTS} from './scripts.js'
  * to Redis through, in place of ioredis. Why: ioredis is made for more (reconnection, offline
  * queues, clusters, sentinels, 240 generated command methods); evaluating it costs a cold
  * `mq push` about 70 ms, against well under 1 ms for the round trips themselves, and a worker
- * pays its per-command work on every message (README, Performance). This is a socket, the RESP encoding of a command, and
- * the parser ioredis itself uses (redis-parser), behind the part of ioredis's interface the
- * engine calls: a method per command (`smembers(key)`, `infoBuffer(...)` for raw replies), a
- * method per transition script (`mqPush(base, ...args)`: EVAL of the script, the text sent
- * each time, so no SHA-1 is computed and no NOSCRIPT round trip is paid), pipeline(), multi(),
- * duplicate(), quit(), disconnect(), `status` and 'error' events.
+ * pays its per-command work on every message (README, Performance). This is a socket, the RESP
+ * encoding of a command, and the parser ioredis itself uses (redis-parser), behind the part of
+ * ioredis's interface the engine calls: a method per command (`smembers(key)`, `infoBuffer(...)`
+ * for raw replies), a method per transition script (`mqPush(base, ...args)`: see call(), no
+ * SHA-1 computed here), pipeline(), multi(), duplicate(), quit(), disconnect(), `status` and
+ * 'error' events.
  *
  * Its failures read as ioredis's, which RedisConnection.failure() maps to exit statuses: a
  * server's error reply is a ReplyError (the same class); a socket's error is emitted as 'error'
@@ -81,6 +81,9 @@ function commandOf(method: string, args: unknown[]): Command {
   return [name.toUpperCase(), args, buffers]
 }
 
+/** The SHA-1 of each script text as the server reported it (SCRIPT LOAD), for EVALSHA. */
+const SHAS = new Map<string, string>()
+
 export class LeanRedis {
   status: 'connecting' | 'end' | 'ready' = 'connecting'
   private readonly socket: Socket
@@ -129,7 +132,7 @@ export class LeanRedis {
     return new Proxy(this, {
       get: (target, prop, receiver) => {
         if (typeof prop !== 'string' || prop in target || prop === 'then') return Reflect.get(target, prop, receiver)
-        return (...args: unknown[]) => target.send([commandOf(prop, args)])[0]
+        return (...args: unknown[]) => target.call(commandOf(prop, args))
       },
     })
   }
@@ -167,6 +170,31 @@ export class LeanRedis {
   disconnect(): void {
     this.status = 'end'
     this.socket.destroy()
+  }
+
+  /**
+   * One command. A transition script goes as EVAL of its text the first time this process
+   * sends it, with SCRIPT LOAD pipelined behind it for its SHA-1 (no hashing here); after that
+   * as EVALSHA, and as EVAL again if the server answers NOSCRIPT (restarted, flushed: nothing
+   * ran). A worker sends the same few scripts thousands of times. (Inside pipeline() and
+   * multi(), always EVAL: one NOSCRIPT there would fail the batch.)
+   */
+  private async call(command: Command): Promise<unknown> {
+    const [name, args, buffers] = command
+    if (name !== 'EVAL') return this.send([command])[0]
+    const lua = args[0] as string
+    const sha = SHAS.get(lua)
+    if (sha !== undefined) {
+      try {
+        return await this.send([['EVALSHA', [sha, ...args.slice(1)], buffers]])[0]
+      } catch (error) {
+        if (!/^NOSCRIPT/.test((error as Error).message)) throw error
+        SHAS.delete(lua)
+      }
+    }
+    const [result, loaded] = this.send([command, ['SCRIPT', ['LOAD', lua], false]])
+    loaded.then((s) => SHAS.set(lua, s as string), () => {})
+    return result
   }
 
   private batch(transaction: boolean): unknown {
