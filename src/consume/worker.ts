@@ -130,7 +130,8 @@ export class Consumer {
     while (!this.stopping) {
       if (this.opts.maxMessages !== undefined && this.claimed + this.claiming >= this.opts.maxMessages) break
       // A slot is free once its handler has ended: the next claim goes out while the last
-      // outcome's ack is still on its way (on a server engine, two round trips overlap).
+      // outcome's ack is still on its way. (Where the engine's ack brings the next message,
+      // a success keeps its slot until that answers: see process.)
       const running = [...this.jobs].filter((j) => !j.settling)
       if (running.length >= this.opts.concurrency) {
         await Promise.race(running.map((j) => j.handled))
