@@ -69,12 +69,18 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     const c = new pg.Client({connectionString: base.split('?')[0]})
     await c.connect()
     try {
-      // What version 3 had: one settle(op) and no ack(); its version recorded as 3.
-      await c.query(`DROP FUNCTION "${schema}".ack(text, text, text, boolean); UPDATE "${schema}".schema_version SET version = 3`)
+      // What version 3 had: one settle(op), no ack() and (as up to version 5) no claim_after();
+      // its version recorded as 3.
+      await c.query(`DROP FUNCTION "${schema}".ack(text, text, text, boolean); DROP FUNCTION "${schema}".claim_after(text, text, text, bigint); UPDATE "${schema}".schema_version SET version = 3`)
       const d = JSON.parse((await mqAt(u, ['pop', 'jobs', '--json'])).out)
       expect(d.body).toBe('old')
       expect((await mqAt(u, ['ack', 'jobs', d.receipt])).code).toBe(0)
       expect((await c.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{version: SCHEMA_VERSION}])
+      // The worker's ack brings the next message (claim_after, made again by the upgrade).
+      expect((await mqAt(u, ['push', 'jobs', '--batch'], {input: 'a\nb\nc\n'})).code).toBe(0)
+      const worked = await mqAt(u, ['consume', 'jobs', '--drain', '--json', '--exec', '/bin/true'])
+      expect(worked.code, worked.stderr).toBe(0)
+      expect(worked.out.trim().split('\n').map((l) => JSON.parse(l).result)).toEqual(['ack', 'ack', 'ack'])
       await c.query(`UPDATE "${schema}".schema_version SET version = 99`)
       const newer = await mqAt(u, ['stats', 'jobs'])
       expect(newer.code).toBe(78)
