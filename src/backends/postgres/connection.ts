@@ -63,8 +63,9 @@ export abstract class PgConnection {
       statement_timeout: statementTimeout(this.cfg.commandTimeoutMs),
     }
     if (this.lean) {
-      const {LeanPg, wantsTls} = await import('./lean.js')
-      if (!wantsTls(config.connectionString)) return new LeanPg(config) as unknown as PgClient
+      const {LeanPg} = await import('./lean.js')
+      const lean = new LeanPg(config)
+      if (!lean.wantsTls) return lean as unknown as PgClient
     }
     const pg = (await import('pg')).default
     return new pg.Client({

@@ -129,8 +129,7 @@ export class PostgresBackend extends PgConnection implements Driver {
     const {id, token} = parseReceipt(queue, receipt)
     const params = [queue, id, token, ...args].map((_, i) => `$${i + 1}`).join(', ')
     const [r] = await this.q<R>(`SELECT * FROM ${this.S}.${fn}(${params})`, [queue, id, token, ...args])
-    if (r.status === 'gone') throw NotInFlightError.gone(queue, id)
-    if (r.status.startsWith('lost:')) throw NotInFlightError.claimedAgain(queue, id, r.status.slice(5))
+    held(queue, id, r.status)
     return {...r, id}
   }
 
@@ -144,8 +143,7 @@ export class PostgresBackend extends PgConnection implements Driver {
       `SELECT a.status AS ack_status, c.*, ${this.S}.lease_for($1, $5) AS lease_ms FROM ${this.S}.ack($1, $2, $3, false) a LEFT JOIN LATERAL ${this.S}.claim_after(a.status, $1, $4, $5) c ON true`,
       [queue, id, token, randomHex(8), leaseMs ?? null],
     )
-    if (r.ack_status === 'gone') throw NotInFlightError.gone(queue, id)
-    if (r.ack_status.startsWith('lost:')) throw NotInFlightError.claimedAgain(queue, id, r.ack_status.slice(5))
+    held(queue, id, r.ack_status)
     return {id, next: r.id === null ? {empty: true} : {delivery: delivery(queue, r)}}
   }
 
@@ -304,4 +302,10 @@ function config(r: ConfigRow): QueueConfig {
     maxAttempts: r?.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
     ...(r?.max_depth == null ? {} : {maxDepth: Number(r.max_depth)}),
   }
+}
+
+/** A settle's status ('gone', 'lost:N': NotInFlightError) for a delivery still held, as S.held says. */
+function held(queue: string, id: string, status: string): void {
+  if (status === 'gone') throw NotInFlightError.gone(queue, id)
+  if (status.startsWith('lost:')) throw NotInFlightError.claimedAgain(queue, id, status.slice(5))
 }

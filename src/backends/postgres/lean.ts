@@ -61,11 +61,6 @@ interface Message {
   [field: string]: unknown
 }
 
-/** Whether a URL asks for TLS, which only the Client does: pg's own reading of it. */
-export function wantsTls(connectionString: string): boolean {
-  return Boolean(new ConnectionParameters({connectionString}).ssl)
-}
-
 export class LeanPg {
   private readonly params: ConnectionParameters
   private socket?: Socket
@@ -78,6 +73,11 @@ export class LeanPg {
 
   constructor(private readonly config: LeanPgConfig) {
     this.params = new ConnectionParameters(config)
+  }
+
+  /** Whether the URL (or PGSSLMODE) asks for TLS, which only the Client does: pg's own reading of it. */
+  get wantsTls(): boolean {
+    return Boolean(this.params.ssl)
   }
 
   on(event: 'end' | 'error' | 'notification', listener: Listener): this {

@@ -110,7 +110,8 @@ export abstract class RedisConnection {
     this.client = client
     // Two questions in one round trip, answered before anything is written:
     // - a database the server does not have: ioredis reports its SELECT's failure only as an
-    //   event and goes on, on database 0; so nothing is written to the wrong one.
+    //   event and goes on, on database 0; so nothing is written to the wrong one. (The lean
+    //   connection selects it itself, and a refusal fails INFO with the same reply.)
     // - an evicting server (maxmemory-policy other than noeviction) drops message bodies,
     //   idempotency keys and push records under memory pressure: refused (78) unless the URL
     //   says eviction=accept. INFO, not CONFIG GET: managed servers often refuse CONFIG.
@@ -128,7 +129,7 @@ export abstract class RedisConnection {
         throw error
       })
     try {
-      const [, first] = await Promise.all([db === 0 ? undefined : client.select(db), memoryInfo(client)])
+      const [, first] = await Promise.all([db === 0 || this.lean ? undefined : client.select(db), memoryInfo(client)])
       // In a cluster, every master's policy: a queue may live on any of them.
       const all = this.cfg.cluster ? await Promise.all((client as unknown as import('ioredis').Cluster).nodes('master').map((n) => memoryInfo(n))) : [first]
       const policy = all.map((m) => /^maxmemory_policy:(\S+)/m.exec(m)?.[1]).find((p) => p !== undefined && p !== 'noeviction') ?? /^maxmemory_policy:(\S+)/m.exec(first)?.[1]
