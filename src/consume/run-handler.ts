@@ -95,8 +95,11 @@ export function bodyStdin(body: Uint8Array): number {
   if (tmpfileWorks) {
     try {
       fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600)
-    } catch {
-      tmpfileWorks = false // EOPNOTSUPP, EISDIR (a kernel or file system without it): named files from now on
+    } catch (error) {
+      // A kernel or file system without it (EOPNOTSUPP, EISDIR, EINVAL): named files from now
+      // on. Anything else (EMFILE, ENOSPC...) is this body's failure, not the method's.
+      if (!['EINVAL', 'EISDIR', 'EOPNOTSUPP'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error
+      tmpfileWorks = false
     }
   }
   if (fd === undefined) {

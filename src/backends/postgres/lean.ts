@@ -274,15 +274,15 @@ export class LeanPg {
 
   /** The connection is over: connecting or every statement still waiting fails with the error. */
   private fail(error: Error): void {
-    const wasOpen = !this.ended || this.ready !== undefined || this.pending.length > 0
-    const quiet = this.ended && this.pending.length === 0 && !this.ready
+    const wasEnded = this.ended
     this.ended = true
     this.socket?.destroy()
     if (this.ready) {
       const r = this.ready
       this.ready = undefined
       r.reject(error)
-    } else if (!quiet && wasOpen && this.pending.length === 0 && !/^Connection terminated/.test(error.message)) {
+    } else if (!wasEnded && this.pending.length === 0 && !/^Connection terminated/.test(error.message)) {
+      // Nothing is waiting to be told: said as the Client says it, as an 'error' event.
       this.emit('error', error)
     }
     for (const p of this.pending.splice(0)) {
