@@ -11,6 +11,8 @@ export default defineConfig({
     disableConsoleIntercept: true,
     include: ['test/**/*.test.ts'],
     reporters: ['default', './test/support/plain-reporter.ts'],
-    env: {NO_COLOR: '1'},
+    // No push relay (src/relay/) outlives a test's commands: test/e2e/relay.test.ts turns it on
+    // for its own, each in a directory of its own.
+    env: {MQ_RELAY: 'off', NO_COLOR: '1'},
   },
 })

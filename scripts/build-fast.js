@@ -5,6 +5,8 @@
 //   dist/fast-redis.cjs      redis:, rediss:
 //   dist/fast-postgres.cjs   postgres:, postgresql:
 //   dist/fast-rabbitmq.cjs   amqp:, amqps:
+//   dist/relay-helper.cjs    the push relay's process (src/relay/helper.ts)
+//   dist/pg-lean.cjs, dist/pg-sql.cjs   parts of the PostgreSQL engine loaded when used (CHUNKS)
 //
 // bin/run.cjs picks one from the command line's URL before loading anything. Why several: a
 // one-shot command's start-up is dominated by V8 parsing what it loads (README, Performance), and
@@ -22,6 +24,14 @@ const decline = join(root, 'src', 'cli', 'decline.ts')
 
 /** Each engine module the registry imports, by directory, and the class it exports. */
 const ENGINES = {memory: 'MemoryBackend', postgres: 'PostgresBackend', rabbitmq: 'RabbitBackend', redis: 'RedisBackend', spool: 'SpoolBackend'}
+/**
+ * Modules of an engine that a hot verb does not always run, each bundled apart and required when
+ * first imported (a dynamic import): PostgreSQL's lean connection, which a push handed to the relay
+ * (src/relay/) never opens, and the SQL that installs its schema, which a schema already installed
+ * never needs. Each is self-contained (no class of mq's that the engine's bundle also has: an
+ * error made there would not be an instance of the engine bundle's class).
+ */
+const CHUNKS = {'pg-lean': 'src/backends/postgres/lean.ts', 'pg-sql': 'src/backends/postgres/sql.generated.ts'}
 const BUNDLES = {fast: ['spool'], 'fast-postgres': ['postgres'], 'fast-rabbitmq': ['rabbitmq'], 'fast-redis': ['redis']}
 
 /** Stubs every engine but `keep`, and the dashboard: importing one is fine, using one declines. */
@@ -39,6 +49,15 @@ const stubs = (keep) => ({
     b.onResolve({filter: /^(ioredis|pg)$/}, (args) => ({namespace: 'mq-vendor', path: args.path}))
     b.onLoad({filter: /.*/, namespace: 'mq-vendor'}, (args) => ({contents: `module.exports = require('./vendor-${args.path}.cjs')`, loader: 'js'}))
     b.onResolve({filter: /^\.\/vendor-/}, (args) => ({external: true, path: args.path}))
+    // redis-errors asserts two things with node:assert, which costs ~2 ms to load: a shim of those two.
+    b.onResolve({filter: /^assert$/}, (args) => (/redis-errors/.test(args.importer) ? {path: join(root, 'scripts', 'shims', 'assert.cjs')} : undefined))
+    // What only some runs of a hot verb use, in bundles of their own (CHUNKS), required when imported.
+    b.onResolve({filter: /^\.\/[\w.-]+\.js$/}, (args) => {
+      const chunk = Object.entries(CHUNKS).find(([, file]) => join(args.resolveDir, args.path.replace(/\.js$/, '.ts')) === join(root, file))
+      return chunk && args.kind === 'dynamic-import' && !args.importer.endsWith(CHUNKS[chunk[0]]) ? {namespace: 'mq-chunk', path: chunk[0]} : undefined
+    })
+    b.onLoad({filter: /.*/, namespace: 'mq-chunk'}, (args) => ({contents: `module.exports = require('./${args.path}.cjs')`, loader: 'js'}))
+    b.onResolve({filter: /^\.\/pg-[\w-]+\.cjs$/}, (args) => ({external: true, path: args.path}))
     b.onResolve({filter: /^\.\/actions\/dashboard\.js$/}, () => ({namespace: 'mq-stub', path: 'dashboard'}))
     b.onLoad({filter: /.*/, namespace: 'mq-stub'}, (args) => ({
       contents:
@@ -55,7 +74,8 @@ const stubs = (keep) => ({
 // in a profile or a debugger should still mean something. MQ_NO_MINIFY=1 builds them readable
 // (for --cpu-prof: a minified bundle is a few very long lines).
 const minify = !process.env.MQ_NO_MINIFY
-const common = {bundle: true, format: 'cjs', logLevel: 'warning', minifySyntax: minify, minifyWhitespace: minify, platform: 'node', target: 'node20'}
+// A bundle is CommonJS: code that finds its own file reads __dirname there (src/relay/protocol.ts), never import.meta.url.
+const common = {bundle: true, define: {'import.meta.url': 'undefined'}, format: 'cjs', logLevel: 'warning', minifySyntax: minify, minifyWhitespace: minify, platform: 'node', target: 'node20'}
 await Promise.all([
   ...['ioredis', 'pg'].map((pkg) => build({...common, entryPoints: [pkg], external: ['pg-native'], outfile: join(root, 'dist', `vendor-${pkg}.cjs`)})),
   ...Object.entries(BUNDLES).map(([name, keep]) =>
@@ -67,4 +87,7 @@ await Promise.all([
       plugins: [stubs(keep)],
     }),
   ),
+  ...Object.entries(CHUNKS).map(([name, file]) => build({...common, entryPoints: [join(root, file)], outfile: join(root, 'dist', `${name}.cjs`), plugins: [stubs([])]})),
+  // The push relay (src/relay/): PostgreSQL's engine alone, as its fast path has it.
+  build({...common, entryPoints: [join(root, 'src', 'relay', 'helper.ts')], outfile: join(root, 'dist', 'relay-helper.cjs'), plugins: [stubs(['postgres'])]}),
 ])

@@ -46,7 +46,7 @@ registerEngine({
   example: 'postgres://USER@HOST/DB',
   async open(url, _parsed, opts) {
     const {PostgresBackend} = await import('./postgres/index.js')
-    return new PostgresBackend(url, {lean: opts.lean})
+    return new PostgresBackend(url, {lean: opts.lean, relay: opts.relay})
   },
   schemes: ['postgres:', 'postgresql:'],
 })

@@ -13,6 +13,11 @@ export interface OpenOptions {
    * in their directories). Behaviour is the same either way; the behaviour suite runs on both.
    */
   lean?: boolean
+  /**
+   * A command line's push (one process, one push): an engine may hand it to a relay that keeps
+   * a connection open between commands (PostgreSQL: src/relay/), falling back to its own.
+   */
+  relay?: boolean
 }
 
 /**

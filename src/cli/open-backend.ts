@@ -21,7 +21,9 @@ const LEAN_VERBS = new Set(['ack', 'consume', 'nack', 'pop', 'push'])
  */
 export async function openCliBackend(flags: {spool?: string; url?: string}, verb: string, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
   const url = flags.url ?? (flags.spool ? undefined : env.MQ_URL || undefined)
-  const backend = await openBackend(url, {onNotice: (line) => writeStderr(line + '\n'), lean: LEAN_VERBS.has(verb), spool: flags.spool}, env)
+  // push may go through a relay (src/relay/) unless MQ_RELAY=off (or 0) says no process may outlive a command.
+  const relay = verb === 'push' && !['off', '0'].includes(env.MQ_RELAY ?? '')
+  const backend = await openBackend(url, {onNotice: (line) => writeStderr(line + '\n'), lean: LEAN_VERBS.has(verb), relay, spool: flags.spool}, env)
   const {portableReceipts, sharedMessages} = backend.capabilities
   if (!sharedMessages || (RECEIPT_VERBS.has(verb) && !portableReceipts)) {
     await backend.close()

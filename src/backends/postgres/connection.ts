@@ -4,6 +4,8 @@ import {formatDuration} from '../../duration.js'
 import {ConfigError, ConnectionLostError, MqError, ServerRefusedError, ServerUnavailableError} from '../../errors.js'
 import {EXIT} from '../../exit-codes.js'
 import {randomBytesFast} from '../../lazy.js'
+import {type RelayTarget} from '../../relay/protocol.js'
+import {NO_PASSWORD} from './no-password.js'
 import {INSTALL, SCHEMA_VERSION, wakeChannel} from './schema.js'
 import {DEFAULT_SCHEMA, type PgUrl, parsePostgresUrl} from './url.js'
 
@@ -33,11 +35,15 @@ export abstract class PgConnection {
 
   /** {lean}: connect through ./lean.ts, not pg's Client, unless the URL asks for TLS (see there). */
   protected readonly lean: boolean
+  /** {relay}: a push goes through the push relay first (src/relay/), unless the URL says relay=off. */
+  protected readonly relay?: RelayTarget
 
-  constructor(url: string, opts: {lean?: boolean} = {}) {
+  constructor(url: string, opts: {lean?: boolean; relay?: boolean} = {}) {
     this.cfg = parsePostgresUrl(url)
     this.S = `"${this.cfg.schema}"`
     this.lean = Boolean(opts.lean)
+    if (opts.relay && this.cfg.relayIdleMs > 0)
+      this.relay = {display: this.cfg.display, idleMs: this.cfg.relayIdleMs, replyTimeoutMs: this.cfg.connectTimeoutMs + this.cfg.commandTimeoutMs, url}
   }
 
   // ---- connection -------------------------------------------------------------------------
@@ -138,7 +144,7 @@ export abstract class PgConnection {
         await c.query('COMMIT')
         return
       }
-      await c.query(INSTALL(this.cfg.schema))
+      await c.query(await INSTALL(this.cfg.schema))
       await c.query(`DELETE FROM ${this.S}.schema_version`)
       await c.query(`INSERT INTO ${this.S}.schema_version VALUES (${SCHEMA_VERSION})`)
       await c.query('COMMIT')
@@ -203,8 +209,6 @@ export abstract class PgConnection {
   }
 }
 
-/** What both connections say when the server asks for a password that nothing gave. */
-export const NO_PASSWORD = 'the server asks for a password and none is given (in the URL, or a password file: PGPASSFILE, ~/.pgpass)'
 
 /**
  * The exit status of a PostgreSQL error, by its SQLSTATE class: authentication and privileges

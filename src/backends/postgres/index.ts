@@ -60,7 +60,13 @@ export class PostgresBackend extends PgConnection implements Driver {
 
   async push(queue: string, messages: DriverMessage[], opts: {attempt?: string; keyTtlMs?: number} = {}): Promise<Pushed[]> {
     this.mayCreateSchema = true
-    return this.pushNow(queue, messages, await pushBodies(messages), opts)
+    const bodies = await pushBodies(messages)
+    if (this.relay) {
+      // A command line's push: the relay's connection, when one answers (src/relay/); else this one.
+      const relayed = await (await import('../../relay/client.js')).relayPush(this.relay, queue, messages, bodies, opts)
+      if (relayed) return relayed
+    }
+    return this.pushNow(queue, messages, bodies, opts)
   }
 
   private async pushNow(queue: string, inputs: DriverMessage[], bodies: Buffer[], opts: {attempt?: string; keyTtlMs?: number}): Promise<Pushed[]> {

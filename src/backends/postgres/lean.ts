@@ -4,7 +4,7 @@ import {prepareValue} from 'pg/lib/utils.js'
 import {type DatabaseError, parse, serialize} from 'pg-protocol'
 import pgTypes from 'pg-types'
 
-import {NO_PASSWORD} from './connection.js'
+import {NO_PASSWORD} from './no-password.js'
 
 /**
  * The lean connection: what the command line's hot verbs (push, pop, ack, nack, consume) talk

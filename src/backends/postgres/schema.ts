@@ -1,5 +1,4 @@
 import {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY} from '../../policy.js'
-import {SQL} from './sql.generated.js'
 
 /**
  * The PostgreSQL engine's schema and state transitions. Everything lives in one schema (the
@@ -39,8 +38,10 @@ export const SCHEMA_VERSION = 6
 /** The LISTEN/NOTIFY channel on which pushes, releases and resumes wake waiting claims (payload: the queue). */
 export const wakeChannel = (schema: string) => `${schema}_wake`
 
-/** The schema named `schema`, installed (or brought up to this version): ./sql/*.sql, in name order. */
-export function INSTALL(schema: string): string {
+/** The statements that install the schema named `schema` (or bring it up to this version): ./sql/*.sql, in name order. */
+export async function INSTALL(schema: string): Promise<string> {
+  // Imported when a schema is installed: a cold push need not read 40 KB of SQL it does not send.
+  const {SQL} = await import('./sql.generated.js')
   const values: Record<string, number | string> = {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PRIORITY, S: `"${schema}"`, WAKE: wakeChannel(schema)}
   const text = Object.keys(SQL)
     .sort()

@@ -14,6 +14,8 @@ export interface PgUrl {
   commandTimeoutMs: number
   /** max_body=: the largest body taken (bytes). */
   maxBodyBytes: number
+  /** relay=: how long a command line's push relay stays after its last push (src/relay/); 0: none. */
+  relayIdleMs: number
   display: string
 }
 
@@ -28,9 +30,11 @@ export function parsePostgresUrl(url: string): PgUrl {
   const connectTimeoutMs = o.duration('connect_timeout', 2000)
   const commandTimeoutMs = o.duration('command_timeout', 10_000)
   const maxBodyBytes = o.size('max_body', DEFAULT_MAX_BODY, MAX_BODY_CAP)
+  // relay=off (or 0): no relay for this URL's pushes; else how long one stays after its last push.
+  const relayIdleMs = ['off', '0'].includes(o.url.searchParams.get('relay') ?? '') ? (o.take('relay'), 0) : o.duration('relay', 10_000)
   if (u.pathname === '' || u.pathname === '/') throw o.error('the path names a database (postgres://user@host/DATABASE)')
   const unknown = o.rest().filter((name) => !PASSED_ON.includes(name))
-  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (schema, connect_timeout, command_timeout, max_body, ${PASSED_ON.join(', ')})`)
+  if (unknown.length > 0) throw o.error(`unknown option ${unknown[0]}= (schema, connect_timeout, command_timeout, max_body, relay, ${PASSED_ON.join(', ')})`)
   const sslmode = u.searchParams.get('sslmode')
   if (sslmode !== null && !SSLMODES.includes(sslmode)) throw o.error(`sslmode= takes one of ${SSLMODES.join(', ')}`)
   if (sslmode === 'verify-ca' && !u.searchParams.has('sslrootcert')) throw o.error('sslmode=verify-ca needs sslrootcert=FILE (the CA to verify the server against)')
@@ -40,6 +44,6 @@ export function parsePostgresUrl(url: string): PgUrl {
   }
   if (sslmode !== null && !u.searchParams.has('uselibpqcompat')) u.searchParams.set('uselibpqcompat', 'true')
   const display = `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`
-  return {commandTimeoutMs, connectTimeoutMs, connectionString: u.toString(), display, maxBodyBytes, schema}
+  return {commandTimeoutMs, connectTimeoutMs, connectionString: u.toString(), display, maxBodyBytes, relayIdleMs, schema}
 }
 
