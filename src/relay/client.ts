@@ -71,7 +71,10 @@ function start(t: RelayTarget, where: {key: string; path: string}): void {
   started = true
   try {
     const config: RelayStart = {display: t.display, idleMs: t.idleMs, key: where.key, path: where.path, url: t.url}
-    const child = lazy.childProcess().spawn(process.execPath, [helperPath()], {cwd: '/', detached: true, stdio: ['pipe', 'ignore', 'ignore']})
+    // Not MQ_URL, which may hold the password: the relay's environment is readable longer than ours.
+    const env = {...process.env}
+    delete env.MQ_URL
+    const child = lazy.childProcess().spawn(process.execPath, [helperPath()], {cwd: '/', detached: true, env, stdio: ['pipe', 'ignore', 'ignore']})
     child.on('error', () => {})
     child.stdin!.on('error', () => {})
     child.stdin!.end(JSON.stringify(config))
