@@ -1,3 +1,4 @@
+import {closeSync, openSync, statSync, unlinkSync} from 'node:fs'
 import {connect} from 'node:net'
 
 import {type DriverMessage, type Pushed} from '../backend.js'
@@ -5,6 +6,9 @@ import {lazy} from '../lazy.js'
 import {helperPath, locate, RELAY_MAX_BYTES, type RelayReply, type RelayRequest, type RelayStart, type RelayTarget} from './protocol.js'
 
 let started = false
+
+/** How long a relay's start is waited for before another command may start one. */
+const STARTING_MS = 5000
 
 /**
  * A push handed to the relay (./protocol.ts): the relay's reply when it committed the push,
@@ -44,17 +48,19 @@ export async function relayPush(t: RelayTarget, queue: string, messages: DriverM
     })
     socket.on('data', (chunk) => {
       text += chunk.toString()
-      if (text.includes('\n')) finish(committed(text.slice(0, text.indexOf('\n'))))
+      if (text.includes('\n')) finish(committed(text.slice(0, text.indexOf('\n')), messages.length))
     })
     socket.on('close', () => finish(undefined))
   })
 }
 
-/** The reply's ids when it says the push committed; anything else is no answer. */
-function committed(line: string): Pushed[] | undefined {
+/** The reply's ids when it says the push of `n` messages committed; anything else is no answer. */
+function committed(line: string, n: number): Pushed[] | undefined {
   try {
     const reply = JSON.parse(line) as RelayReply
     if (!('ok' in reply) || !Array.isArray(reply.ok) || !reply.ok.every((p) => typeof p.id === 'string' && (p.state === 'ready' || p.state === 'delayed'))) return undefined
+    // A duplicate key answers with its holder alone; otherwise one id per message.
+    if (reply.ok.length !== (reply.ok[0]?.duplicate ? 1 : n)) return undefined
     return reply.ok.map((p) => ({id: p.id, state: p.state, ...(p.duplicate ? {duplicate: true} : {})}))
   } catch {
     return undefined
@@ -65,10 +71,26 @@ function committed(line: string): Pushed[] | undefined {
  * Starts the relay for the next command (once per process), detached: its own session, no
  * terminal, nothing of ours open. Its configuration, which holds the URL's password, goes to
  * its stdin, never its argv or environment.
+ * RACE: the commands of a shell loop that find no relay while one is starting (it listens
+ * ~0.1-0.2 s after it was started): the first to create SOCKET.starting starts it, the others
+ * see that file and start none; the relay removes it once it listens (or gives up). One left by a
+ * relay that died starting is ignored after STARTING_MS.
  */
 function start(t: RelayTarget, where: {key: string; path: string}): void {
   if (started) return
   started = true
+  const marker = `${where.path}.starting`
+  try {
+    closeSync(openSync(marker, 'wx', 0o600))
+  } catch {
+    try {
+      if (Date.now() - statSync(marker).mtimeMs < STARTING_MS) return
+      unlinkSync(marker)
+      closeSync(openSync(marker, 'wx', 0o600))
+    } catch {
+      return
+    }
+  }
   try {
     const config: RelayStart = {display: t.display, idleMs: t.idleMs, key: where.key, path: where.path, url: t.url}
     // Not MQ_URL, which may hold the password: the relay's environment is readable longer than ours.

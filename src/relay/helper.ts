@@ -62,6 +62,12 @@ async function main(): Promise<void> {
     })
   }
   server = await listen(cfg.path, serve)
+  // Started (or another relay serves): commands may start one again when this one is gone.
+  try {
+    unlinkSync(`${cfg.path}.starting`)
+  } catch {
+    // not there: nothing to say
+  }
   if (!server) return end()
   rest()
 }

@@ -88,6 +88,20 @@ describeWithServer('the push relay', postgresUnavailable(), () => {
     expect(peek.filter((m) => m.body.startsWith('p')).map((m) => m.id).sort()).toEqual([...ids].sort())
   })
 
+  it('commands that find no relay at once start one between them, and every push lands', async () => {
+    const dir = runtime()
+    const u = withSchema(base, freshSchema(made))
+    const rs = await Promise.all(Array.from({length: 8}, (_, i) => mqR(u, dir, ['push', 's', `s${i}`])))
+    for (const r of rs) expect(r.code, r.stderr).toBe(0)
+    // One relay stays (one start, or others that found it listening and left), its marker gone.
+    await eventually(() => sockets(dir).length, (n) => n === 1)
+    expect(await eventually(() => relaysOf(dir).length, (n) => n === 1, {ms: 5000})).toBe(1)
+    expect(await eventually(() => readdirSync(join(dir, 'mq')).filter((f) => f.endsWith('.starting')), (m) => m.length === 0)).toEqual([])
+    const next = await mqR(u, dir, ['push', 's', 'next'])
+    expect(next.code, next.stderr).toBe(0)
+    expect(JSON.parse((await mqR(u, dir, ['stats', 's', '--json'])).out)).toMatchObject({ready: 9})
+  })
+
   it('the queue refuses through the relay as it does without it: full (75), a held key (4), a topic without subscribers (69)', async () => {
     const dir = runtime()
     const u = withSchema(base, freshSchema(made))

@@ -35,6 +35,16 @@ describe('server URL options: sizes, max_body=, eviction=', () => {
     expect(() => parseRedisUrl('redis://127.0.0.1/0?eviction=yes')).toThrow(/eviction= takes only "accept"/)
   })
 
+  it('PostgreSQL takes relay= (how long the push relay stays: default 10s; off or 0: none), and nothing that is not a duration', () => {
+    expect(parsePostgresUrl('postgres://u@h/db').relayIdleMs).toBe(10_000)
+    expect(parsePostgresUrl('postgres://u@h/db?relay=2m').relayIdleMs).toBe(120_000)
+    expect(parsePostgresUrl('postgres://u@h/db?relay=off').relayIdleMs).toBe(0)
+    expect(parsePostgresUrl('postgres://u@h/db?relay=0').relayIdleMs).toBe(0)
+    expect(() => parsePostgresUrl('postgres://u@h/db?relay=soon')).toThrow(/relay=/)
+    // Taken, not passed on to node-postgres as one of its own.
+    expect(parsePostgresUrl('postgres://u@h/db?relay=off').connectionString).not.toContain('relay')
+  })
+
   it('cluster=1 names a seed node: database 0 only, and no replicas= (WAIT would count another node\'s)', () => {
     expect(parseRedisUrl('redis://127.0.0.1:7000/0?cluster=1').cluster).toBe(true)
     expect(parseRedisUrl('redis://127.0.0.1:7000').cluster).toBe(false)

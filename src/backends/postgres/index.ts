@@ -40,6 +40,7 @@ export {parsePostgresUrl} from './url.js'
  *   schema=NAME          the schema holding mq's tables (default "mq"); created on first use
  *   connect_timeout=D    how long to try to connect (default 2s); then 69
  *   command_timeout=D    how long to wait for any answer (default 10s); then 69
+ *   relay=D | off        how long a command line's push relay stays after its last push (default 10s; src/relay/)
  * node-postgres's own options go to it as they are (PASSED_ON); sslmode means what it means to
  * libpq (require: encrypted, not verified; verify-ca; verify-full), without node-postgres's
  * warning about its older reading of it. Any other option is refused (78): a misspelt one
