@@ -32,8 +32,11 @@ import {AGING_MS, ATTEMPT_TTL_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, MAX_PR
  *    delivery's token (an ack sent again answers as the first did); show, cancel and drop;
  *    counts kept by statement triggers (./sql/5-counts.sql): stats and the bound read them.
  * 6: claim_after, for a worker's ack and next claim in one statement (./sql/3-settle.sql).
+ * 7: the server's work per message cut by about a third (same behaviour): lease_for is PL/pgSQL
+ *    (its plan kept, where SQL's was made again at every call), sweep probes before it updates,
+ *    ack is one UPDATE when the delivery is in flight, claim reads the lease from the row it has.
  */
-export const SCHEMA_VERSION = 6
+export const SCHEMA_VERSION = 7
 
 /** The LISTEN/NOTIFY channel on which pushes, releases and resumes wake waiting claims (payload: the queue). */
 export const wakeChannel = (schema: string) => `${schema}_wake`

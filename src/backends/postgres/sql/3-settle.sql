@@ -25,20 +25,31 @@ END $$;
 -- 'done' and when. The done row keeps the delivery's token: the same ack sent again because
 -- the first one's reply was lost with the connection (again: the client says so) answers
 -- 'done' again, while any other second ack of the receipt is 'gone', as a double ack must be.
--- RACE: as held.
+-- One UPDATE when the delivery is in flight (the common case); held says why when it is not.
+-- RACE: the UPDATE takes the row's lock: a claim racing for an expired lease either commits
+-- first (the UPDATE, re-checking the row after the lock, finds another token and changes
+-- nothing: held then says 'lost:N') or waits for the ack and finds the message done.
 CREATE OR REPLACE FUNCTION {{S}}.ack(q text, i text, tok text, again boolean) RETURNS TABLE (status text, at bigint) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-  st text := {{S}}.held(q, i, tok);
   now bigint := {{S}}.now_ms();
+  st text;
 BEGIN
+  UPDATE {{S}}.messages m SET state = 'done', ended_at = now, lease_until = NULL
+    WHERE m.queue = q AND m.id = i AND m.state = 'inflight' AND (tok = '' OR m.token = tok);
+  IF FOUND THEN RETURN QUERY SELECT 'done'::text, now; RETURN; END IF;
+  st := {{S}}.held(q, i, tok);
   IF st = 'gone' AND again AND tok <> '' THEN
     RETURN QUERY SELECT 'done'::text, m.ended_at FROM {{S}}.messages m WHERE m.queue = q AND m.id = i AND m.state = 'done' AND m.token = tok;
     IF FOUND THEN RETURN; END IF;
   END IF;
-  IF st <> 'ok' THEN RETURN QUERY SELECT st, 0::bigint; RETURN; END IF;
-  UPDATE {{S}}.messages m SET state = 'done', ended_at = now, lease_until = NULL WHERE m.queue = q AND m.id = i;
-  RETURN QUERY SELECT 'done'::text, now;
+  IF st = 'ok' THEN
+    -- In flight after all (held read a later commit than the UPDATE's): the row is locked now.
+    UPDATE {{S}}.messages m SET state = 'done', ended_at = now, lease_until = NULL WHERE m.queue = q AND m.id = i;
+    RETURN QUERY SELECT 'done'::text, now;
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT st, 0::bigint;
 END $$;
 
 -- release: the delivery is given back: ready now, or delayed for delay ms; uncounted (it does
