@@ -16,6 +16,7 @@
 // pick costs time, never a wrong answer: the fast path declines and oclif runs the command line
 // over the full modules in dist/.
 import {build} from 'esbuild'
+import {readFileSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -32,6 +33,8 @@ const ENGINES = {memory: 'MemoryBackend', postgres: 'PostgresBackend', rabbitmq:
  * error made there would not be an instance of the engine bundle's class).
  */
 const CHUNKS = {'pg-lean': 'src/backends/postgres/lean.ts', 'pg-sql': 'src/backends/postgres/sql.generated.ts'}
+/** The ESM-only packages a hot verb imports, bundled as CommonJS: dist/vendor-NAME.cjs (see stubs). */
+const VENDORED = ['chalk', 'ora']
 const BUNDLES = {fast: ['spool'], 'fast-postgres': ['postgres'], 'fast-rabbitmq': ['rabbitmq'], 'fast-redis': ['redis']}
 
 /** Stubs every engine but `keep`, and the dashboard: importing one is fine, using one declines. */
@@ -47,6 +50,16 @@ const stubs = (keep) => ({
     // connects through the lean ones (OpenOptions.lean) and does not parse them.
     // (A require, not an external import(): Node's import() of a bundle finds no named exports.)
     b.onResolve({filter: /^(ioredis|pg)$/}, (args) => ({namespace: 'mq-vendor', path: args.path}))
+    // No import() left in a bundle: bin/run.cjs compiles it with vm.Script (for V8's code cache),
+    // where import() has no loader. What the hot verbs import when used: ESM-only packages (the
+    // colours and the spinner, on a terminal) as bundles of their own (VENDORED), required;
+    // CommonJS ones and Node's own modules, required.
+    b.onResolve({filter: /^(chalk|ora)$/}, (args) => (args.kind === 'dynamic-import' ? {namespace: 'mq-vendor-esm', path: args.path} : undefined))
+    // (As ES modules re-exporting the bundle's exports: an import() of CommonJS would give the
+    // whole exports object as its default, Node's way, where ora's default is its function.)
+    b.onLoad({filter: /.*/, namespace: 'mq-vendor-esm'}, (args) => ({contents: `export * from './vendor-${args.path}.cjs'\nexport {default} from './vendor-${args.path}.cjs'\n`, loader: 'js'}))
+    b.onResolve({filter: /^(proper-lockfile|node:[\w/]+)$/}, (args) => (args.kind === 'dynamic-import' ? {namespace: 'mq-require', path: args.path} : undefined))
+    b.onLoad({filter: /.*/, namespace: 'mq-require'}, (args) => ({contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js'}))
     b.onLoad({filter: /.*/, namespace: 'mq-vendor'}, (args) => ({contents: `module.exports = require('./vendor-${args.path}.cjs')`, loader: 'js'}))
     b.onResolve({filter: /^\.\/vendor-/}, (args) => ({external: true, path: args.path}))
     // redis-errors asserts two things with node:assert, which costs ~2 ms to load: a shim of those two.
@@ -77,12 +90,12 @@ const minify = !process.env.MQ_NO_MINIFY
 // A bundle is CommonJS: code that finds its own file reads __dirname there (src/relay/protocol.ts), never import.meta.url.
 const common = {bundle: true, define: {'import.meta.url': 'undefined'}, format: 'cjs', logLevel: 'warning', minifySyntax: minify, minifyWhitespace: minify, platform: 'node', target: 'node20'}
 await Promise.all([
-  ...['ioredis', 'pg'].map((pkg) => build({...common, entryPoints: [pkg], external: ['pg-native'], outfile: join(root, 'dist', `vendor-${pkg}.cjs`)})),
+  ...['ioredis', 'pg', ...VENDORED].map((pkg) => build({...common, entryPoints: [pkg], external: ['pg-native'], outfile: join(root, 'dist', `vendor-${pkg}.cjs`)})),
   ...Object.entries(BUNDLES).map(([name, keep]) =>
     build({
       ...common,
       entryPoints: [join(root, 'src', 'cli', 'fast.ts')],
-      external: ['proper-lockfile', 'chalk', 'ora'],
+      external: ['proper-lockfile'],
       outfile: join(root, 'dist', `${name}.cjs`),
       plugins: [stubs(keep)],
     }),
@@ -91,3 +104,13 @@ await Promise.all([
   // The push relay (src/relay/): PostgreSQL's engine alone, as its fast path has it.
   build({...common, entryPoints: [join(root, 'src', 'relay', 'helper.ts')], outfile: join(root, 'dist', 'relay-helper.cjs'), plugins: [stubs(['postgres'])]}),
 ])
+
+// What bin/run.cjs relies on to compile a bundle itself: no import() in it (see stubs).
+for (const name of Object.keys(BUNDLES)) {
+  const text = readFileSync(join(root, 'dist', `${name}.cjs`), 'utf8')
+  const at = /(?<![\w$.])import\(/.exec(text)
+  if (at) throw new Error(`dist/${name}.cjs: import() at ${at.index} (${text.slice(at.index, at.index + 40)}): route it through stubs() in scripts/build-fast.js`)
+}
+// Code caches of the bundles just replaced (bin/run.cjs keys them by the bundle's size and time, so
+// none would be read again): removed.
+rmSync(join(root, 'dist', '.code-cache'), {force: true, recursive: true})
