@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -13,7 +13,13 @@ import {ROOT, run, tempSpool} from '../support/helpers.js'
 describe('the package', () => {
   it('installs from its tarball and is imported as "mq": open an engine, push, claim, ack; typed errors', async () => {
     const work = mkdtempSync(join(tmpdir(), 'mq-pack-'))
+    // A command run here leaves a code cache in dist/.code-cache (bin/run.cjs): never shipped.
+    expect((await run(process.execPath, [join(ROOT, 'bin', 'run.cjs'), 'push', 'q', 'x'], {env: {MQ_SPOOL: tempSpool()}})).code).toBe(0)
+    expect(readdirSync(join(ROOT, 'dist', '.code-cache')).length).toBeGreaterThan(0)
     const tarball = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], {cwd: ROOT, encoding: 'utf8'}).trim().split('\n').pop()!
+    const shipped = execFileSync('tar', ['tzf', join(work, tarball)], {encoding: 'utf8'})
+    expect(shipped).toContain('package/dist/fast.cjs')
+    expect(shipped).not.toContain('.code-cache')
     const app = join(work, 'app')
     execFileSync('mkdir', [app])
     writeFileSync(join(app, 'package.json'), JSON.stringify({name: 'app', private: true, type: 'module'}))
