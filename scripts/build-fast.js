@@ -33,8 +33,12 @@ const ENGINES = {memory: 'MemoryBackend', postgres: 'PostgresBackend', rabbitmq:
  * error made there would not be an instance of the engine bundle's class).
  */
 const CHUNKS = {'pg-lean': 'src/backends/postgres/lean.ts', 'pg-sql': 'src/backends/postgres/sql.generated.ts'}
+/** The full clients, bundled apart as dist/vendor-NAME.cjs and required when used (see stubs). */
+const CLIENTS = ['ioredis', 'pg']
 /** The ESM-only packages a hot verb imports, bundled as CommonJS: dist/vendor-NAME.cjs (see stubs). */
 const VENDORED = ['chalk', 'ora']
+/** A module name matching exactly one of `names`. */
+const oneOf = (names) => new RegExp(`^(${names.join('|')})$`)
 const BUNDLES = {fast: ['spool'], 'fast-postgres': ['postgres'], 'fast-rabbitmq': ['rabbitmq'], 'fast-redis': ['redis']}
 
 /** Stubs every engine but `keep`, and the dashboard: importing one is fine, using one declines. */
@@ -49,12 +53,12 @@ const stubs = (keep) => ({
     // The full clients, for clusters and TLS, in bundles of their own: a hot verb
     // connects through the lean ones (OpenOptions.lean) and does not parse them.
     // (A require, not an external import(): Node's import() of a bundle finds no named exports.)
-    b.onResolve({filter: /^(ioredis|pg)$/}, (args) => ({namespace: 'mq-vendor', path: args.path}))
+    b.onResolve({filter: oneOf(CLIENTS)}, (args) => ({namespace: 'mq-vendor', path: args.path}))
     // No import() left in a bundle: bin/run.cjs compiles it with vm.Script (for V8's code cache),
     // where import() has no loader. What the hot verbs import when used: ESM-only packages (the
     // colours and the spinner, on a terminal) as bundles of their own (VENDORED), required;
     // CommonJS ones and Node's own modules, required.
-    b.onResolve({filter: /^(chalk|ora)$/}, (args) => (args.kind === 'dynamic-import' ? {namespace: 'mq-vendor-esm', path: args.path} : undefined))
+    b.onResolve({filter: oneOf(VENDORED)}, (args) => (args.kind === 'dynamic-import' ? {namespace: 'mq-vendor-esm', path: args.path} : undefined))
     // (As ES modules re-exporting the bundle's exports: an import() of CommonJS would give the
     // whole exports object as its default, Node's way, where ora's default is its function.)
     b.onLoad({filter: /.*/, namespace: 'mq-vendor-esm'}, (args) => ({contents: `export * from './vendor-${args.path}.cjs'\nexport {default} from './vendor-${args.path}.cjs'\n`, loader: 'js'}))
@@ -90,7 +94,7 @@ const minify = !process.env.MQ_NO_MINIFY
 // A bundle is CommonJS: code that finds its own file reads __dirname there (src/relay/protocol.ts), never import.meta.url.
 const common = {bundle: true, define: {'import.meta.url': 'undefined'}, format: 'cjs', logLevel: 'warning', minifySyntax: minify, minifyWhitespace: minify, platform: 'node', target: 'node20'}
 await Promise.all([
-  ...['ioredis', 'pg', ...VENDORED].map((pkg) => build({...common, entryPoints: [pkg], external: ['pg-native'], outfile: join(root, 'dist', `vendor-${pkg}.cjs`)})),
+  ...[...CLIENTS, ...VENDORED].map((pkg) => build({...common, entryPoints: [pkg], external: ['pg-native'], outfile: join(root, 'dist', `vendor-${pkg}.cjs`)})),
   ...Object.entries(BUNDLES).map(([name, keep]) =>
     build({
       ...common,
@@ -111,6 +115,6 @@ for (const name of Object.keys(BUNDLES)) {
   const at = /(?<![\w$.])import\(/.exec(text)
   if (at) throw new Error(`dist/${name}.cjs: import() at ${at.index} (${text.slice(at.index, at.index + 40)}): route it through stubs() in scripts/build-fast.js`)
 }
-// Code caches of the bundles just replaced (bin/run.cjs keys them by the bundle's size and time, so
-// none would be read again): removed.
+// Code caches of the bundles just replaced (bin/run.cjs keys them by the bundle's size and change
+// time, so none would be read again): removed.
 rmSync(join(root, 'dist', '.code-cache'), {force: true, recursive: true})

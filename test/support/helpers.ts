@@ -14,11 +14,16 @@ afterEach(() => {
   for (const d of made.splice(0)) rmSync(d, {force: true, recursive: true})
 })
 
-/** A fresh spool directory for one test, removed after it. */
-export function tempSpool(): string {
-  const d = mkdtempSync(join(tmpdir(), 'mq-test-'))
+/** A fresh directory for one test, removed after it. */
+export function tempDir(prefix = 'mq-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix))
   made.push(d)
   return d
+}
+
+/** A fresh spool directory for one test, removed after it. */
+export function tempSpool(): string {
+  return tempDir()
 }
 
 export interface RunResult {
@@ -68,13 +73,13 @@ export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env
 }
 
-/** Runs `mq ARGS` as a user would: node bin/run.cjs, against the given spool. */
+/** Runs `mq ARGS` as a user would: node bin/run.cjs (or `bin`, another copy's), against the given spool. */
 export function mq(
   spool: string,
   args: string[],
-  opts: {input?: Buffer | string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number} = {},
+  opts: {bin?: string; input?: Buffer | string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number} = {},
 ): Promise<RunResult> {
-  return run(process.execPath, [BIN, ...args], {env: {MQ_SPOOL: spool, ...opts.env}, gid: opts.gid, input: opts.input, timeoutMs: opts.timeoutMs, uid: opts.uid})
+  return run(process.execPath, [opts.bin ?? BIN, ...args], {env: {MQ_SPOOL: spool, ...opts.env}, gid: opts.gid, input: opts.input, timeoutMs: opts.timeoutMs, uid: opts.uid})
 }
 
 export function sleep(ms: number): Promise<void> {
