@@ -93,6 +93,17 @@ describe.skipIf(Boolean(noBrowser))('the dashboard in a browser', () => {
       // in the page are refused by its CSP, 'unsafe-eval' not being allowed: checks are selectors.)
       await page.waitForSelector('#chart[data-points]:not([data-points="0"]):not([data-points="1"])')
       expect(await page.$('#chart canvas')).not.toBeNull()
+      // Each refresh renders the page again; the chart stays while its history is fetched (held
+      // back here for 1.5 s, several refreshes' worth), never an empty #chart in between.
+      await page.route('**/api/history*', async (route) => {
+        await new Promise((r) => setTimeout(r, 1500))
+        await route.continue().catch(() => {})
+      })
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 150))
+        expect(await page.$('#chart canvas')).not.toBeNull()
+      }
+      await page.unroute('**/api/history*')
 
       // Requeue the dead letter from the page: the queue changes, as the CLI sees it.
       await page.click('tr[data-queue="poison"] button.link')

@@ -175,6 +175,14 @@
 
   async function drawChart(container) {
     if (!container || typeof uPlot === 'undefined') return
+    // RACE: each refresh renders a new, empty #chart. The chart already drawn for this queue
+    // moves into it at once, with its count of points, before the history is fetched: between
+    // the two, the page would otherwise show no chart (a flicker, and a reader of the page would
+    // find the count without the canvas).
+    if (chart && chartQueue === selected) {
+      container.append(chart.root)
+      container.dataset.points = String(chart.data[0].length)
+    }
     const h = await get(`/api/history?queue=${encodeURIComponent(selected)}`)
     const data = [h.map((s) => s.t / 1000), h.map((s) => s.ready), h.map((s) => s.inflight), h.map((s) => s.dead), h.map((s) => s.pushRate), h.map((s) => s.ackRate)]
     if (!chart || chartQueue !== selected) {
@@ -198,7 +206,7 @@
         container,
       )
     } else {
-      container.append(chart.root)
+      if (chart.root.parentNode !== container) container.append(chart.root)
       chart.setData(data)
     }
     container.dataset.points = String(h.length)
