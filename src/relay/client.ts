@@ -26,6 +26,9 @@ export async function relayPush(t: RelayTarget, queue: string, messages: DriverM
   if (!where) return undefined
   const request: RelayRequest = {
     bodies: bodies.map((b) => b.toString('base64')),
+    // Taken before the timer below is set: the relay's deadline falls no later than the moment
+    // this command stops waiting.
+    deadline: String(process.hrtime.bigint() + BigInt(t.replyTimeoutMs) * 1_000_000n),
     key: where.key,
     messages: messages.map((m) => ({delayMs: m.delayMs, headers: m.headers, key: m.key, priority: m.priority, ttlMs: m.ttlMs})),
     opts,

@@ -81,6 +81,18 @@ async function answer(driver: Driver, cfg: RelayStart, line: string): Promise<{f
     return {fatal: false, reply: {error: 'not a request'}}
   }
   if (request.key !== cfg.key) return {fatal: false, reply: {error: 'another relay\'s request'}}
+  // RACE: a request read after its command stopped waiting (this relay was stopped, or slow to
+  // run): that command pushes, or has pushed, with the same attempt itself; a push made now could
+  // come after the server forgot that attempt, and store the messages twice. So none is made.
+  // What is left: a relay stopped between this check and its statement reaching the server, for
+  // the rest of the command's wait and then the attempt's whole lifetime (a minute).
+  let late: boolean
+  try {
+    late = process.hrtime.bigint() >= BigInt(request.deadline)
+  } catch {
+    return {fatal: false, reply: {error: 'not a request'}}
+  }
+  if (late) return {fatal: false, reply: {error: 'late: the command has stopped waiting'}}
   try {
     const messages = request.messages.map((m, i) => ({...m, body: Buffer.from(request.bodies[i], 'base64')}))
     const ok = await driver.push(request.queue, messages, request.opts)

@@ -19,6 +19,11 @@ import {fileURLToPath} from 'node:url'
  *   anything but a committed reply (no relay, an error, a lost or late reply, a relay killed
  *   mid-push) makes the command push itself with the same attempt name: the server stores an
  *   attempt once, and answers a second try as it answered the first.
+ *   The server keeps an attempt's record for ATTEMPT_TTL_MS (src/policy.ts) only, so a relay
+ *   must not make a push its command has given up on: a relay stopped (SIGSTOP, a machine
+ *   swapping) with a request in its socket would otherwise push it again once it runs, maybe
+ *   after the record is gone. Every request carries its command's deadline, and the relay
+ *   starts no push past it (./helper.ts, answer).
  * - Only its user's: its socket is in a directory of the user's own (mode 0700, checked before
  *   every use), named by a hash of everything that decides where a push goes (the URL, the PG*
  *   variables, HOME and USER, and this build of mq); the relay also compares the whole of that
@@ -51,6 +56,12 @@ export interface RelayRequest {
   /** The bodies, base64. */
   bodies: string[]
   opts: {attempt?: string; keyTtlMs?: number}
+  /**
+   * When the command stops waiting for the reply (and may push itself): the machine's monotonic
+   * clock in ns (process.hrtime.bigint(): CLOCK_MONOTONIC, one clock for every process on the
+   * machine, never stepped), as a decimal string. The relay starts no push at or past it.
+   */
+  deadline: string
 }
 
 export type RelayReply = {error: string} | {ok: Array<{duplicate?: boolean; id: string; state: 'delayed' | 'ready'}>}

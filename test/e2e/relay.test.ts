@@ -155,6 +155,33 @@ describeWithServer('the push relay', postgresUnavailable(), () => {
     }
   })
 
+  it('a relay stopped with a request in its socket makes no push once it runs again: its command pushed itself, and the attempt\'s record may be gone', async () => {
+    const dir = runtime()
+    const schema = freshSchema(made)
+    // The command waits connect_timeout + command_timeout (3 s) for the relay's reply.
+    const u = withSchema(base, schema) + '&relay=60s&connect_timeout=1s&command_timeout=2s'
+    const relayNode = await warm(u, dir, 'late')
+    const [pid] = relaysOf(dir)
+    process.kill(pid, 'SIGSTOP')
+    try {
+      const r = await mqR(u, dir, ['push', 'late', 'once'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(node(r.out.trim())).not.toBe(relayNode) // the command's own push, after its wait
+      // As if a minute had passed: the server forgets the attempt (ATTEMPT_TTL_MS), so a push of
+      // the same request now would store its message a second time.
+      await sql(base, `DELETE FROM "${schema}".attempts`)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    // The relay reads the stale request first, then this one (one connection: its pushes run in
+    // the order it read them), so once this push has its reply the stale one has had its chance.
+    const after = await mqR(u, dir, ['push', 'late', 'after'])
+    expect(after.code, after.stderr).toBe(0)
+    expect(node(after.out.trim())).toBe(relayNode)
+    const bodies = JSON.parse((await mqR(u, dir, ['peek', 'late', '--json', '-n', '10'])).out).map((m: {body: string}) => m.body)
+    expect(bodies).toEqual(['warm', 'warm', 'once', 'after'])
+  })
+
   it('a relay that answers with an error, or with what is not a reply, is not believed: the command pushes itself', async () => {
     const dir = runtime()
     const u = withSchema(base, freshSchema(made))
@@ -244,6 +271,18 @@ interface Request {
   messages: Array<Record<string, unknown>>
   bodies: string[]
   opts: {attempt?: string}
+}
+
+/** One statement on the server at url. */
+async function sql(url: string, text: string): Promise<void> {
+  const pg = (await import('pg')).default
+  const c = new pg.Client({connectionString: url})
+  await c.connect()
+  try {
+    await c.query(text)
+  } finally {
+    await c.end()
+  }
 }
 
 /** A server on the relay's socket that does `act` with each request. */
