@@ -3,7 +3,7 @@ import {afterAll, beforeAll} from 'vitest'
 import {POSTGRES_CAPABILITIES, PostgresBackend} from '../../src/backends/postgres/index.js'
 import {REDIS_CAPABILITIES, RedisBackend} from '../../src/backends/redis/index.js'
 import {Queue} from '../../src/queue.js'
-import {describeWithServer, dropSchemas, freshPrefix, freshSchema, postgresUnavailable, redisUnavailable, type RedisServer, startRedis, withPrefix, withSchema} from '../support/servers.js'
+import {describeWithServer, dropSchemas, freshPrefix, freshSchema, postgresUnavailable, redisUnavailable, type RedisServer, startRedis, withPostgres, withPrefix, withSchema} from '../support/servers.js'
 import {behaviourSuite} from './suite.js'
 
 /**
@@ -54,14 +54,7 @@ export function postgresBehaviour({lean}: {lean: boolean}): void {
       capabilities: POSTGRES_CAPABILITIES,
       async fresh() {
         const schema = freshSchema(made)
-        const pg = (await import('pg')).default
-        const c = new pg.Client({connectionString: base})
-        await c.connect()
-        try {
-          await c.query(`CREATE SCHEMA "${schema}"`)
-        } finally {
-          await c.end()
-        }
+        await withPostgres(base, (c) => c.query(`CREATE SCHEMA "${schema}"`))
         const url = withSchema(base, schema)
         return {open: async () => new Queue(new PostgresBackend(url, {lean})), url}
       },

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN, HEAVY_MS, mq, ROOT, run, userEnv} from '../support/helpers.js'
-import {describeWithServer, hasProgram, makeTlsFiles, type PostgresServer, privatePostgresUnavailable, rabbitUnavailable, type RabbitVhost, type RedisServer, redisServerUnavailable, startPostgres, startRabbitVhost, startRedis, type TlsFiles} from '../support/servers.js'
+import {describeWithServer, hasProgram, makeTlsFiles, type PostgresServer, privatePostgresUnavailable, rabbitUnavailable, type RabbitVhost, type RedisServer, redisServerUnavailable, startPostgres, startRabbitVhost, startRedis, type TlsFiles, withPostgres} from '../support/servers.js'
 
 /**
  * Every example in the README, in man/mq.1 and mq-spool.5, and in `--help` runs as written
@@ -385,15 +385,10 @@ describeWithServer('every server example of the README runs as written', redisSe
     queue = await startRedis([], {tls})
     db = await startPostgres({ssl: tls})
     rabbit = await startRabbitVhost()
-    const pg = (await import('pg')).default
-    const c = new pg.Client({connectionString: db.url})
-    await c.connect()
-    try {
+    await withPostgres(db.url, async (c) => {
       await c.query(`CREATE ROLE app LOGIN PASSWORD 'secret'`)
       await c.query('CREATE DATABASE ops OWNER app')
-    } finally {
-      await c.end()
-    }
+    })
     const pgPort = new URL(db.url).port
     hosts = [
       [/cache\.internal:6379/g, `127.0.0.1:${cache.port}`],

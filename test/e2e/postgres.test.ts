@@ -3,7 +3,7 @@ import {afterAll, expect, it} from 'vitest'
 import {bodyLimit, boundUnderRacingPushes, consumeLosesServer, faketimeUnavailable, killNineTorture, lostReplies, attemptsStoreOnce, mqAt, pushesSurviveCrash, skewedConsumerKeepsLease} from '../support/chaos.js'
 import {SCHEMA_VERSION} from '../../src/backends/postgres/schema.js'
 import {HEAVY_MS} from '../support/helpers.js'
-import {describeWithServer, dropSchemas, IN_CI, freePort, freshSchema, postgresUnavailable, privatePostgresUnavailable, startPostgres, withMuteServer, withSchema} from '../support/servers.js'
+import {describeWithServer, dropSchemas, IN_CI, freePort, freshSchema, postgresUnavailable, privatePostgresUnavailable, startPostgres, withMuteServer, withPostgres, withSchema} from '../support/servers.js'
 
 // The command line on PostgreSQL, with real processes: against the server MQ_TEST_POSTGRES_URL
 // names (a fresh schema per test, dropped at the end), and a private cluster of this file's own
@@ -65,10 +65,7 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
     const u = url()
     const schema = new URL(u).searchParams.get('schema')!
     expect((await mqAt(u, ['push', 'jobs', 'old'])).code).toBe(0)
-    const {default: pg} = await import('pg')
-    const c = new pg.Client({connectionString: base.split('?')[0]})
-    await c.connect()
-    try {
+    await withPostgres(base.split('?')[0], async (c) => {
       // What version 3 had: one settle(op), no ack() and (as up to version 5) no claim_after();
       // its version recorded as 3.
       await c.query(`DROP FUNCTION "${schema}".ack(text, text, text, boolean); DROP FUNCTION "${schema}".claim_after(text, text, text, bigint); UPDATE "${schema}".schema_version SET version = 3`)
@@ -85,9 +82,7 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
       const newer = await mqAt(u, ['stats', 'jobs'])
       expect(newer.code).toBe(78)
       expect(newer.stderr).toContain(`version 99, newer than this mq (${SCHEMA_VERSION}): upgrade mq`)
-    } finally {
-      await c.end()
-    }
+    })
   })
 
   it('a mistaken URL is 78; an unreachable or mute server is one line and 69, within seconds', async () => {
@@ -161,19 +156,14 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
           for (let i = 0; i < 30; i++) await Promise.all([clients[0].stats('c'), clients[3].stats('c')])
         })(),
       ])
-      const {default: pg} = await import('pg')
-      const c = new pg.Client({connectionString: base.split('?')[0]})
-      await c.connect()
-      try {
+      await withPostgres(base.split('?')[0], async (c) => {
         const rows = (await c.query(`SELECT state, count(*)::int AS n FROM "${schema}".messages WHERE queue = 'c' GROUP BY state`)).rows as Array<{state: string; n: number}>
         const counted = Object.fromEntries(rows.map((r) => [r.state, r.n]))
         const [s] = await clients[0].stats('c')
         for (const state of ['ready', 'inflight', 'delayed', 'dead', 'done'] as const) expect(s[state], state).toBe(counted[state] ?? 0)
         // The queue's count rows stay few: stats folds them once there are 64.
         expect((await c.query(`SELECT count(*)::int AS n FROM "${schema}".counts WHERE queue = 'c'`)).rows[0].n).toBeLessThan(64)
-      } finally {
-        await c.end()
-      }
+      })
     } finally {
       await Promise.all(clients.map((b) => b.close()))
     }
@@ -243,14 +233,7 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
       expect(r.code, args.join(' ')).toBe(78)
       expect(r.stderr).toMatch(new RegExp(`schema "${schema}" does not exist`))
     }
-    const pg = (await import('pg')).default
-    const c = new pg.Client({connectionString: base})
-    await c.connect()
-    try {
-      expect((await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount).toBe(0)
-    } finally {
-      await c.end()
-    }
+    expect((await withPostgres(base, (c) => c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]))).rowCount).toBe(0)
     // A push makes it, and then it answers.
     expect((await mqAt(withSchema(base, schema), ['push', 'q', 'x'])).code).toBe(0)
     expect(JSON.parse((await mqAt(withSchema(base, schema), ['stats', '--json'])).out)).toMatchObject([{queue: 'q', ready: 1}])
@@ -275,12 +258,10 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
       })
       // What weakens that promise is said: synchronous_commit off makes stats warn.
       expect((await mqAt(u, ['stats'])).stderr).not.toMatch(/warning/)
-      const pg = (await import('pg')).default
-      const c = new pg.Client({connectionString: own.url})
-      await c.connect()
-      await c.query('ALTER SYSTEM SET synchronous_commit = off')
-      await c.query('SELECT pg_reload_conf()')
-      await c.end()
+      await withPostgres(own.url, async (c) => {
+        await c.query('ALTER SYSTEM SET synchronous_commit = off')
+        await c.query('SELECT pg_reload_conf()')
+      })
       const warned = await mqAt(u, ['stats'])
       expect(warned.code).toBe(0)
       expect(warned.stderr).toMatch(/^mq: warning: postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres: synchronous_commit is off/)
@@ -296,15 +277,8 @@ describeWithServer('postgres command line', postgresUnavailable() ?? privatePost
   it("a batch pushed where the id sequence wraps is still claimed in push order", async () => {
     const u = url()
     expect((await mqAt(u, ['push', 'q', 'first'])).code).toBe(0) // creates the schema
-    const pg = (await import('pg')).default
-    const c = new pg.Client({connectionString: base})
-    await c.connect()
-    try {
-      // The 4-hex-digit part of an id counts to 65535 and starts again: put the sequence just before that.
-      await c.query(`SELECT setval('"${made.at(-1)}".id_seq', 65530)`)
-    } finally {
-      await c.end()
-    }
+    // The 4-hex-digit part of an id counts to 65535 and starts again: put the sequence just before that.
+    await withPostgres(base, (c) => c.query(`SELECT setval('"${made.at(-1)}".id_seq', 65530)`))
     const lines = Array.from({length: 12}, (_, i) => `m${i}`)
     expect((await mqAt(u, ['push', 'q', '--batch'], {input: lines.join('\n') + '\n'})).code).toBe(0)
     expect((await mqAt(u, ['push', 'q', 'last'])).code).toBe(0)

@@ -7,7 +7,7 @@ import {afterAll, afterEach, expect, it} from 'vitest'
 
 import {PostgresBackend} from '../../src/backends/postgres/index.js'
 import {BIN, eventually, run, type RunResult} from '../support/helpers.js'
-import {describeWithServer, dropSchemas, freshSchema, postgresUnavailable, withSchema} from '../support/servers.js'
+import {describeWithServer, dropSchemas, freshSchema, postgresUnavailable, withPostgres, withSchema} from '../support/servers.js'
 
 // The push relay (src/relay/): `mq push` on PostgreSQL hands its push to a process of mq's own
 // that keeps a connection, and pushes itself whenever that does not answer with a commit. With
@@ -169,7 +169,7 @@ describeWithServer('the push relay', postgresUnavailable(), () => {
       expect(node(r.out.trim())).not.toBe(relayNode) // the command's own push, after its wait
       // As if a minute had passed: the server forgets the attempt (ATTEMPT_TTL_MS), so a push of
       // the same request now would store its message a second time.
-      await sql(base, `DELETE FROM "${schema}".attempts`)
+      await withPostgres(base, (c) => c.query(`DELETE FROM "${schema}".attempts`))
     } finally {
       process.kill(pid, 'SIGCONT')
     }
@@ -271,18 +271,6 @@ interface Request {
   messages: Array<Record<string, unknown>>
   bodies: string[]
   opts: {attempt?: string}
-}
-
-/** One statement on the server at url. */
-async function sql(url: string, text: string): Promise<void> {
-  const pg = (await import('pg')).default
-  const c = new pg.Client({connectionString: url})
-  await c.connect()
-  try {
-    await c.query(text)
-  } finally {
-    await c.end()
-  }
 }
 
 /** A server on the relay's socket that does `act` with each request. */

@@ -4,6 +4,7 @@ import {createConnection, createServer, type Server, type Socket} from 'node:net
 import {tmpdir} from 'node:os'
 import {connect as tlsConnect} from 'node:tls'
 import {join} from 'node:path'
+import type pg from 'pg'
 import {afterAll, beforeAll, describe} from 'vitest'
 
 /**
@@ -294,17 +295,24 @@ export function withSchema(url: string, schema: string): string {
   return u.toString()
 }
 
-/** Drops the schemas a test file made (CASCADE: their tables and functions). */
-export async function dropSchemas(url: string, schemas: string[]): Promise<void> {
-  if (schemas.length === 0) return
-  const pg = (await import('pg')).default
-  const c = new pg.Client({connectionString: url})
+/** `use` with a client of its own on the server at url (a test's look at, or change to, the database), closed after. */
+export async function withPostgres<T>(url: string, use: (c: pg.Client) => Promise<T>): Promise<T> {
+  const {default: pgm} = await import('pg')
+  const c = new pgm.Client({connectionString: url})
   await c.connect()
   try {
-    for (const s of schemas.splice(0)) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
+    return await use(c)
   } finally {
     await c.end()
   }
+}
+
+/** Drops the schemas a test file made (CASCADE: their tables and functions). */
+export async function dropSchemas(url: string, schemas: string[]): Promise<void> {
+  if (schemas.length === 0) return
+  await withPostgres(url, async (c) => {
+    for (const s of schemas.splice(0)) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
+  })
 }
 
 export interface PostgresServer {
